@@ -1,0 +1,185 @@
+//! Configuration in one typed place, shared by the worker, the API and `orderflow dev`.
+//!
+//! Sources, later wins: built-in dev defaults (the credentials of SPEC §10), the JSON file
+//! named by `ORDERFLOW_CONFIG`, then `ORDERFLOW_DATABASE_URL`. The Temporal endpoint comes from
+//! Temporal's own environment configuration (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`,
+//! `TEMPORAL_API_KEY`, TLS settings).
+
+use anyhow::Context;
+use orderflow_workflows::{TASK_QUEUE, WorkflowSettings};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// A supplier orderflow can place orders with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SupplierSettings {
+    pub id: String,
+    pub base_url: String,
+    /// Shared secret the supplier signs its callbacks with.
+    pub secret: String,
+}
+
+/// A tenant's API key, stored as the hex SHA-256 of the key, never the key itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TenantKey {
+    pub tenant_id: String,
+    pub key_sha256: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `sqlite://path` (created if missing) or `postgres://…`.
+    pub database_url: String,
+    /// `host:port` of Temporal's frontend. Unset: Temporal's environment configuration
+    /// (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, TLS).
+    pub temporal_address: Option<String>,
+    pub task_queue: String,
+    pub suppliers: Vec<SupplierSettings>,
+    pub tenants: Vec<TenantKey>,
+    /// Hex SHA-256 of the operator token.
+    pub operator_token_sha256: String,
+    /// Retry policy for supplier calls, given to each new order workflow.
+    pub workflow: WorkflowSettings,
+    /// Worker tuning.
+    pub max_cached_workflows: usize,
+    pub max_concurrent_activities: usize,
+}
+
+/// Hex SHA-256, the form keys and tokens are stored in.
+pub fn sha256_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+pub const DEV_SIM_SECRET: &str = "dev-sim-secret";
+
+impl Default for Settings {
+    /// The dev stack of `orderflow dev`: tenants `acme` / `globex`, supplier `sim`.
+    fn default() -> Self {
+        Settings {
+            database_url: "sqlite://orderflow.db".into(),
+            temporal_address: None,
+            task_queue: TASK_QUEUE.into(),
+            suppliers: vec![SupplierSettings {
+                id: "sim".into(),
+                base_url: "http://127.0.0.1:8090".into(),
+                secret: DEV_SIM_SECRET.into(),
+            }],
+            tenants: vec![
+                TenantKey {
+                    tenant_id: "acme".into(),
+                    key_sha256: sha256_hex("dev-acme-key"),
+                },
+                TenantKey {
+                    tenant_id: "globex".into(),
+                    key_sha256: sha256_hex("dev-globex-key"),
+                },
+            ],
+            operator_token_sha256: sha256_hex("dev-operator-token"),
+            workflow: WorkflowSettings::default(),
+            max_cached_workflows: 2_000,
+            max_concurrent_activities: 200,
+        }
+    }
+}
+
+/// Who is calling the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    Tenant(String),
+    Operator,
+}
+
+impl Settings {
+    /// Defaults, then `ORDERFLOW_CONFIG`, then `ORDERFLOW_DATABASE_URL`.
+    pub fn load() -> anyhow::Result<Settings> {
+        let mut settings = match std::env::var("ORDERFLOW_CONFIG") {
+            Ok(path) if !path.is_empty() => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading ORDERFLOW_CONFIG file {path}"))?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("parsing ORDERFLOW_CONFIG file {path} as JSON"))?
+            }
+            _ => Settings::default(),
+        };
+        if let Ok(url) = std::env::var("ORDERFLOW_DATABASE_URL")
+            && !url.is_empty()
+        {
+            settings.database_url = url;
+        }
+        Ok(settings)
+    }
+
+    pub fn supplier(&self, id: &str) -> Option<&SupplierSettings> {
+        self.suppliers.iter().find(|s| s.id == id)
+    }
+
+    /// Resolves a bearer token to its caller, comparing hashes in constant time.
+    pub fn authenticate(&self, token: &str) -> Option<Caller> {
+        let hash = sha256_hex(token);
+        let eq = |stored: &str| bool::from(stored.as_bytes().ct_eq(hash.as_bytes()));
+        if eq(&self.operator_token_sha256) {
+            return Some(Caller::Operator);
+        }
+        self.tenants
+            .iter()
+            .find(|t| eq(&t.key_sha256))
+            .map(|t| Caller::Tenant(t.tenant_id.clone()))
+    }
+}
+
+/// Connects to Temporal at `settings.temporal_address`, or as configured by Temporal's
+/// standard environment variables (default `localhost:7233`, namespace `default`).
+pub async fn temporal_client(settings: &Settings) -> anyhow::Result<temporalio_client::Client> {
+    use temporalio_client::{
+        Client, ClientOptions, Connection, ConnectionOptions, Url,
+        envconfig::LoadClientConfigProfileOptions,
+    };
+    let (conn_opts, client_opts) = match &settings.temporal_address {
+        Some(address) => {
+            let url = Url::parse(&format!("http://{address}"))
+                .with_context(|| format!("invalid Temporal address '{address}'"))?;
+            (
+                ConnectionOptions::new(url).build(),
+                ClientOptions::new("default").build(),
+            )
+        }
+        None => ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
+            .map_err(|e| anyhow::anyhow!("loading Temporal client configuration: {e}"))?,
+    };
+    let connection = Connection::connect(conn_opts).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot reach Temporal ({e}); start it (`orderflow dev`) or set TEMPORAL_ADDRESS"
+        )
+    })?;
+    Client::new(connection, client_opts).map_err(|e| anyhow::anyhow!("Temporal client: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_credentials_authenticate() {
+        let s = Settings::default();
+        assert_eq!(
+            s.authenticate("dev-acme-key"),
+            Some(Caller::Tenant("acme".into()))
+        );
+        assert_eq!(
+            s.authenticate("dev-globex-key"),
+            Some(Caller::Tenant("globex".into()))
+        );
+        assert_eq!(s.authenticate("dev-operator-token"), Some(Caller::Operator));
+        assert_eq!(s.authenticate("dev-acme-key "), None);
+        assert_eq!(s.authenticate(""), None);
+    }
+
+    #[test]
+    fn keys_are_not_stored_in_clear() {
+        let text = serde_json::to_string(&Settings::default()).unwrap();
+        assert!(!text.contains("dev-acme-key"));
+        assert!(!text.contains("dev-operator-token"));
+    }
+}

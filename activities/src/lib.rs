@@ -1,0 +1,9 @@
+//! Every side effect of orderflow: supplier HTTP calls, database writes, and the typed
+//! configuration that says where those go.
+
+pub mod config;
+pub mod order_activities;
+pub mod store;
+pub mod supplier;
+
+pub use order_activities::OrderActivitiesImpl;

@@ -1,0 +1,146 @@
+//! The order workflow's activities (contract in `orderflow_workflows::activities`).
+
+use crate::store::Store;
+use crate::supplier::{SupplierClient, permanent, required};
+use orderflow_workflows::activities::{
+    PlanProposal, RecordInput, StepOutcome, SupplierCall, Verdict, defs,
+};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+pub struct OrderActivitiesImpl {
+    pub store: Store,
+    pub suppliers: SupplierClient,
+}
+
+fn order_path(call: &SupplierCall, suffix: &str) -> String {
+    format!("/orders/{}{suffix}", call.order.supplier_order_id())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: Value, path: &str) -> Result<T, ActivityError> {
+    serde_json::from_value(body.clone()).map_err(|e| {
+        permanent(
+            "SupplierProtocolError",
+            format!("supplier answer to POST {path} is not understood ({e}): {body}"),
+        )
+    })
+}
+
+fn verdict(
+    body: &Value,
+    field: &str,
+    pass: impl Fn(&Value) -> bool,
+    path: &str,
+) -> Result<Verdict, ActivityError> {
+    let value = required(body, field, path)?;
+    Ok(Verdict {
+        passed: pass(value),
+        reason: body
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+#[activities]
+impl OrderActivitiesImpl {
+    #[activity(definition = defs::Validate)]
+    pub async fn validate(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        call: SupplierCall,
+    ) -> Result<Verdict, ActivityError> {
+        let path = order_path(&call, "/validate");
+        let answer = self
+            .suppliers
+            .post(&call, &path, json!({ "order": call.order }))
+            .await?;
+        verdict(&answer.body, "result", |v| v == "PASS", &path)
+    }
+
+    #[activity(definition = defs::Transfer)]
+    pub async fn transfer(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        call: SupplierCall,
+    ) -> Result<(), ActivityError> {
+        self.suppliers
+            .post(&call, "/orders", json!({ "order": call.order }))
+            .await?;
+        Ok(())
+    }
+
+    #[activity(definition = defs::Feasibility)]
+    pub async fn feasibility(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        call: SupplierCall,
+    ) -> Result<Verdict, ActivityError> {
+        let path = order_path(&call, "/feasibility");
+        let answer = self
+            .suppliers
+            .post(&call, &path, json!({ "order": call.order }))
+            .await?;
+        verdict(&answer.body, "feasible", |v| v == &Value::Bool(true), &path)
+    }
+
+    #[activity(definition = defs::Plan)]
+    pub async fn plan(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        call: SupplierCall,
+    ) -> Result<PlanProposal, ActivityError> {
+        let path = order_path(&call, "/plan");
+        let answer = self
+            .suppliers
+            .post(&call, &path, json!({ "order": call.order }))
+            .await?;
+        let plan: PlanProposal = decode(answer.body, &path)?;
+        if plan.steps.is_empty() {
+            return Err(permanent(
+                "SupplierProtocolError",
+                format!(
+                    "supplier proposed an empty plan for {}",
+                    call.order.supplier_order_id()
+                ),
+            ));
+        }
+        Ok(plan)
+    }
+
+    #[activity(definition = defs::Step)]
+    pub async fn step(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        call: SupplierCall,
+    ) -> Result<StepOutcome, ActivityError> {
+        let step_id = call.step_id.clone().unwrap_or_default();
+        let path = order_path(&call, &format!("/steps/{step_id}"));
+        let answer = self
+            .suppliers
+            .post(&call, &path, json!({ "order": call.order }))
+            .await?;
+        match required(&answer.body, "status", &path)?.as_str() {
+            Some("DONE") => Ok(StepOutcome::Done),
+            Some("ACCEPTED") => Ok(StepOutcome::Accepted),
+            _ => Err(permanent(
+                "SupplierProtocolError",
+                format!("unexpected step status from supplier: {}", answer.body),
+            )),
+        }
+    }
+
+    #[activity(definition = defs::Record)]
+    pub async fn record(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RecordInput,
+    ) -> Result<(), ActivityError> {
+        self.store.record(&input).await.map_err(|e| {
+            tracing::warn!(error = %e, order = %input.view.document.order_id, "recording order change failed; will retry");
+            ActivityError::from(e)
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! `POST /v1/supplier/{supplier_id}/callbacks`: suppliers report on work they accepted.
+//! The signature is checked before anything else is read.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use hmac::{Hmac, Mac};
+use orderflow_workflows::StepCallback;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// Signatures older (or further in the future) than this are refused, against replays.
+const MAX_SKEW_SECS: i64 = 300;
+
+/// Checks `orderflow-signature: v1=<hex HMAC-SHA256(secret, timestamp + "." + body)>`.
+pub fn verify_signature(
+    secret: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let bad = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SIGNATURE",
+            "missing, stale or invalid callback signature",
+        )
+    };
+    let timestamp: i64 = header("orderflow-timestamp")
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(bad)?;
+    if (now - timestamp).abs() > MAX_SKEW_SECS {
+        return Err(bad());
+    }
+    let given = header("orderflow-signature")
+        .and_then(|s| s.strip_prefix("v1="))
+        .and_then(|s| hex::decode(s).ok())
+        .ok_or_else(bad)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| bad())?;
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.verify_slice(&given).map_err(|_| bad())
+}
+
+#[derive(Debug, Deserialize)]
+struct Callback {
+    #[serde(rename = "type")]
+    kind: String,
+    tenant_id: String,
+    order_id: String,
+    step_id: Option<String>,
+    reason: Option<String>,
+}
+
+pub async fn supplier_callback(
+    State(state): State<AppState>,
+    Path(supplier_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let supplier = state.settings.supplier(&supplier_id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SIGNATURE",
+            "unknown supplier",
+        )
+    })?;
+    verify_signature(
+        &supplier.secret,
+        &headers,
+        &body,
+        chrono::Utc::now().timestamp(),
+    )?;
+    let callback: Callback = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("MALFORMED_JSON", format!("callback body: {e}")))?;
+    let order = state
+        .store
+        .get_order(&callback.tenant_id, &callback.order_id)
+        .await?
+        .filter(|o| o.document.supplier_id == supplier_id)
+        .ok_or_else(|| ApiError::not_found(&callback.order_id))?;
+    match callback.kind.as_str() {
+        "STEP_DONE" | "STEP_FAILED" => {
+            let step_id = callback.step_id.ok_or_else(|| {
+                ApiError::bad_request("INVALID_FIELD", "step callbacks need 'step_id'")
+            })?;
+            state
+                .engine
+                .step_callback(
+                    &order.document.tenant_id,
+                    &order.document.order_id,
+                    StepCallback {
+                        step_id,
+                        done: callback.kind == "STEP_DONE",
+                        reason: callback.reason,
+                    },
+                )
+                .await?;
+            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+        }
+        other => Err(ApiError::unprocessable(
+            "UNSUPPORTED_CALLBACK",
+            format!("callback type '{other}' is not handled by this version"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(secret: &str, ts: i64, body: &[u8]) -> HeaderMap {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(format!("{ts}.").as_bytes());
+        mac.update(body);
+        let mut h = HeaderMap::new();
+        h.insert("orderflow-timestamp", ts.to_string().parse().unwrap());
+        h.insert(
+            "orderflow-signature",
+            format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+                .parse()
+                .unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn signatures_are_checked() {
+        let body = br#"{"type":"STEP_DONE"}"#;
+        let now = 1_700_000_000;
+        assert!(verify_signature("s", &signed("s", now, body), body, now).is_ok());
+        assert!(verify_signature("s", &signed("other", now, body), body, now).is_err());
+        assert!(verify_signature("s", &signed("s", now, body), b"{}", now).is_err());
+        assert!(verify_signature("s", &signed("s", now - 301, body), body, now).is_err());
+        assert!(verify_signature("s", &HeaderMap::new(), body, now).is_err());
+    }
+}

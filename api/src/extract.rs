@@ -1,0 +1,65 @@
+//! Request extractors: the caller's identity and strict JSON bodies with our error format.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use orderflow_activities::config::Caller;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthorized)?;
+        state
+            .settings
+            .authenticate(token.trim())
+            .ok_or_else(ApiError::unauthorized)
+    }
+}
+
+/// A JSON body whose problems are answered in the API's error format: 400 for malformed JSON
+/// or a missing/mistyped field, 422 for an unknown field (named in the message).
+pub struct StrictJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(StrictJson(value)),
+            Err(rejection) => Err(json_error(rejection)),
+        }
+    }
+}
+
+fn json_error(rejection: JsonRejection) -> ApiError {
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
+            "MALFORMED_JSON",
+            format!("request body is not valid JSON: {text}"),
+        ),
+        JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
+            "MALFORMED_JSON",
+            "send the body as JSON with 'Content-Type: application/json'",
+        ),
+        JsonRejection::JsonDataError(_) if text.contains("unknown field") => {
+            ApiError::unprocessable("UNKNOWN_FIELD", text.clone())
+                .with_details(json!({ "reason": text }))
+        }
+        JsonRejection::JsonDataError(_) => ApiError::bad_request("INVALID_FIELD", text),
+        _ => ApiError::bad_request("MALFORMED_JSON", text),
+    }
+}

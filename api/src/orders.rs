@@ -1,0 +1,316 @@
+//! Order endpoints: submit, read, list, events, operator commands.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::StrictJson;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use orderflow_activities::config::Caller;
+use orderflow_activities::store::OrderFilter;
+use orderflow_workflows::OrderWorkflowInput;
+use orderflow_workflows::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
+use orderflow_workflows::order_workflow::OperatorRequest;
+use orderflow_workflows::rules::{self, OperatorAction};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// Body of `POST /v1/orders`. The tenant comes from the credentials, never from here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    pub order_id: Option<String>,
+    pub order_ref: String,
+    pub supplier_id: String,
+    pub order_type: OrderType,
+    #[serde(default)]
+    pub unsolicited: bool,
+    #[serde(default)]
+    pub recurring: bool,
+    pub customer: Option<Value>,
+    pub contact: Option<Value>,
+    pub site: Option<Value>,
+    pub requested_date: Option<String>,
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub lines: Vec<OrderLine>,
+    /// `false` would create a DRAFT (not available in this version).
+    #[serde(default = "yes")]
+    pub place: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The tenant a request acts for: the caller's own, or for the operator the `tenant_id`
+/// query parameter.
+fn acting_tenant(caller: &Caller, query: &TenantQuery) -> Result<String, ApiError> {
+    match caller {
+        Caller::Tenant(t) => Ok(t.clone()),
+        Caller::Operator => query.tenant_id.clone().ok_or_else(|| {
+            ApiError::bad_request(
+                "TENANT_REQUIRED",
+                "operators must name the order's tenant with ?tenant_id=",
+            )
+        }),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TenantQuery {
+    pub tenant_id: Option<String>,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub async fn create_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictJson(body): StrictJson<NewOrder>,
+) -> Result<Response, ApiError> {
+    let Caller::Tenant(tenant_id) = caller else {
+        return Err(ApiError::forbidden(
+            "orders are placed with a tenant's key, not the operator token",
+        ));
+    };
+    if !body.place {
+        return Err(ApiError::unprocessable(
+            "DRAFTS_NOT_SUPPORTED",
+            "drafts (\"place\": false) are not available yet; omit 'place' to submit the order",
+        ));
+    }
+    if body.unsolicited {
+        return Err(ApiError::unprocessable(
+            "UNSOLICITED_NOT_ALLOWED",
+            "unsolicited ceases are raised by suppliers, not tenants; remove 'unsolicited'",
+        ));
+    }
+    let order = OrderDocument {
+        order_id: body
+            .order_id
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        order_ref: body.order_ref,
+        tenant_id,
+        supplier_id: body.supplier_id,
+        order_type: body.order_type,
+        unsolicited: false,
+        recurring: body.recurring,
+        customer: body.customer,
+        contact: body.contact,
+        site: body.site,
+        requested_date: body.requested_date,
+        notes: body.notes,
+        attributes: body.attributes,
+        lines: body.lines,
+    };
+    if let Err(errors) = rules::validate_order(&order) {
+        return Err(ApiError::unprocessable(
+            "VALIDATION_FAILED",
+            format!(
+                "the order has {} invalid field(s): {}",
+                errors.len(),
+                errors
+                    .iter()
+                    .map(|e| format!("{} {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        )
+        .with_details(json!({ "fields": errors })));
+    }
+    if state.settings.supplier(&order.supplier_id).is_none() {
+        return Err(ApiError::unprocessable(
+            "UNKNOWN_SUPPLIER",
+            format!("supplier '{}' is not configured", order.supplier_id),
+        )
+        .with_details(json!({
+            "known_suppliers": state.settings.suppliers.iter().map(|s| &s.id).collect::<Vec<_>>()
+        })));
+    }
+    if state
+        .store
+        .get_order(&order.tenant_id, &order.order_id)
+        .await?
+        .is_some()
+    {
+        return Err(duplicate(&order.order_id));
+    }
+    let created_at = now();
+    let view = OrderView::received(order.clone(), created_at.clone());
+    state
+        .engine
+        .start_order(OrderWorkflowInput {
+            order,
+            created_at,
+            settings: state.settings.workflow.clone(),
+        })
+        .await?;
+    // Read-your-writes: the order is readable as soon as we answer 201.
+    state.store.insert_received(&view).await?;
+    let location = format!("/v1/orders/{}", view.document.order_id);
+    let mut response = (StatusCode::CREATED, Json(view)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+fn duplicate(order_id: &str) -> ApiError {
+    ApiError::conflict(
+        "DUPLICATE_ORDER",
+        format!("order '{order_id}' already exists; order ids are unique per tenant"),
+    )
+}
+
+async fn load(state: &AppState, tenant_id: &str, order_id: &str) -> Result<OrderView, ApiError> {
+    state
+        .store
+        .get_order(tenant_id, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(order_id))
+}
+
+pub async fn get_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    Query(query): Query<TenantQuery>,
+) -> Result<Json<OrderView>, ApiError> {
+    let tenant = acting_tenant(&caller, &query)?;
+    Ok(Json(load(&state, &tenant, &order_id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub state: Option<String>,
+    pub supplier_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list_orders(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    if let Some(s) = &query.state
+        && OrderState::parse(s).is_none()
+    {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("unknown state '{s}'; use one of the SPEC §3 states, e.g. EXECUTION"),
+        ));
+    }
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let tenant_id = match caller {
+        Caller::Tenant(t) => Some(t),
+        Caller::Operator => query.tenant_id,
+    };
+    let orders = state
+        .store
+        .list_orders(&OrderFilter {
+            tenant_id,
+            state: query.state,
+            supplier_id: query.supplier_id,
+            limit,
+        })
+        .await?;
+    Ok(Json(json!({ "orders": orders })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct EventsQuery {
+    pub tenant_id: Option<String>,
+    pub after_seq: Option<u64>,
+}
+
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    Query(query): Query<EventsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant = acting_tenant(
+        &caller,
+        &TenantQuery {
+            tenant_id: query.tenant_id,
+        },
+    )?;
+    load(&state, &tenant, &order_id).await?;
+    let events = state
+        .store
+        .events(&tenant, &order_id, query.after_seq.unwrap_or(0))
+        .await?;
+    Ok(Json(json!({ "events": events })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperatorBody {
+    reason: Option<String>,
+}
+
+/// `POST /v1/orders/{id}/{suspend|resume|retry|withdraw}` (operator token only).
+pub async fn operator_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((order_id, action)): Path<(String, String)>,
+    Query(query): Query<TenantQuery>,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Some(action) = OperatorAction::parse(&action) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("no such order action '{action}'"),
+        ));
+    };
+    if caller != Caller::Operator {
+        return Err(ApiError::forbidden(format!(
+            "'{}' is an operator command; use the operator token",
+            action.as_str()
+        )));
+    }
+    let body: OperatorBody = if body.iter().all(u8::is_ascii_whitespace) {
+        OperatorBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("MALFORMED_JSON", format!("request body: {e}")))?
+    };
+    let tenant = acting_tenant(&caller, &query)?;
+    let current = load(&state, &tenant, &order_id).await?;
+    // An ended order has no running workflow to ask: answer from the rules directly.
+    if rules::is_terminal(current.state) {
+        rules::check_operator_action(action, current.state)
+            .map_err(|e| ApiError::conflict(&e.code, e.message))?;
+    }
+    let order = state
+        .engine
+        .operator(
+            &tenant,
+            &order_id,
+            OperatorRequest {
+                action,
+                reason: body.reason,
+            },
+        )
+        .await?;
+    Ok(Json(json!({ "order": order })))
+}

@@ -1,0 +1,100 @@
+//! `orderflow dev`: the whole local stack in one process tree — the Temporal dev server (with
+//! the Web UI, persisting under the data dir), the supplier simulator as supplier `sim`, the
+//! API, and a worker. A second start on the same data dir carries on every order.
+
+use crate::temporal_cli::{DevServer, DevServerOptions};
+use anyhow::Context;
+use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
+use orderflow_supplier_sim::SimConfig;
+use std::path::PathBuf;
+use tokio::sync::watch;
+
+pub struct DevOptions {
+    pub data_dir: PathBuf,
+    pub api_port: u16,
+    pub temporal_port: u16,
+    pub ui_port: u16,
+    pub sim_port: u16,
+}
+
+pub async fn run(options: DevOptions) -> anyhow::Result<()> {
+    let data_dir = &options.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let data_dir = data_dir.canonicalize()?;
+    let server = tokio::task::block_in_place(|| {
+        DevServer::start(&DevServerOptions {
+            port: options.temporal_port,
+            ui_port: Some(options.ui_port),
+            db_file: Some(data_dir.join("temporal.db")),
+            log_file: Some(data_dir.join("temporal.log")),
+        })
+    })?;
+
+    let mut settings = Settings::load()?;
+    if std::env::var("ORDERFLOW_DATABASE_URL").map_or(true, |u| u.is_empty()) {
+        settings.database_url = format!("sqlite://{}", data_dir.join("orderflow.db").display());
+    }
+    settings.temporal_address = Some(server.address.clone());
+    settings.suppliers = vec![SupplierSettings {
+        id: "sim".into(),
+        base_url: format!("http://127.0.0.1:{}", options.sim_port),
+        secret: DEV_SIM_SECRET.into(),
+    }];
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+
+    let sim_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.sim_port))
+        .await
+        .with_context(|| format!("binding the simulator port {}", options.sim_port))?;
+    let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
+        .await
+        .with_context(|| format!("binding the API port {}", options.api_port))?;
+    let sim = tokio::spawn(orderflow_supplier_sim::serve(
+        sim_listener,
+        SimConfig {
+            data_dir: data_dir.join("sim"),
+            callback_url: format!(
+                "http://127.0.0.1:{}/v1/supplier/sim/callbacks",
+                options.api_port
+            ),
+            secret: DEV_SIM_SECRET.into(),
+        },
+        stopped(),
+    ));
+    let api = tokio::spawn(orderflow_api::serve(
+        api_listener,
+        settings.clone(),
+        stopped(),
+    ));
+
+    println!("orderflow dev stack is up (data in {})", data_dir.display());
+    println!("  API:          http://127.0.0.1:{}", options.api_port);
+    println!("  Temporal UI:  http://127.0.0.1:{}", options.ui_port);
+    println!("  Temporal:     {}", server.address);
+    println!(
+        "  Supplier sim: http://127.0.0.1:{} (supplier id `sim`)",
+        options.sim_port
+    );
+    println!(
+        "  Tenants: acme (dev-acme-key), globex (dev-globex-key); operator: dev-operator-token"
+    );
+    println!("Press Ctrl-C to stop.");
+
+    tokio::spawn(async move {
+        orderflow_worker::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let worker = orderflow_worker::run(settings, stopped()).await;
+    let _ = api.await;
+    let _ = sim.await;
+    drop(server);
+    println!("orderflow dev stack stopped.");
+    worker
+}

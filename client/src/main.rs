@@ -1,0 +1,406 @@
+//! `orderflow`: operate orders from the command line, and run the API, the supplier
+//! simulator or the whole local stack.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use orderflow_client::api_client::ApiClient;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "orderflow",
+    version,
+    about = "Order-fulfilment orchestrator on Temporal"
+)]
+struct Cli {
+    /// Base URL of the orderflow API.
+    #[arg(
+        long,
+        global = true,
+        env = "ORDERFLOW_API_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    api_url: String,
+    /// Tenant API key (tenant commands).
+    #[arg(
+        long,
+        global = true,
+        env = "ORDERFLOW_API_KEY",
+        default_value = "dev-acme-key",
+        hide_env_values = true
+    )]
+    api_key: String,
+    /// Operator token (suspend, resume, retry, withdraw).
+    #[arg(
+        long,
+        global = true,
+        env = "ORDERFLOW_OPERATOR_TOKEN",
+        default_value = "dev-operator-token",
+        hide_env_values = true
+    )]
+    operator_token: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole local stack: Temporal dev server + Web UI, API, worker, supplier simulator.
+    Dev {
+        #[arg(long, default_value = ".orderflow-dev")]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        api_port: u16,
+        #[arg(long, default_value_t = 7233)]
+        temporal_port: u16,
+        #[arg(long, default_value_t = 8233)]
+        ui_port: u16,
+        #[arg(long, default_value_t = 8090)]
+        sim_port: u16,
+    },
+    /// Serve the HTTP API (configuration: ORDERFLOW_CONFIG, ORDERFLOW_DATABASE_URL, TEMPORAL_*).
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+    },
+    /// Run the supplier simulator (a real HTTP supplier).
+    SupplierSim {
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        callback_url: String,
+        #[arg(long, env = "ORDERFLOW_SIM_SECRET", hide_env_values = true)]
+        secret: String,
+    },
+    /// Print the path of the Temporal CLI, building it first if needed.
+    TemporalCli,
+    /// Submit an order (from a JSON file, or from flags).
+    Submit {
+        /// JSON file with the order (`-` for stdin); flags below are ignored when given.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        order_id: Option<String>,
+        #[arg(long)]
+        order_ref: Option<String>,
+        #[arg(long, default_value = "sim")]
+        supplier: String,
+        #[arg(long = "type", default_value = "PROVIDE")]
+        order_type: String,
+        /// A line as PRODUCT:QUANTITY:UNIT_PRICE (repeatable).
+        #[arg(long = "line")]
+        lines: Vec<String>,
+        /// An attribute as KEY=VALUE (repeatable), e.g. sim.steps=5.
+        #[arg(long = "attr")]
+        attributes: Vec<String>,
+        #[arg(long)]
+        recurring: bool,
+        /// Follow the order's timeline until it ends.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Show an order.
+    Get {
+        order_id: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List orders.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        supplier: Option<String>,
+    },
+    /// List an order's events.
+    Events { order_id: String },
+    /// Follow an order live until it ends.
+    Watch { order_id: String },
+    /// Operator: hold an order.
+    Suspend(OperatorArgs),
+    /// Operator: resume a held order.
+    Resume(OperatorArgs),
+    /// Operator: retry the failed step of an order in ERROR_HANDLER.
+    Retry(OperatorArgs),
+    /// Operator: withdraw an order (PRE_QUALIFICATION_FAILED, ERROR_HANDLER or SUSPENDED).
+    Withdraw(OperatorArgs),
+}
+
+#[derive(clap::Args)]
+struct OperatorArgs {
+    order_id: String,
+    /// The order's tenant.
+    #[arg(long, default_value = "acme")]
+    tenant: String,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    orderflow_worker::init_tracing();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(cli))
+}
+
+fn print(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let tenant = ApiClient::new(&cli.api_url, &cli.api_key);
+    let operator = ApiClient::new(&cli.api_url, &cli.operator_token);
+    match cli.command {
+        Command::Dev {
+            data_dir,
+            api_port,
+            temporal_port,
+            ui_port,
+            sim_port,
+        } => {
+            orderflow_client::dev::run(orderflow_client::dev::DevOptions {
+                data_dir,
+                api_port,
+                temporal_port,
+                ui_port,
+                sim_port,
+            })
+            .await
+        }
+        Command::Serve { port, bind } => {
+            let settings = orderflow_activities::config::Settings::load()?;
+            let listener = tokio::net::TcpListener::bind((bind.as_str(), port))
+                .await
+                .with_context(|| format!("binding {bind}:{port}"))?;
+            orderflow_api::serve(listener, settings, orderflow_worker::shutdown_signal()).await
+        }
+        Command::SupplierSim {
+            port,
+            data_dir,
+            callback_url,
+            secret,
+        } => {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+            eprintln!("supplier simulator on http://{}", listener.local_addr()?);
+            orderflow_supplier_sim::serve(
+                listener,
+                orderflow_supplier_sim::SimConfig {
+                    data_dir,
+                    callback_url,
+                    secret,
+                },
+                orderflow_worker::shutdown_signal(),
+            )
+            .await
+        }
+        Command::TemporalCli => {
+            let path =
+                tokio::task::spawn_blocking(orderflow_client::temporal_cli::ensure).await??;
+            println!("{}", path.display());
+            Ok(())
+        }
+        Command::Submit {
+            file,
+            order_id,
+            order_ref,
+            supplier,
+            order_type,
+            lines,
+            attributes,
+            recurring,
+            watch,
+        } => {
+            let body = match file {
+                Some(path) => {
+                    let text = if path.as_os_str() == "-" {
+                        std::io::read_to_string(std::io::stdin())?
+                    } else {
+                        std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading {}", path.display()))?
+                    };
+                    serde_json::from_str(&text).context("the order file is not valid JSON")?
+                }
+                None => order_from_flags(
+                    order_id, order_ref, supplier, order_type, lines, attributes, recurring,
+                )?,
+            };
+            let order = tenant.post("/v1/orders", &body).await?.ok()?;
+            print(&order);
+            if watch {
+                let id = order["order_id"].as_str().unwrap_or_default().to_string();
+                watch_order(&tenant, &id).await?;
+            }
+            Ok(())
+        }
+        Command::Get {
+            order_id,
+            tenant: t,
+        } => {
+            let view = match t {
+                Some(t) => {
+                    operator
+                        .get(&format!("/v1/orders/{order_id}?tenant_id={t}"))
+                        .await?
+                }
+                None => tenant.get(&format!("/v1/orders/{order_id}")).await?,
+            };
+            print(&view.ok()?);
+            Ok(())
+        }
+        Command::List { state, supplier } => {
+            let mut query = vec![];
+            if let Some(s) = state {
+                query.push(format!("state={s}"));
+            }
+            if let Some(s) = supplier {
+                query.push(format!("supplier_id={s}"));
+            }
+            let list = tenant
+                .get(&format!("/v1/orders?{}", query.join("&")))
+                .await?
+                .ok()?;
+            for o in list["orders"].as_array().into_iter().flatten() {
+                println!(
+                    "{:<40} {:<26} rev {:<3} {:<12} {}",
+                    o["order_id"].as_str().unwrap_or(""),
+                    o["state"].as_str().unwrap_or(""),
+                    o["revision"],
+                    o["supplier_id"].as_str().unwrap_or(""),
+                    o["order_ref"].as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        Command::Events { order_id } => {
+            let events = tenant
+                .get(&format!("/v1/orders/{order_id}/events"))
+                .await?
+                .ok()?;
+            for e in events["events"].as_array().into_iter().flatten() {
+                println!("{}", event_line(e));
+            }
+            Ok(())
+        }
+        Command::Watch { order_id } => watch_order(&tenant, &order_id).await,
+        Command::Suspend(a) => operate(&operator, "suspend", a).await,
+        Command::Resume(a) => operate(&operator, "resume", a).await,
+        Command::Retry(a) => operate(&operator, "retry", a).await,
+        Command::Withdraw(a) => operate(&operator, "withdraw", a).await,
+    }
+}
+
+fn order_from_flags(
+    order_id: Option<String>,
+    order_ref: Option<String>,
+    supplier: String,
+    order_type: String,
+    lines: Vec<String>,
+    attributes: Vec<String>,
+    recurring: bool,
+) -> anyhow::Result<Value> {
+    let order_ref = order_ref.context("give --order-ref (or --file with the whole order)")?;
+    let lines = if lines.is_empty() {
+        vec!["WIDGET:1:10.00".to_string()]
+    } else {
+        lines
+    };
+    let lines: Vec<Value> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let parts: Vec<&str> = spec.split(':').collect();
+            let [product, quantity, price] = parts[..] else {
+                anyhow::bail!("--line '{spec}' must be PRODUCT:QUANTITY:UNIT_PRICE");
+            };
+            let quantity: u32 = quantity.parse().with_context(|| format!("--line '{spec}': quantity"))?;
+            Ok(json!({ "line_id": format!("l{}", i + 1), "product_code": product, "quantity": quantity, "unit_price": price, "action": "ADD" }))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let mut attrs = serde_json::Map::new();
+    for kv in attributes {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--attr '{kv}' must be KEY=VALUE"))?;
+        attrs.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    let mut body = json!({
+        "order_ref": order_ref,
+        "supplier_id": supplier,
+        "order_type": order_type,
+        "recurring": recurring,
+        "attributes": attrs,
+        "lines": lines,
+    });
+    if let Some(id) = order_id {
+        body["order_id"] = Value::String(id);
+    }
+    Ok(body)
+}
+
+async fn operate(client: &ApiClient, action: &str, args: OperatorArgs) -> anyhow::Result<()> {
+    let body = json!({ "reason": args.reason });
+    let reply = client
+        .post(
+            &format!(
+                "/v1/orders/{}/{action}?tenant_id={}",
+                args.order_id, args.tenant
+            ),
+            &body,
+        )
+        .await?
+        .ok()?;
+    print(&reply);
+    Ok(())
+}
+
+fn event_line(e: &Value) -> String {
+    let detail = match &e["detail"] {
+        Value::Null => String::new(),
+        d => d.to_string(),
+    };
+    format!(
+        "#{:<3} {}  {:<24} {:<26} {}",
+        e["seq"],
+        e["occurred_at"].as_str().unwrap_or(""),
+        e["type"].as_str().unwrap_or(""),
+        e["state"].as_str().unwrap_or(""),
+        detail
+    )
+}
+
+/// Prints each new event as it happens, until the order reaches a terminal state.
+async fn watch_order(client: &ApiClient, order_id: &str) -> anyhow::Result<()> {
+    let mut after = 0u64;
+    loop {
+        let events = client
+            .get(&format!("/v1/orders/{order_id}/events?after_seq={after}"))
+            .await?
+            .ok()?;
+        for e in events["events"].as_array().into_iter().flatten() {
+            println!("{}", event_line(e));
+            after = e["seq"].as_u64().unwrap_or(after);
+        }
+        let order = client.get(&format!("/v1/orders/{order_id}")).await?.ok()?;
+        let state = order["state"].as_str().unwrap_or_default();
+        if matches!(state, "COMPLETE" | "CANCELLED" | "WITHDRAWN")
+            && order["last_seq"].as_u64() == Some(after)
+        {
+            println!("order {order_id} ended: {state}");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

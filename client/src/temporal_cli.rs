@@ -1,0 +1,196 @@
+//! Finding (or building) the Temporal CLI, which contains the dev server and the Web UI, and
+//! starting the dev server with orderflow's search attributes registered.
+//!
+//! Lookup order: `TEMPORAL_CLI`, then `temporal` on `PATH`, then the cache
+//! (`$ORDERFLOW_CACHE_DIR` or `~/.cache/orderflow`)/bin/temporal. If none exists it is built
+//! into the cache with `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (later tags
+//! carry a `replace` directive and cannot be installed that way).
+
+use anyhow::{Context, bail};
+use orderflow_workflows::order_workflow::SEARCH_ATTRIBUTES;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TEMPORAL_CLI_MODULE: &str = "github.com/temporalio/cli/cmd/temporal@v1.5.1";
+
+fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ORDERFLOW_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".cache").join("orderflow")
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+/// Returns the path of a usable `temporal` binary, building it into the cache if needed.
+pub fn ensure() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TEMPORAL_CLI").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        if !path.is_file() {
+            bail!(
+                "TEMPORAL_CLI points at {}, which does not exist",
+                path.display()
+            );
+        }
+        return Ok(path);
+    }
+    if let Some(path) = on_path("temporal") {
+        return Ok(path);
+    }
+    let bin = cache_dir().join("bin");
+    let cached = bin.join("temporal");
+    if cached.is_file() {
+        return Ok(cached);
+    }
+    std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
+    eprintln!(
+        "Building the Temporal CLI into {} (one time, takes a few minutes)…",
+        bin.display()
+    );
+    let status = Command::new("go")
+        .args(["install", TEMPORAL_CLI_MODULE])
+        .env("GOBIN", &bin)
+        .env("CGO_ENABLED", "0")
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .status()
+        .context("running `go install` for the Temporal CLI: is Go installed and on PATH? (or set TEMPORAL_CLI to an existing binary)")?;
+    if !status.success() || !cached.is_file() {
+        bail!(
+            "`go install {TEMPORAL_CLI_MODULE}` failed ({status}); set TEMPORAL_CLI to an existing binary instead"
+        );
+    }
+    Ok(cached)
+}
+
+/// Where and how to run the dev server.
+pub struct DevServerOptions {
+    pub port: u16,
+    pub ui_port: Option<u16>,
+    /// SQLite file for persistence; `None` keeps everything in memory.
+    pub db_file: Option<PathBuf>,
+    pub log_file: Option<PathBuf>,
+}
+
+/// A running dev server; killed when dropped.
+pub struct DevServer {
+    child: Child,
+    pub address: String,
+}
+
+impl DevServer {
+    pub fn start(options: &DevServerOptions) -> anyhow::Result<DevServer> {
+        let cli = ensure()?;
+        let mut cmd = Command::new(&cli);
+        cmd.args(["server", "start-dev", "--ip", "127.0.0.1", "--port"])
+            .arg(options.port.to_string())
+            .args(["--log-level", "warn"])
+            .args([
+                "--sqlite-pragma",
+                "journal_mode=WAL",
+                "--sqlite-pragma",
+                "synchronous=NORMAL",
+            ]);
+        match options.ui_port {
+            Some(ui) => cmd.args(["--ui-port", &ui.to_string()]),
+            None => cmd.arg("--headless"),
+        };
+        if let Some(db) = &options.db_file {
+            cmd.arg("--db-filename").arg(db);
+        }
+        for name in SEARCH_ATTRIBUTES {
+            cmd.args(["--search-attribute", &format!("{name}=Keyword")]);
+        }
+        let log = match &options.log_file {
+            Some(path) => Stdio::from(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            ),
+            None => Stdio::null(),
+        };
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+        die_with_parent(&mut cmd);
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", cli.display()))?;
+        let server = DevServer {
+            child,
+            address: format!("127.0.0.1:{}", options.port),
+        };
+        server.wait_ready(Duration::from_secs(60))?;
+        Ok(server)
+    }
+
+    fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if std::net::TcpStream::connect(&self.address).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!(
+            "the Temporal dev server did not listen on {} within {timeout:?}",
+            self.address
+        )
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        terminate(&mut self.child, Duration::from_secs(10));
+    }
+}
+
+/// Stops a child: SIGTERM, then SIGKILL if it has not exited within `grace`.
+pub fn terminate(child: &mut Child, grace: Duration) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let start = Instant::now();
+    while start.elapsed() < grace {
+        if matches!(child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Has the kernel kill the child if the thread that spawned it dies, so a crashed parent
+/// never leaves a server behind.
+pub fn die_with_parent(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral port")
+}

@@ -1,0 +1,78 @@
+//! The order worker: polls the order task queue and runs order workflows and activities.
+
+use orderflow_activities::OrderActivitiesImpl;
+use orderflow_activities::config::{Settings, temporal_client};
+use orderflow_activities::store::Store;
+use orderflow_activities::supplier::SupplierClient;
+use orderflow_workflows::OrderWorkflow;
+use std::time::Duration;
+use temporalio_sdk::{Runtime, Worker, WorkerOptions};
+
+/// Runs a worker until `shutdown` resolves, then drains in-flight tasks and returns.
+///
+/// The worker future is not `Send`: call this on the main task (or `join!` it there),
+/// not inside `tokio::spawn`.
+pub async fn run(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database_url).await?;
+    let suppliers = SupplierClient::new(
+        settings.suppliers.clone(),
+        Duration::from_secs(settings.workflow.supplier_call_timeout_secs),
+    )?;
+    let client = temporal_client(&settings).await?;
+    let runtime = Runtime::from_current_tokio(Default::default())
+        .map_err(|e| anyhow::anyhow!("creating the Temporal runtime: {e}"))?;
+    let options = WorkerOptions::new(settings.task_queue.clone())
+        .register_workflow::<OrderWorkflow>()
+        .map_err(|e| anyhow::anyhow!("registering the order workflow: {e}"))?
+        .register_activities(OrderActivitiesImpl { store, suppliers })
+        .max_cached_workflows(settings.max_cached_workflows)
+        .build();
+    let mut worker = Worker::new(&runtime, client, options)
+        .map_err(|e| anyhow::anyhow!("creating the worker: {e}"))?;
+    let stop = worker.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("worker shutting down: finishing in-flight tasks");
+        stop();
+    });
+    tracing::info!(task_queue = %settings.task_queue, "worker polling");
+    worker
+        .run()
+        .await
+        .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,temporalio_sdk_core=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,270 @@
+//! The order document and everything the tenant sees of it. Shared by the workflow, the
+//! activities (which persist it) and the API (which serves it), so there is one definition.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Lifecycle state of an order (SPEC §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderState {
+    Draft,
+    Start,
+    Submitted,
+    Feasibility,
+    PlanDevelopment,
+    Execution,
+    PreQualificationFailed,
+    Suspended,
+    ErrorHandler,
+    Complete,
+    Active,
+    Inactive,
+    Cancelled,
+    Withdrawn,
+}
+
+impl OrderState {
+    pub const ALL: [OrderState; 14] = [
+        OrderState::Draft,
+        OrderState::Start,
+        OrderState::Submitted,
+        OrderState::Feasibility,
+        OrderState::PlanDevelopment,
+        OrderState::Execution,
+        OrderState::PreQualificationFailed,
+        OrderState::Suspended,
+        OrderState::ErrorHandler,
+        OrderState::Complete,
+        OrderState::Active,
+        OrderState::Inactive,
+        OrderState::Cancelled,
+        OrderState::Withdrawn,
+    ];
+
+    /// The wire name, e.g. `PLAN_DEVELOPMENT` (also the `OrderState` search attribute value).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Draft => "DRAFT",
+            OrderState::Start => "START",
+            OrderState::Submitted => "SUBMITTED",
+            OrderState::Feasibility => "FEASIBILITY",
+            OrderState::PlanDevelopment => "PLAN_DEVELOPMENT",
+            OrderState::Execution => "EXECUTION",
+            OrderState::PreQualificationFailed => "PRE_QUALIFICATION_FAILED",
+            OrderState::Suspended => "SUSPENDED",
+            OrderState::ErrorHandler => "ERROR_HANDLER",
+            OrderState::Complete => "COMPLETE",
+            OrderState::Active => "ACTIVE",
+            OrderState::Inactive => "INACTIVE",
+            OrderState::Cancelled => "CANCELLED",
+            OrderState::Withdrawn => "WITHDRAWN",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrderState> {
+        OrderState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for OrderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderType {
+    Provide,
+    Modify,
+    Cease,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LineAction {
+    Add,
+    Modify,
+    Cancel,
+    NoChange,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLine {
+    pub line_id: String,
+    pub product_code: String,
+    pub quantity: u32,
+    /// Decimal string (e.g. `"12.50"`), never a float, so amounts survive round trips exactly.
+    pub unit_price: String,
+    pub action: LineAction,
+}
+
+/// What the tenant ordered: the fields of SPEC §2 that the tenant controls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderDocument {
+    pub order_id: String,
+    pub order_ref: String,
+    pub tenant_id: String,
+    pub supplier_id: String,
+    pub order_type: OrderType,
+    #[serde(default)]
+    pub unsolicited: bool,
+    #[serde(default)]
+    pub recurring: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub lines: Vec<OrderLine>,
+}
+
+impl OrderDocument {
+    /// The Temporal workflow id: one workflow per (tenant, order), never reused.
+    pub fn workflow_id(&self) -> String {
+        workflow_id(&self.tenant_id, &self.order_id)
+    }
+
+    /// The id the supplier knows the order by (`tenant:order`, both parts are restricted to
+    /// `[A-Za-z0-9._-]`, so the colon is unambiguous).
+    pub fn supplier_order_id(&self) -> String {
+        format!("{}:{}", self.tenant_id, self.order_id)
+    }
+}
+
+pub fn workflow_id(tenant_id: &str, order_id: &str) -> String {
+    format!("order/{tenant_id}/{order_id}")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PqfCause {
+    Validation,
+    Feasibility,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PlanStatus {
+    Pending,
+    Executing,
+    Done,
+    Discarded,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanStep {
+    pub step_id: String,
+    pub name: String,
+    pub status: StepStatus,
+    #[serde(default)]
+    pub point_of_no_return: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub plan_id: String,
+    pub status: PlanStatus,
+    pub steps: Vec<PlanStep>,
+}
+
+/// The full order as the tenant and operators see it (`GET /v1/orders/{id}`, the `status`
+/// query, the database row).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderView {
+    #[serde(flatten)]
+    pub document: OrderDocument,
+    pub revision: u32,
+    pub state: OrderState,
+    pub previous_state: Option<OrderState>,
+    pub state_reason: Option<String>,
+    /// Set while in PRE_QUALIFICATION_FAILED: why pre-qualification failed.
+    pub cause: Option<PqfCause>,
+    pub transferred: bool,
+    pub plan: Option<Plan>,
+    pub pending_request: Option<serde_json::Value>,
+    pub scheduled_cancellation: Option<serde_json::Value>,
+    pub scheduled_reactivation: Option<serde_json::Value>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Sequence number of the last event applied to this view; the database keeps the newest.
+    pub last_seq: u64,
+}
+
+impl OrderView {
+    /// The view of a freshly received order, before anything has happened to it.
+    pub fn received(document: OrderDocument, created_at: String) -> OrderView {
+        OrderView {
+            document,
+            revision: 1,
+            state: OrderState::Start,
+            previous_state: None,
+            state_reason: None,
+            cause: None,
+            transferred: false,
+            plan: None,
+            pending_request: None,
+            scheduled_cancellation: None,
+            scheduled_reactivation: None,
+            updated_at: created_at.clone(),
+            created_at,
+            last_seq: 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventType {
+    OrderAcknowledged,
+    StateChanged,
+    PlanStepCompleted,
+    AmendmentPending,
+    AmendmentAccepted,
+    AmendmentRejected,
+    CancellationPending,
+    CancellationAccepted,
+    CancellationRejected,
+    CancellationScheduled,
+    OrderDeactivated,
+    ReactivationScheduled,
+    OrderReactivated,
+    OrderCancelledBySupplier,
+    OrderAmendedBySupplier,
+}
+
+/// One change to an order, as told to the tenant (SPEC §6). `seq` is gapless per order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    pub event_uuid: String,
+    pub order_id: String,
+    pub tenant_id: String,
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    pub state: OrderState,
+    pub previous_state: Option<OrderState>,
+    pub request_id: Option<String>,
+    pub revision: u32,
+    pub occurred_at: String,
+    pub detail: serde_json::Value,
+}
