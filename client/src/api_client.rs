@@ -66,6 +66,24 @@ impl ApiClient {
         Ok(Reply { status, body })
     }
 
+    /// Sends `body` as-is (for exercising the API with malformed input).
+    pub async fn post_raw(&self, path: &str, body: &str, content_type: &str) -> anyhow::Result<Reply> {
+        let response = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body.to_string())
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok(Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        })
+    }
+
     pub async fn get(&self, path: &str) -> anyhow::Result<Reply> {
         self.send(reqwest::Method::GET, path, None).await
     }

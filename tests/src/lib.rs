@@ -1,1 +1,370 @@
+//! Test harness: one real stack per test binary — the Temporal dev server, the supplier
+//! simulator, the API and a worker, each the real binary in its own process — shared by the
+//! tests of that binary. Nothing is mocked.
+//!
+//! Children are spawned from one long-lived supervisor thread with `PR_SET_PDEATHSIG`, so
+//! they die with the test process even though statics are never dropped.
 
+use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
+use orderflow_client::api_client::ApiClient;
+use orderflow_client::temporal_cli::{DevServer, DevServerOptions, die_with_parent, free_port};
+use orderflow_workflows::WorkflowSettings;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+pub use orderflow_client::api_client::Reply;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs jobs on one thread that lives as long as the process.
+struct Supervisor {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Supervisor {
+    fn new() -> Supervisor {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("stack-supervisor".into())
+            .spawn(move || {
+                for job in rx {
+                    job();
+                }
+                // Keep the thread (the children's parent) alive after the sender is gone.
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("spawning the supervisor thread");
+        Supervisor {
+            jobs: Mutex::new(tx),
+        }
+    }
+
+    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        self.jobs
+            .lock()
+            .unwrap()
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .expect("supervisor alive");
+        rx.recv().expect("supervisor answered")
+    }
+}
+
+pub struct Stack {
+    pub dir: PathBuf,
+    pub api_url: String,
+    pub sim_url: String,
+    pub temporal_address: String,
+    config_path: PathBuf,
+    supervisor: Supervisor,
+    worker: Mutex<Option<Child>>,
+    _processes: Mutex<Vec<Child>>,
+    _server: Mutex<DevServer>,
+}
+
+/// The directory holding the workspace's built binaries (next to `deps/` of this test).
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+}
+
+fn binary(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} not found: build the binaries first (`cargo build --bins`; scripts/test does this)",
+        path.display()
+    );
+    path
+}
+
+/// Supplier-call retries kept short so failure paths finish in seconds.
+pub fn test_workflow_settings() -> WorkflowSettings {
+    WorkflowSettings {
+        supplier_call_timeout_secs: 8,
+        supplier_max_attempts: 4,
+        supplier_initial_interval_ms: 100,
+        supplier_max_interval_ms: 500,
+    }
+}
+
+impl Stack {
+    /// Starts a whole stack; `name` labels its directory.
+    pub async fn start(name: &str) -> Stack {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("orderflow-{name}-"))
+            .tempdir()
+            .expect("temp dir")
+            .keep();
+        let supervisor = Supervisor::new();
+        let temporal_port = free_port();
+        let log = dir.join("temporal.log");
+        let server = supervisor
+            .run(move || {
+                DevServer::start(&DevServerOptions {
+                    port: temporal_port,
+                    ui_port: None,
+                    db_file: None,
+                    log_file: Some(log),
+                })
+            })
+            .expect("starting the Temporal dev server");
+        let (api_port, sim_port) = (free_port(), free_port());
+        let api_url = format!("http://127.0.0.1:{api_port}");
+        let sim_url = format!("http://127.0.0.1:{sim_port}");
+        let settings = Settings {
+            database_url: format!("sqlite://{}", dir.join("orderflow.db").display()),
+            temporal_address: Some(server.address.clone()),
+            suppliers: vec![SupplierSettings {
+                id: "sim".into(),
+                base_url: sim_url.clone(),
+                secret: DEV_SIM_SECRET.into(),
+            }],
+            workflow: test_workflow_settings(),
+            ..Settings::default()
+        };
+        let config_path = dir.join("config.json");
+        std::fs::write(&config_path, serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
+
+        let stack = Stack {
+            api_url,
+            sim_url,
+            temporal_address: server.address.clone(),
+            config_path,
+            supervisor,
+            worker: Mutex::new(None),
+            _processes: Mutex::new(Vec::new()),
+            _server: Mutex::new(server),
+            dir,
+        };
+        let sim = stack.spawn(
+            "sim",
+            binary("orderflow"),
+            vec![
+                "supplier-sim".into(),
+                "--port".into(),
+                sim_port.to_string(),
+                "--data-dir".into(),
+                stack.dir.join("sim").display().to_string(),
+                "--callback-url".into(),
+                format!("{}/v1/supplier/sim/callbacks", stack.api_url),
+                "--secret".into(),
+                DEV_SIM_SECRET.into(),
+            ],
+        );
+        let api = stack.spawn(
+            "api",
+            binary("orderflow"),
+            vec!["serve".into(), "--port".into(), api_port.to_string()],
+        );
+        stack._processes.lock().unwrap().extend([sim, api]);
+        stack.start_worker();
+        stack.wait_healthy().await;
+        stack
+    }
+
+    fn spawn(&self, name: &str, program: PathBuf, args: Vec<String>) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("{name}.log")))
+            .unwrap();
+        let config = self.config_path.clone();
+        self.supervisor
+            .run(move || {
+                let mut cmd = Command::new(&program);
+                cmd.args(&args)
+                    .env("ORDERFLOW_CONFIG", &config)
+                    .env_remove("ORDERFLOW_DATABASE_URL")
+                    .env("RUST_LOG", "info,temporalio_sdk_core=warn")
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().unwrap())
+                    .stderr(log);
+                die_with_parent(&mut cmd);
+                cmd.spawn()
+            })
+            .unwrap_or_else(|e| panic!("spawning {name}: {e}"))
+    }
+
+    /// Starts a worker process (replacing none: call [`Stack::kill_worker`] first).
+    pub fn start_worker(&self) {
+        let child = self.spawn("worker", binary("orderflow-worker"), vec![]);
+        *self.worker.lock().unwrap() = Some(child);
+    }
+
+    /// `kill -9` the worker: no graceful shutdown, in-flight activities are abandoned.
+    pub fn kill_worker(&self) {
+        if let Some(mut child) = self.worker.lock().unwrap().take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    async fn wait_healthy(&self) {
+        let http = reqwest::Client::new();
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < Duration::from_secs(90) {
+            match http.get(format!("{}/healthz", self.api_url)).send().await {
+                Ok(r) if r.status().is_success() => return,
+                Ok(r) => last = r.text().await.unwrap_or_default(),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!(
+            "stack in {} never became healthy: {last}\n{}",
+            self.dir.display(),
+            self.logs()
+        );
+    }
+
+    /// The last lines of every process log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for name in ["api", "worker", "sim", "temporal"] {
+            let text = std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            out.push_str(&format!("--- {name}.log ---\n"));
+            for line in tail.into_iter().rev() {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    pub fn client(&self, token: &str) -> ApiClient {
+        ApiClient::new(&self.api_url, token)
+    }
+
+    pub fn acme(&self) -> ApiClient {
+        self.client("dev-acme-key")
+    }
+
+    pub fn globex(&self) -> ApiClient {
+        self.client("dev-globex-key")
+    }
+
+    pub fn operator(&self) -> ApiClient {
+        self.client("dev-operator-token")
+    }
+
+    /// Every call the simulator received for one of acme's orders.
+    pub async fn sim_calls(&self, tenant: &str, order_id: &str) -> Vec<Value> {
+        let url = format!("{}/admin/calls?order_id={tenant}:{order_id}", self.sim_url);
+        reqwest::get(url).await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn temporal(&self) -> temporalio_client::Client {
+        let settings = Settings {
+            temporal_address: Some(self.temporal_address.clone()),
+            ..Settings::default()
+        };
+        orderflow_activities::config::temporal_client(&settings)
+            .await
+            .unwrap()
+    }
+}
+
+/// A valid order body with the given id and simulator knobs.
+pub fn order(order_id: &str, knobs: &[(&str, &str)]) -> Value {
+    let attributes: serde_json::Map<String, Value> = knobs
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    json!({
+        "order_id": order_id,
+        "order_ref": format!("PO-{order_id}"),
+        "supplier_id": "sim",
+        "order_type": "PROVIDE",
+        "customer": { "name": "Acme Ltd" },
+        "contact": { "name": "Wile E.", "email": "wile@acme.test" },
+        "site": { "address": "1 Desert Road" },
+        "requested_date": "2026-12-01",
+        "notes": "test order",
+        "attributes": attributes,
+        "lines": [
+            { "line_id": "l1", "product_code": "FIBRE-1G", "quantity": 1, "unit_price": "49.99", "action": "ADD" }
+        ]
+    })
+}
+
+/// A fresh order id, unique across runs.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Submits an order and asserts it was accepted.
+pub async fn submit(client: &ApiClient, body: &Value) -> Value {
+    let reply = client.post("/v1/orders", body).await.unwrap();
+    assert_eq!(reply.status, 201, "submit failed: {}", reply.body);
+    reply.body
+}
+
+/// Polls the order until `done(order)` holds; panics with the order after `timeout`.
+pub async fn wait_for(client: &ApiClient, order_id: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let reply = client.get(&format!("/v1/orders/{order_id}")).await.unwrap();
+        if reply.status == 200 && done(&reply.body) {
+            return reply.body;
+        }
+        if start.elapsed() > timeout {
+            panic!("order {order_id} did not reach the expected condition in {timeout:?}: {}", reply.body);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn wait_state(client: &ApiClient, order_id: &str, state: &str, timeout: Duration) -> Value {
+    wait_for(client, order_id, timeout, |o| o["state"] == state).await
+}
+
+pub async fn events(client: &ApiClient, order_id: &str) -> Vec<Value> {
+    let reply = client.get(&format!("/v1/orders/{order_id}/events")).await.unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body["events"].as_array().unwrap().clone()
+}
+
+/// Asserts seq runs 1..=n without gaps or repeats, and returns the event types.
+pub fn assert_gapless(events: &[Value]) -> Vec<String> {
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"].as_u64(), Some(i as u64 + 1), "seq gap or repeat at {i}: {events:?}");
+    }
+    events.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
+}
+
+/// Saves a workflow's history under `tests/histories/NAME.json` when
+/// `ORDERFLOW_RECORD_HISTORIES=1` (how the replay fixtures are made).
+pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, name: &str) {
+    if std::env::var("ORDERFLOW_RECORD_HISTORIES").as_deref() != Ok("1") {
+        return;
+    }
+    use orderflow_workflows::OrderWorkflow;
+    use temporalio_client::WorkflowFetchHistoryOptions;
+    let client = stack.temporal().await;
+    let handle = client.get_workflow_handle::<OrderWorkflow>(orderflow_workflows::model::workflow_id(tenant, order_id));
+    let json = handle
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("histories").join(format!("{name}.json"));
+    std::fs::write(&path, json).unwrap();
+    eprintln!("recorded {}", path.display());
+}
+
+/// One shared stack per test binary.
+pub async fn shared_stack(cell: &'static OnceCell<Stack>, name: &'static str) -> &'static Stack {
+    cell.get_or_init(|| Stack::start(name)).await
+}
