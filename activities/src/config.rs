@@ -44,6 +44,7 @@ pub struct Settings {
     pub workflow: WorkflowSettings,
     /// Worker tuning.
     pub max_cached_workflows: usize,
+    pub max_concurrent_workflow_tasks: usize,
     pub max_concurrent_activities: usize,
 }
 
@@ -79,6 +80,7 @@ impl Default for Settings {
             operator_token_sha256: sha256_hex("dev-operator-token"),
             workflow: WorkflowSettings::default(),
             max_cached_workflows: 2_000,
+            max_concurrent_workflow_tasks: 100,
             max_concurrent_activities: 200,
         }
     }
@@ -98,7 +100,7 @@ impl Settings {
             Ok(path) if !path.is_empty() => {
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("reading ORDERFLOW_CONFIG file {path}"))?;
-                serde_json::from_str(&text)
+                Settings::from_json(&text)
                     .with_context(|| format!("parsing ORDERFLOW_CONFIG file {path} as JSON"))?
             }
             _ => Settings::default(),
@@ -109,6 +111,19 @@ impl Settings {
             settings.database_url = url;
         }
         Ok(settings)
+    }
+
+    /// Parses a configuration file. Credentials are never inherited from the dev defaults:
+    /// a file without `tenants` or `operator_token_sha256` has none.
+    pub fn from_json(text: &str) -> anyhow::Result<Settings> {
+        let mut value: serde_json::Value = serde_json::from_str(text)?;
+        if let Some(object) = value.as_object_mut() {
+            object.entry("tenants").or_insert(serde_json::json!([]));
+            object
+                .entry("operator_token_sha256")
+                .or_insert(serde_json::json!(""));
+        }
+        Ok(serde_json::from_value(value)?)
     }
 
     pub fn supplier(&self, id: &str) -> Option<&SupplierSettings> {
@@ -173,6 +188,15 @@ mod tests {
         );
         assert_eq!(s.authenticate("dev-operator-token"), Some(Caller::Operator));
         assert_eq!(s.authenticate("dev-acme-key "), None);
+        assert_eq!(s.authenticate(""), None);
+    }
+
+    #[test]
+    fn a_config_file_never_inherits_dev_credentials() {
+        let s = Settings::from_json(r#"{"database_url": "sqlite://x.db"}"#).unwrap();
+        assert_eq!(s.database_url, "sqlite://x.db");
+        assert_eq!(s.authenticate("dev-acme-key"), None);
+        assert_eq!(s.authenticate("dev-operator-token"), None);
         assert_eq!(s.authenticate(""), None);
     }
 

@@ -67,7 +67,12 @@ impl ApiClient {
     }
 
     /// Sends `body` as-is (for exercising the API with malformed input).
-    pub async fn post_raw(&self, path: &str, body: &str, content_type: &str) -> anyhow::Result<Reply> {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: &str,
+        content_type: &str,
+    ) -> anyhow::Result<Reply> {
         let response = self
             .http
             .post(format!("{}{}", self.base, path))

@@ -74,7 +74,10 @@ pub struct Stack {
 /// The directory holding the workspace's built binaries (next to `deps/` of this test).
 fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).expect("target dir").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
 }
 
 fn binary(name: &str) -> PathBuf {
@@ -232,7 +235,8 @@ impl Stack {
     pub fn logs(&self) -> String {
         let mut out = String::new();
         for name in ["api", "worker", "sim", "temporal"] {
-            let text = std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
+            let text =
+                std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(15).collect();
             out.push_str(&format!("--- {name}.log ---\n"));
             for line in tail.into_iter().rev() {
@@ -312,7 +316,12 @@ pub async fn submit(client: &ApiClient, body: &Value) -> Value {
 }
 
 /// Polls the order until `done(order)` holds; panics with the order after `timeout`.
-pub async fn wait_for(client: &ApiClient, order_id: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_for(
+    client: &ApiClient,
+    order_id: &str,
+    timeout: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
     let start = Instant::now();
     loop {
         let reply = client.get(&format!("/v1/orders/{order_id}")).await.unwrap();
@@ -320,18 +329,29 @@ pub async fn wait_for(client: &ApiClient, order_id: &str, timeout: Duration, don
             return reply.body;
         }
         if start.elapsed() > timeout {
-            panic!("order {order_id} did not reach the expected condition in {timeout:?}: {}", reply.body);
+            panic!(
+                "order {order_id} did not reach the expected condition in {timeout:?}: {}",
+                reply.body
+            );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-pub async fn wait_state(client: &ApiClient, order_id: &str, state: &str, timeout: Duration) -> Value {
+pub async fn wait_state(
+    client: &ApiClient,
+    order_id: &str,
+    state: &str,
+    timeout: Duration,
+) -> Value {
     wait_for(client, order_id, timeout, |o| o["state"] == state).await
 }
 
 pub async fn events(client: &ApiClient, order_id: &str) -> Vec<Value> {
-    let reply = client.get(&format!("/v1/orders/{order_id}/events")).await.unwrap();
+    let reply = client
+        .get(&format!("/v1/orders/{order_id}/events"))
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.body["events"].as_array().unwrap().clone()
 }
@@ -339,9 +359,16 @@ pub async fn events(client: &ApiClient, order_id: &str) -> Vec<Value> {
 /// Asserts seq runs 1..=n without gaps or repeats, and returns the event types.
 pub fn assert_gapless(events: &[Value]) -> Vec<String> {
     for (i, e) in events.iter().enumerate() {
-        assert_eq!(e["seq"].as_u64(), Some(i as u64 + 1), "seq gap or repeat at {i}: {events:?}");
+        assert_eq!(
+            e["seq"].as_u64(),
+            Some(i as u64 + 1),
+            "seq gap or repeat at {i}: {events:?}"
+        );
     }
-    events.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Saves a workflow's history under `tests/histories/NAME.json` when
@@ -353,13 +380,17 @@ pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, n
     use orderflow_workflows::OrderWorkflow;
     use temporalio_client::WorkflowFetchHistoryOptions;
     let client = stack.temporal().await;
-    let handle = client.get_workflow_handle::<OrderWorkflow>(orderflow_workflows::model::workflow_id(tenant, order_id));
+    let handle = client.get_workflow_handle::<OrderWorkflow>(
+        orderflow_workflows::model::workflow_id(tenant, order_id),
+    );
     let json = handle
         .fetch_history(WorkflowFetchHistoryOptions::default())
         .to_json()
         .await
         .unwrap();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("histories").join(format!("{name}.json"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("histories")
+        .join(format!("{name}.json"));
     std::fs::write(&path, json).unwrap();
     eprintln!("recorded {}", path.display());
 }

@@ -16,7 +16,11 @@ async fn happy_path_completes_with_the_full_event_sequence() {
     let stack = stack().await;
     let acme = stack.acme();
     let id = new_id("happy");
-    let created = submit(&acme, &order(&id, &[("sim.steps", "3"), ("sim.step_ms", "20")])).await;
+    let created = submit(
+        &acme,
+        &order(&id, &[("sim.steps", "3"), ("sim.step_ms", "20")]),
+    )
+    .await;
     assert_eq!(created["state"], "START");
     assert_eq!(created["tenant_id"], "acme");
     assert_eq!(created["revision"], 1);
@@ -49,7 +53,10 @@ async fn happy_path_completes_with_the_full_event_sequence() {
             "STATE_CHANGED",
         ]
     );
-    let states: Vec<&str> = events.iter().map(|e| e["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = events
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
     assert_eq!(
         states,
         [
@@ -65,20 +72,28 @@ async fn happy_path_completes_with_the_full_event_sequence() {
         ]
     );
     assert_eq!(events.last().unwrap()["previous_state"], "EXECUTION");
-    assert!(events.iter().all(|e| e["tenant_id"] == "acme" && e["order_id"] == id));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["tenant_id"] == "acme" && e["order_id"] == id)
+    );
 
     // One supplier call per stage, each with its own stable key.
     let calls = stack.sim_calls("acme", &id).await;
     let paths: Vec<&str> = calls.iter().map(|c| c["path"].as_str().unwrap()).collect();
     assert_eq!(paths.len(), 7, "{paths:?}");
-    assert!(calls.iter().all(|c| c["idempotency_key"]
-        .as_str()
-        .unwrap()
-        .starts_with(&format!("order/acme/{id}/"))));
+    assert!(calls.iter().all(|c| {
+        c["idempotency_key"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("order/acme/{id}/"))
+    }));
 
     // Operators find it in the Web UI by its search attributes.
     let client = stack.temporal().await;
-    let query = format!("OrderState = \"COMPLETE\" AND TenantId = \"acme\" AND WorkflowId = \"order/acme/{id}\"");
+    let query = format!(
+        "OrderState = \"COMPLETE\" AND TenantId = \"acme\" AND WorkflowId = \"order/acme/{id}\""
+    );
     let mut found = 0;
     for _ in 0..100 {
         found = client
@@ -122,7 +137,10 @@ async fn validation_failure_is_pre_qualification_failed_with_cause_validation() 
     // An operator can withdraw it.
     let r = stack
         .operator()
-        .post(&format!("/v1/orders/{id}/withdraw?tenant_id=acme"), &serde_json::json!({"reason": "bad data"}))
+        .post(
+            &format!("/v1/orders/{id}/withdraw?tenant_id=acme"),
+            &serde_json::json!({"reason": "bad data"}),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
@@ -149,7 +167,11 @@ async fn flaky_supplier_completes_with_one_effect_per_idempotency_key() {
     let stack = stack().await;
     let acme = stack.acme();
     let id = new_id("flaky");
-    submit(&acme, &order(&id, &[("sim.flaky", "2"), ("sim.step_ms", "0")])).await;
+    submit(
+        &acme,
+        &order(&id, &[("sim.flaky", "2"), ("sim.step_ms", "0")]),
+    )
+    .await;
     wait_state(&acme, &id, "COMPLETE", T).await;
     let calls = stack.sim_calls("acme", &id).await;
     let mut by_key: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
@@ -163,11 +185,22 @@ async fn flaky_supplier_completes_with_one_effect_per_idempotency_key() {
     // and then succeeded exactly once.
     assert_eq!(by_key.len(), 7, "{by_key:?}");
     for (key, statuses) in &by_key {
-        assert_eq!(statuses.iter().filter(|s| **s == 500).count(), 2, "{key}: {statuses:?}");
-        assert_eq!(statuses.iter().filter(|s| **s < 300).count(), 1, "{key}: {statuses:?}");
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 500).count(),
+            2,
+            "{key}: {statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|s| **s < 300).count(),
+            1,
+            "{key}: {statuses:?}"
+        );
     }
     let types = assert_gapless(&events(&acme, &id).await);
-    assert_eq!(types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(), 3);
+    assert_eq!(
+        types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(),
+        3
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,32 +209,61 @@ async fn failed_step_goes_to_error_handler_then_retry_and_withdraw() {
     let acme = stack.acme();
     let op = stack.operator();
     let id = new_id("failstep");
-    submit(&acme, &order(&id, &[("sim.fail_step", "2"), ("sim.step_ms", "0")])).await;
+    submit(
+        &acme,
+        &order(&id, &[("sim.fail_step", "2"), ("sim.step_ms", "0")]),
+    )
+    .await;
     let o = wait_state(&acme, &id, "ERROR_HANDLER", T).await;
     assert_eq!(o["previous_state"], "EXECUTION");
-    assert!(o["state_reason"].as_str().unwrap().contains("step-2"), "{o}");
+    assert!(
+        o["state_reason"].as_str().unwrap().contains("step-2"),
+        "{o}"
+    );
     assert_eq!(o["plan"]["steps"][0]["status"], "DONE");
     assert_eq!(o["plan"]["steps"][1]["status"], "RUNNING");
 
     // Operator retry: back to EXECUTION, the step is tried again with a new key, fails again.
-    let r = op.post(&format!("/v1/orders/{id}/retry?tenant_id=acme"), &serde_json::json!({})).await.unwrap();
+    let r = op
+        .post(
+            &format!("/v1/orders/{id}/retry?tenant_id=acme"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["order"]["state"], "EXECUTION");
-    wait_for(&acme, &id, T, |o| o["state"] == "ERROR_HANDLER" && o["last_seq"].as_u64() > Some(8)).await;
+    wait_for(&acme, &id, T, |o| {
+        o["state"] == "ERROR_HANDLER" && o["last_seq"].as_u64() > Some(8)
+    })
+    .await;
     let calls = stack.sim_calls("acme", &id).await;
     let step2_keys: std::collections::BTreeSet<&str> = calls
         .iter()
         .filter(|c| c["path"].as_str().unwrap().ends_with("/steps/step-2"))
         .map(|c| c["idempotency_key"].as_str().unwrap())
         .collect();
-    assert_eq!(step2_keys.len(), 2, "operator retry uses a fresh key: {step2_keys:?}");
+    assert_eq!(
+        step2_keys.len(),
+        2,
+        "operator retry uses a fresh key: {step2_keys:?}"
+    );
 
     // Resume is refused (not suspended), withdraw ends it.
-    let r = op.post(&format!("/v1/orders/{id}/resume?tenant_id=acme"), &serde_json::json!({})).await.unwrap();
+    let r = op
+        .post(
+            &format!("/v1/orders/{id}/resume?tenant_id=acme"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 409);
     assert_eq!(r.body["error"]["code"], "NOT_SUSPENDED");
     let r = op
-        .post(&format!("/v1/orders/{id}/withdraw?tenant_id=acme"), &serde_json::json!({"reason": "give up"}))
+        .post(
+            &format!("/v1/orders/{id}/withdraw?tenant_id=acme"),
+            &serde_json::json!({"reason": "give up"}),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
@@ -210,7 +272,13 @@ async fn failed_step_goes_to_error_handler_then_retry_and_withdraw() {
     let types = assert_gapless(&events(&acme, &id).await);
     assert_eq!(types.last().unwrap(), "STATE_CHANGED");
     // Withdrawn is terminal: nothing more is allowed.
-    let r = op.post(&format!("/v1/orders/{id}/retry?tenant_id=acme"), &serde_json::json!({})).await.unwrap();
+    let r = op
+        .post(
+            &format!("/v1/orders/{id}/retry?tenant_id=acme"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 409);
     assert_eq!(r.body["error"]["code"], "NOT_RETRYABLE");
     maybe_record_history(stack, "acme", &id, "error_handler_retry_withdraw").await;
@@ -222,10 +290,20 @@ async fn suspend_and_resume_during_execution() {
     let acme = stack.acme();
     let op = stack.operator();
     let id = new_id("suspend");
-    submit(&acme, &order(&id, &[("sim.steps", "3"), ("sim.step_ms", "700")])).await;
+    submit(
+        &acme,
+        &order(&id, &[("sim.steps", "3"), ("sim.step_ms", "700")]),
+    )
+    .await;
     wait_state(&acme, &id, "EXECUTION", T).await;
 
-    let r = op.post(&format!("/v1/orders/{id}/suspend?tenant_id=acme"), &serde_json::json!({"reason": "customer on holiday"})).await.unwrap();
+    let r = op
+        .post(
+            &format!("/v1/orders/{id}/suspend?tenant_id=acme"),
+            &serde_json::json!({"reason": "customer on holiday"}),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["order"]["state"], "SUSPENDED");
     // Read-your-writes after the 200.
@@ -243,22 +321,51 @@ async fn suspend_and_resume_during_execution() {
         .iter()
         .filter(|c| c["path"].as_str().unwrap().contains("/steps/"))
         .count();
-    assert!(steps_called_while_held <= 1, "a step started while suspended");
+    assert!(
+        steps_called_while_held <= 1,
+        "a step started while suspended"
+    );
     // Suspending twice is refused.
-    let r = op.post(&format!("/v1/orders/{id}/suspend?tenant_id=acme"), &serde_json::json!({})).await.unwrap();
+    let r = op
+        .post(
+            &format!("/v1/orders/{id}/suspend?tenant_id=acme"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 409);
     assert_eq!(r.body["error"]["code"], "NOT_SUSPENDABLE");
 
-    let r = op.post(&format!("/v1/orders/{id}/resume?tenant_id=acme"), &serde_json::json!({})).await.unwrap();
+    let r = op
+        .post(
+            &format!("/v1/orders/{id}/resume?tenant_id=acme"),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["order"]["state"], "EXECUTION");
     let done = wait_state(&acme, &id, "COMPLETE", T).await;
-    assert!(done["plan"]["steps"].as_array().unwrap().iter().all(|s| s["status"] == "DONE"));
+    assert!(
+        done["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "DONE")
+    );
     let events = events(&acme, &id).await;
     let types = assert_gapless(&events);
-    assert_eq!(types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(), 3);
-    let states: Vec<&str> = events.iter().map(|e| e["state"].as_str().unwrap()).collect();
-    assert!(states.windows(2).any(|w| w == ["SUSPENDED", "EXECUTION"]) || states.contains(&"SUSPENDED"));
+    assert_eq!(
+        types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(),
+        3
+    );
+    let states: Vec<&str> = events
+        .iter()
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.windows(2).any(|w| w == ["SUSPENDED", "EXECUTION"]) || states.contains(&"SUSPENDED")
+    );
     maybe_record_history(stack, "acme", &id, "suspend_resume").await;
 }
 
@@ -267,11 +374,24 @@ async fn asynchronous_steps_finish_by_signed_supplier_callback() {
     let stack = stack().await;
     let acme = stack.acme();
     let id = new_id("async");
-    submit(&acme, &order(&id, &[("sim.async_steps", "true"), ("sim.step_ms", "100")])).await;
+    submit(
+        &acme,
+        &order(&id, &[("sim.async_steps", "true"), ("sim.step_ms", "100")]),
+    )
+    .await;
     let done = wait_state(&acme, &id, "COMPLETE", T).await;
-    assert!(done["plan"]["steps"].as_array().unwrap().iter().all(|s| s["status"] == "DONE"));
+    assert!(
+        done["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "DONE")
+    );
     let types = assert_gapless(&events(&acme, &id).await);
-    assert_eq!(types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(), 3);
+    assert_eq!(
+        types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(),
+        3
+    );
     maybe_record_history(stack, "acme", &id, "async_steps").await;
 }
 

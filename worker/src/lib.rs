@@ -6,6 +6,7 @@ use orderflow_activities::store::Store;
 use orderflow_activities::supplier::SupplierClient;
 use orderflow_workflows::OrderWorkflow;
 use std::time::Duration;
+use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 /// Runs a worker until `shutdown` resolves, then drains in-flight tasks and returns.
@@ -29,6 +30,7 @@ pub async fn run(
         .map_err(|e| anyhow::anyhow!("registering the order workflow: {e}"))?
         .register_activities(OrderActivitiesImpl { store, suppliers })
         .max_cached_workflows(settings.max_cached_workflows)
+        .tuner(tuner(&settings))
         .build();
     let mut worker = Worker::new(&runtime, client, options)
         .map_err(|e| anyhow::anyhow!("creating the worker: {e}"))?;
@@ -43,6 +45,23 @@ pub async fn run(
         .run()
         .await
         .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+}
+
+/// Fixed slot counts from the settings: how many workflow tasks, activities and local
+/// activities (database writes) one worker runs at once.
+fn tuner(settings: &Settings) -> TunerHolder {
+    TunerHolder::builder()
+        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(
+            settings.max_concurrent_workflow_tasks,
+        ))
+        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(
+            settings.max_concurrent_activities,
+        ))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(
+            settings.max_concurrent_activities,
+        ))
+        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
+        .build()
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -51,8 +51,8 @@ pub struct WorkflowSettings {
 }
 
 impl Default for WorkflowSettings {
-    /// About 8 minutes of retries: a supplier that is down briefly delays orders, it does
-    /// not send them to an operator.
+    /// About 6 minutes of back-off (1 s doubling to 60 s, 12 attempts): a supplier that is
+    /// down briefly delays orders, it does not send them to an operator.
     fn default() -> Self {
         WorkflowSettings {
             supplier_call_timeout_secs: 60,
@@ -159,7 +159,7 @@ impl OrderWorkflow {
             },
         )
         .await?;
-        let _ = fulfil(ctx).await?;
+        fulfil(ctx).await?;
         // Let in-flight operator requests record their change before the run closes.
         let view = &*ctx;
         view.wait_condition(|_| view.all_handlers_finished())
@@ -352,6 +352,12 @@ where
 {
     let workflow_id = ctx.workflow_id().to_string();
     loop {
+        // A held order makes no new supplier calls.
+        ctx.wait_condition(|s| s.view.state != OrderState::Suspended || s.halted())
+            .await?;
+        if ctx.state(|s| s.halted()) {
+            return Ok(Err(Halt::Terminal));
+        }
         let (input, settings) = ctx.state(|s| {
             let mut call = s.call(&workflow_id, step);
             if step.starts_with("step-") {

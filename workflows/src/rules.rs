@@ -174,7 +174,7 @@ pub fn is_valid_price(price: &str) -> bool {
     !int.is_empty()
         && int.len() <= 15
         && int.chars().all(|c| c.is_ascii_digit())
-        && (price.contains('.') == !frac.is_empty())
+        && price.contains('.') != frac.is_empty()
         && frac.len() <= 4
         && frac.chars().all(|c| c.is_ascii_digit())
 }
