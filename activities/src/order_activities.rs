@@ -15,6 +15,25 @@ pub struct OrderActivitiesImpl {
     pub suppliers: SupplierClient,
 }
 
+/// Runs a supplier call while heartbeating, so that if this worker dies Temporal notices
+/// within the heartbeat timeout (seconds) instead of the call timeout, and retries the call
+/// elsewhere with the same idempotency key.
+async fn heartbeating<T>(ctx: &ActivityContext, call: impl Future<Output = T>) -> T {
+    let beat = async {
+        loop {
+            let _ = ctx.record_heartbeat(()).await;
+            tokio::time::sleep(HEARTBEAT_EVERY).await;
+        }
+    };
+    tokio::select! {
+        result = call => result,
+        _ = beat => unreachable!("the heartbeat loop never ends"),
+    }
+}
+
+/// Well inside the workflow's heartbeat timeout.
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn order_path(call: &SupplierCall, suffix: &str) -> String {
     format!("/orders/{}{suffix}", call.order.supplier_order_id())
 }
@@ -44,59 +63,65 @@ fn verdict(
     })
 }
 
+impl OrderActivitiesImpl {
+    /// POSTs the order to `path` of the call's supplier, heartbeating meanwhile.
+    async fn call(
+        &self,
+        ctx: &ActivityContext,
+        call: &SupplierCall,
+        path: &str,
+    ) -> Result<crate::supplier::Answer, ActivityError> {
+        heartbeating(
+            ctx,
+            self.suppliers
+                .post(call, path, json!({ "order": call.order })),
+        )
+        .await
+    }
+}
+
 #[activities]
 impl OrderActivitiesImpl {
     #[activity(definition = defs::Validate)]
     pub async fn validate(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<Verdict, ActivityError> {
         let path = order_path(&call, "/validate");
-        let answer = self
-            .suppliers
-            .post(&call, &path, json!({ "order": call.order }))
-            .await?;
+        let answer = self.call(&ctx, &call, &path).await?;
         verdict(&answer.body, "result", |v| v == "PASS", &path)
     }
 
     #[activity(definition = defs::Transfer)]
     pub async fn transfer(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<(), ActivityError> {
-        self.suppliers
-            .post(&call, "/orders", json!({ "order": call.order }))
-            .await?;
+        self.call(&ctx, &call, "/orders").await?;
         Ok(())
     }
 
     #[activity(definition = defs::Feasibility)]
     pub async fn feasibility(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<Verdict, ActivityError> {
         let path = order_path(&call, "/feasibility");
-        let answer = self
-            .suppliers
-            .post(&call, &path, json!({ "order": call.order }))
-            .await?;
+        let answer = self.call(&ctx, &call, &path).await?;
         verdict(&answer.body, "feasible", |v| v == &Value::Bool(true), &path)
     }
 
     #[activity(definition = defs::Plan)]
     pub async fn plan(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<PlanProposal, ActivityError> {
         let path = order_path(&call, "/plan");
-        let answer = self
-            .suppliers
-            .post(&call, &path, json!({ "order": call.order }))
-            .await?;
+        let answer = self.call(&ctx, &call, &path).await?;
         let plan: PlanProposal = decode(answer.body, &path)?;
         if plan.steps.is_empty() {
             return Err(permanent(
@@ -113,15 +138,12 @@ impl OrderActivitiesImpl {
     #[activity(definition = defs::Step)]
     pub async fn step(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<StepOutcome, ActivityError> {
         let step_id = call.step_id.clone().unwrap_or_default();
         let path = order_path(&call, &format!("/steps/{step_id}"));
-        let answer = self
-            .suppliers
-            .post(&call, &path, json!({ "order": call.order }))
-            .await?;
+        let answer = self.call(&ctx, &call, &path).await?;
         match required(&answer.body, "status", &path)?.as_str() {
             Some("DONE") => Ok(StepOutcome::Done),
             Some("ACCEPTED") => Ok(StepOutcome::Accepted),

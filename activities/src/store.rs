@@ -43,11 +43,27 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30));
+        // The API and the worker may open a new file at the same moment: switching it to WAL
+        // takes a lock, and two migrators race for the same version row. The loser waits
+        // and tries again, and then finds the work done.
+        let mut attempt = 0;
+        loop {
+            match Store::open(options.clone()).await {
+                Ok(store) => return Ok(store),
+                Err(e) if attempt < 50 && is_startup_race(&e) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.context(format!("opening database {url}"))),
+            }
+        }
+    }
+
+    async fn open(options: SqliteConnectOptions) -> anyhow::Result<Store> {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
-            .await
-            .with_context(|| format!("opening database {url}"))?;
+            .await?;
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
@@ -144,6 +160,11 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+fn is_startup_race(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("database is locked") || text.contains("_sqlx_migrations")
 }
 
 async fn upsert_order(tx: &mut sqlx::SqliteConnection, view: &OrderView) -> anyhow::Result<()> {

@@ -94,6 +94,7 @@ fn binary(name: &str) -> PathBuf {
 pub fn test_workflow_settings() -> WorkflowSettings {
     WorkflowSettings {
         supplier_call_timeout_secs: 8,
+        supplier_heartbeat_timeout_secs: 3,
         supplier_max_attempts: 4,
         supplier_initial_interval_ms: 100,
         supplier_max_interval_ms: 500,

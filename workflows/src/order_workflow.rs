@@ -45,6 +45,9 @@ pub const SEARCH_ATTRIBUTES: [&str; 5] = [
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WorkflowSettings {
     pub supplier_call_timeout_secs: u64,
+    /// A worker that stops heartbeating for this long is presumed dead; its call is retried.
+    #[serde(default = "default_heartbeat_timeout_secs")]
+    pub supplier_heartbeat_timeout_secs: u64,
     pub supplier_max_attempts: u32,
     pub supplier_initial_interval_ms: u64,
     pub supplier_max_interval_ms: u64,
@@ -56,11 +59,16 @@ impl Default for WorkflowSettings {
     fn default() -> Self {
         WorkflowSettings {
             supplier_call_timeout_secs: 60,
+            supplier_heartbeat_timeout_secs: default_heartbeat_timeout_secs(),
             supplier_max_attempts: 12,
             supplier_initial_interval_ms: 1_000,
             supplier_max_interval_ms: 60_000,
         }
     }
+}
+
+fn default_heartbeat_timeout_secs() -> u64 {
+    5
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -375,6 +383,10 @@ where
                 .maximum_attempts(settings.supplier_max_attempts)
                 .build(),
         )
+        // Activities heartbeat while the supplier works: a dead worker is noticed in seconds.
+        .heartbeat_timeout(Duration::from_secs(
+            settings.supplier_heartbeat_timeout_secs,
+        ))
         .summary(summary.to_string())
         .build();
         let mut call = ctx.execute_activity(activity(), input, options);
