@@ -6,7 +6,7 @@ use crate::extract::StrictJson;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_activities::config::Caller;
 use orderflow_activities::store::OrderFilter;
@@ -272,7 +272,6 @@ pub async fn operator_action(
     caller: Caller,
     Path((order_id, action)): Path<(String, String)>,
     Query(query): Query<TenantQuery>,
-    _headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let Some(action) = OperatorAction::parse(&action) else {

@@ -400,3 +400,24 @@ pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, n
 pub async fn shared_stack(cell: &'static OnceCell<Stack>, name: &'static str) -> &'static Stack {
     cell.get_or_init(|| Stack::start(name)).await
 }
+
+/// An operator command on one of acme's orders.
+pub async fn operate(operator: &ApiClient, order_id: &str, action: &str, body: Value) -> Reply {
+    operator
+        .post(
+            &format!("/v1/orders/{order_id}/{action}?tenant_id=acme"),
+            &body,
+        )
+        .await
+        .unwrap()
+}
+
+/// The simulator calls whose path contains `fragment`.
+pub async fn calls_to(stack: &Stack, order_id: &str, fragment: &str) -> Vec<Value> {
+    stack
+        .sim_calls("acme", order_id)
+        .await
+        .into_iter()
+        .filter(|c| c["path"].as_str().unwrap().contains(fragment))
+        .collect()
+}

@@ -213,13 +213,7 @@ async fn operator_commands_need_the_operator_token_and_a_valid_state() {
         .unwrap();
     assert_eq!(r.status, 400);
     assert_eq!(code(&r), "TENANT_REQUIRED");
-    let r = op
-        .post(
-            &format!("/v1/orders/{id}/withdraw?tenant_id=acme"),
-            &json!({}),
-        )
-        .await
-        .unwrap();
+    let r = operate(&op, &id, "withdraw", serde_json::json!({})).await;
     assert_eq!(r.status, 409);
     assert_eq!(code(&r), "NOT_WITHDRAWABLE");
     let r = op
@@ -230,13 +224,7 @@ async fn operator_commands_need_the_operator_token_and_a_valid_state() {
         .await
         .unwrap();
     assert_eq!(r.status, 404);
-    let r = op
-        .post(
-            &format!("/v1/orders/{id}/explode?tenant_id=acme"),
-            &json!({}),
-        )
-        .await
-        .unwrap();
+    let r = operate(&op, &id, "explode", serde_json::json!({})).await;
     assert_eq!(r.status, 404);
     // Operators can read any tenant's order by naming the tenant.
     let r = op

@@ -20,12 +20,7 @@ async fn worker_killed_mid_step_completes_without_duplicate_supplier_effects() {
     // Wait until every order has a step in flight at the supplier, then kill the worker.
     for id in &ids {
         let start = std::time::Instant::now();
-        while !stack
-            .sim_calls("acme", id)
-            .await
-            .iter()
-            .any(|c| c["path"].as_str().unwrap().contains("/steps/"))
-        {
+        while calls_to(&stack, id, "/steps/").await.is_empty() {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "no step started for {id}"
