@@ -3,7 +3,7 @@
 use crate::store::Store;
 use crate::supplier::{SupplierClient, permanent, required};
 use orderflow_workflows::activities::{
-    PlanProposal, RecordInput, StepOutcome, SupplierCall, Verdict, defs,
+    AmendAnswer, AmendCall, PlanProposal, RecordInput, StepOutcome, SupplierCall, Verdict, defs,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -150,6 +150,31 @@ impl OrderActivitiesImpl {
             _ => Err(permanent(
                 "SupplierProtocolError",
                 format!("unexpected step status from supplier: {}", answer.body),
+            )),
+        }
+    }
+
+    /// Sends an amendment to the supplier: `ACCEPT`, `REJECT` or `PENDING` (decided later
+    /// by callback).
+    #[activity(definition = defs::Amend)]
+    pub async fn amend(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: AmendCall,
+    ) -> Result<AmendAnswer, ActivityError> {
+        let path = order_path(&input.call, "/amendments");
+        let body = json!({
+            "amendment_id": input.amendment_id,
+            "changes": input.changes,
+            "order": input.call.order,
+        });
+        let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
+        let decision: AmendAnswer = decode(answer.body, &path)?;
+        match decision.decision.as_str() {
+            "ACCEPT" | "REJECT" | "PENDING" => Ok(decision),
+            other => Err(permanent(
+                "SupplierProtocolError",
+                format!("unknown amendment decision '{other}' from the supplier"),
             )),
         }
     }

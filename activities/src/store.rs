@@ -7,7 +7,7 @@
 
 use anyhow::Context;
 use orderflow_workflows::activities::RecordInput;
-use orderflow_workflows::model::{OrderEvent, OrderView};
+use orderflow_workflows::model::{Amendment, OrderEvent, OrderView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
@@ -89,8 +89,43 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         upsert_order(&mut tx, &input.view).await?;
+        if let Some(a) = &input.amendment {
+            sqlx::query(
+                "INSERT INTO amendments (tenant_id, order_id, amendment_id, state, body, last_seq)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (tenant_id, order_id, amendment_id) DO UPDATE SET
+                     state = excluded.state, body = excluded.body, last_seq = excluded.last_seq
+                 WHERE excluded.last_seq > amendments.last_seq",
+            )
+            .bind(&e.tenant_id)
+            .bind(&e.order_id)
+            .bind(&a.amendment_id)
+            .bind(serde_json::to_value(a.state)?.as_str().unwrap_or_default())
+            .bind(serde_json::to_string(a)?)
+            .bind(e.seq as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    pub async fn get_amendment(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        amendment_id: &str,
+    ) -> anyhow::Result<Option<Amendment>> {
+        let row = sqlx::query(
+            "SELECT body FROM amendments WHERE tenant_id = ? AND order_id = ? AND amendment_id = ?",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .bind(amendment_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(serde_json::from_str(r.get::<&str, _>("body"))?))
+            .transpose()
     }
 
     /// Stores a just-accepted order (state START, no event yet) so that a read right after

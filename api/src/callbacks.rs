@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
 use orderflow_workflows::StepCallback;
+use orderflow_workflows::order_workflow::{AmendmentDecision, SupplierAmendment};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -52,9 +53,14 @@ pub fn verify_signature(
 struct Callback {
     #[serde(rename = "type")]
     kind: String,
+    #[serde(default)]
+    callback_id: Option<String>,
     tenant_id: String,
     order_id: String,
     step_id: Option<String>,
+    amendment_id: Option<String>,
+    decision: Option<String>,
+    changes: Option<Value>,
     reason: Option<String>,
 }
 
@@ -98,6 +104,58 @@ pub async fn supplier_callback(
                     StepCallback {
                         step_id,
                         done: callback.kind == "STEP_DONE",
+                        reason: callback.reason,
+                    },
+                )
+                .await?;
+            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+        }
+        "AMENDMENT_DECISION" => {
+            let (Some(amendment_id), Some(decision)) = (callback.amendment_id, callback.decision)
+            else {
+                return Err(ApiError::bad_request(
+                    "INVALID_FIELD",
+                    "amendment decisions need 'amendment_id' and 'decision'",
+                ));
+            };
+            if decision != "ACCEPT" && decision != "REJECT" {
+                return Err(ApiError::bad_request(
+                    "INVALID_FIELD",
+                    "'decision' must be ACCEPT or REJECT",
+                ));
+            }
+            state
+                .engine
+                .amendment_decision(
+                    &order.document.tenant_id,
+                    &order.document.order_id,
+                    AmendmentDecision {
+                        amendment_id,
+                        accept: decision == "ACCEPT",
+                        reason: callback.reason,
+                    },
+                )
+                .await?;
+            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+        }
+        "SUPPLIER_AMEND" => {
+            let changes = callback.changes.ok_or_else(|| {
+                ApiError::bad_request("INVALID_FIELD", "supplier amendments need 'changes'")
+            })?;
+            // Refuse a change that cannot apply before it reaches the order.
+            orderflow_workflows::amendment::merge_changes(&order.document, &changes)
+                .map_err(crate::engine::rule_error)?;
+            let callback_id = callback
+                .callback_id
+                .unwrap_or_else(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
+            state
+                .engine
+                .supplier_amend(
+                    &order.document.tenant_id,
+                    &order.document.order_id,
+                    SupplierAmendment {
+                        callback_id,
+                        changes,
                         reason: callback.reason,
                     },
                 )

@@ -4,10 +4,14 @@
 use crate::error::ApiError;
 use orderflow_workflows::model::{OrderView, workflow_id};
 use orderflow_workflows::order_workflow::{
-    OperatorRequest, SA_ORDER_REF, SA_ORDER_STATE, SA_PENDING_REQUEST, SA_SUPPLIER_ID, SA_TENANT_ID,
+    AmendOutcome, AmendRequest, AmendmentDecision, OperatorRequest, SA_ORDER_REF, SA_ORDER_STATE,
+    SA_PENDING_REQUEST, SA_SUPPLIER_ID, SA_TENANT_ID, SupplierAmendment,
 };
 use orderflow_workflows::rules::RuleError;
 use orderflow_workflows::{OrderWorkflow, OrderWorkflowInput, StepCallback};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use temporalio_client::errors::{WorkflowStartError, WorkflowUpdateError};
 use temporalio_client::{
     Client, WorkflowExecuteUpdateOptions, WorkflowIdReusePolicy, WorkflowSignalOptions,
@@ -19,11 +23,56 @@ use temporalio_common::search_attributes::SearchAttributes;
 pub struct Engine {
     client: Client,
     task_queue: String,
+    /// One Update at a time per order from this API instance: the server caps in-flight
+    /// Updates per workflow, and queuing here turns a burst into quick, ordered answers.
+    order_locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
+
+/// How long an Update may take before the API gives up waiting (the engine may still apply
+/// it; the order then shows it).
+const UPDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Engine {
     pub fn new(client: Client, task_queue: String) -> Engine {
-        Engine { client, task_queue }
+        Engine {
+            client,
+            task_queue,
+            order_locks: Arc::default(),
+        }
+    }
+
+    /// Runs `update` for one order, serialized with other Updates to the same order and
+    /// bounded in time.
+    async fn serialized<T>(
+        &self,
+        workflow_id: &str,
+        update: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let lock = self
+            .order_locks
+            .lock()
+            .expect("order locks")
+            .entry(workflow_id.to_string())
+            .or_default()
+            .clone();
+        let result = {
+            let _turn = lock.lock().await;
+            tokio::time::timeout(UPDATE_TIMEOUT, update).await
+        };
+        drop(lock);
+        let mut locks = self.order_locks.lock().expect("order locks");
+        if locks
+            .get(workflow_id)
+            .is_some_and(|l| Arc::strong_count(l) == 1)
+        {
+            locks.remove(workflow_id);
+        }
+        drop(locks);
+        result.unwrap_or_else(|_| {
+            Err(ApiError::unavailable(
+                "the order engine did not answer in time; read the order to see whether the request was applied",
+            ))
+        })
     }
 
     /// Starts the order's workflow. Order ids are never reused, even after the order ends.
@@ -64,17 +113,19 @@ impl Engine {
         order_id: &str,
         request: OperatorRequest,
     ) -> Result<OrderView, ApiError> {
-        let handle = self
-            .client
-            .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id));
-        handle
-            .execute_update(
-                OrderWorkflow::operator,
-                request,
-                WorkflowExecuteUpdateOptions::default(),
-            )
-            .await
-            .map_err(|e| update_error(e, order_id))
+        let id = workflow_id(tenant_id, order_id);
+        let handle = self.client.get_workflow_handle::<OrderWorkflow>(id.clone());
+        self.serialized(&id, async {
+            handle
+                .execute_update(
+                    OrderWorkflow::operator,
+                    request,
+                    WorkflowExecuteUpdateOptions::default(),
+                )
+                .await
+                .map_err(|e| update_error(e, order_id))
+        })
+        .await
     }
 
     /// Passes a supplier's step callback to the order's workflow.
@@ -87,21 +138,82 @@ impl Engine {
         let handle = self
             .client
             .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id));
-        handle
-            .signal(
-                OrderWorkflow::step_callback,
-                callback,
-                WorkflowSignalOptions::default(),
-            )
-            .await
-            .map_err(|e| {
-                let text = e.to_string();
-                if text.contains("not found") || text.contains("already completed") {
-                    ApiError::not_found(order_id)
-                } else {
-                    ApiError::unavailable(format!("the order engine did not answer: {text}"))
-                }
-            })
+        signal_result(
+            handle
+                .signal(
+                    OrderWorkflow::step_callback,
+                    callback,
+                    WorkflowSignalOptions::default(),
+                )
+                .await,
+            order_id,
+        )
+    }
+
+    /// Sends a tenant's amendment; refusals come back as the validator's rule errors.
+    pub async fn amend(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        request: AmendRequest,
+    ) -> Result<AmendOutcome, ApiError> {
+        let id = workflow_id(tenant_id, order_id);
+        let handle = self.client.get_workflow_handle::<OrderWorkflow>(id.clone());
+        self.serialized(&id, async {
+            handle
+                .execute_update(
+                    OrderWorkflow::amend,
+                    request,
+                    WorkflowExecuteUpdateOptions::default(),
+                )
+                .await
+                .map_err(|e| update_error(e, order_id))
+        })
+        .await
+    }
+
+    /// Passes a supplier's decision on a PENDING amendment to the order's workflow.
+    pub async fn amendment_decision(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        decision: AmendmentDecision,
+    ) -> Result<(), ApiError> {
+        let handle = self
+            .client
+            .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id));
+        signal_result(
+            handle
+                .signal(
+                    OrderWorkflow::amendment_decision,
+                    decision,
+                    WorkflowSignalOptions::default(),
+                )
+                .await,
+            order_id,
+        )
+    }
+
+    /// Passes a supplier-initiated change to the order's workflow.
+    pub async fn supplier_amend(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        change: SupplierAmendment,
+    ) -> Result<(), ApiError> {
+        let handle = self
+            .client
+            .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id));
+        signal_result(
+            handle
+                .signal(
+                    OrderWorkflow::supplier_amend,
+                    change,
+                    WorkflowSignalOptions::default(),
+                )
+                .await,
+            order_id,
+        )
     }
 
     /// Is the engine reachable and is at least one worker polling the order queue?
@@ -130,11 +242,33 @@ impl Engine {
     }
 }
 
+fn signal_result<E: std::fmt::Display>(
+    result: Result<(), E>,
+    order_id: &str,
+) -> Result<(), ApiError> {
+    result.map_err(|e| {
+        let text = e.to_string();
+        if text.contains("not found") || text.contains("already completed") {
+            ApiError::not_found(order_id)
+        } else {
+            ApiError::unavailable(format!("the order engine did not answer: {text}"))
+        }
+    })
+}
+
+/// A refused request, with the HTTP status its code stands for.
+pub fn rule_error(rule: RuleError) -> ApiError {
+    let status =
+        axum::http::StatusCode::from_u16(orderflow_workflows::amendment::http_status(&rule.code))
+            .unwrap_or(axum::http::StatusCode::CONFLICT);
+    ApiError::new(status, &rule.code, rule.message)
+}
+
 fn update_error(error: WorkflowUpdateError, order_id: &str) -> ApiError {
     match error {
         WorkflowUpdateError::NotFound(_) => ApiError::not_found(order_id),
         WorkflowUpdateError::Failed(failure) => match RuleError::from_message(&failure.message) {
-            Some(rule) => ApiError::conflict(&rule.code, rule.message),
+            Some(rule) => rule_error(rule),
             None => ApiError::conflict("REQUEST_FAILED", failure.message.clone()),
         },
         WorkflowUpdateError::Rpc(status)
@@ -144,6 +278,15 @@ fn update_error(error: WorkflowUpdateError, order_id: &str) -> ApiError {
                     .contains("workflow execution already completed") =>
         {
             ApiError::conflict("ORDER_CLOSED", format!("order '{order_id}' has ended"))
+        }
+        WorkflowUpdateError::Rpc(status)
+            if status.code() == temporalio_client::tonic::Code::ResourceExhausted =>
+        {
+            ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_REQUESTS",
+                format!("order '{order_id}' is busy with other requests; retry shortly"),
+            )
         }
         other => ApiError::unavailable(format!("the order engine did not answer: {other}")),
     }

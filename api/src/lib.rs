@@ -1,6 +1,7 @@
 //! The orderflow HTTP API (SPEC §9). Reads come from the order database; changes go to the
 //! order's workflow, which records them before answering (read-your-writes).
 
+pub mod amendments;
 pub mod callbacks;
 pub mod engine;
 pub mod error;
@@ -34,7 +35,22 @@ pub fn router(state: AppState) -> Router {
             "/v1/orders",
             post(orders::create_order).get(orders::list_orders),
         )
-        .route("/v1/orders/{id}", get(orders::get_order))
+        .route(
+            "/v1/orders/{id}",
+            get(orders::get_order).patch(amendments::amend_order),
+        )
+        .route(
+            "/v1/orders/{id}/capabilities",
+            get(amendments::capabilities),
+        )
+        .route(
+            "/v1/orders/{id}/amendments:preview",
+            post(amendments::preview),
+        )
+        .route(
+            "/v1/orders/{id}/amendments/{amendment_id}",
+            get(amendments::get_amendment),
+        )
         .route("/v1/orders/{id}/events", get(orders::list_events))
         .route("/v1/orders/{id}/{action}", post(orders::operator_action))
         .route(

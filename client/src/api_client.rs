@@ -47,8 +47,22 @@ impl ApiClient {
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Reply> {
+        self.send_with_headers(method, path, body, &[]).await
+    }
+
+    /// Like [`ApiClient::send`], with extra headers (`If-Match`, `Idempotency-Key`).
+    pub async fn send_with_headers(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+    ) -> anyhow::Result<Reply> {
         let url = format!("{}{}", self.base, path);
         let mut request = self.http.request(method, &url).bearer_auth(&self.token);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }

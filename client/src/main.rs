@@ -105,6 +105,30 @@ enum Command {
         #[arg(long)]
         watch: bool,
     },
+    /// Amend an order (or preview what an amendment would do).
+    Amend {
+        order_id: String,
+        /// FIELD=VALUE (repeatable); VALUE is read as JSON when it parses, else as a string.
+        /// An empty value removes the field.
+        #[arg(long = "set")]
+        set: Vec<String>,
+        /// JSON file with the whole `changes` object (`-` for stdin).
+        #[arg(long, conflicts_with = "set")]
+        file: Option<PathBuf>,
+        /// The order's order_ref (default: read from the order).
+        #[arg(long)]
+        order_ref: Option<String>,
+        /// Only the revision given here may be amended (If-Match).
+        #[arg(long)]
+        if_match: Option<u32>,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// Show what would happen, change nothing.
+        #[arg(long)]
+        preview: bool,
+    },
+    /// What may change on an order now, and how.
+    Capabilities { order_id: String },
     /// Show an order.
     Get {
         order_id: String,
@@ -295,6 +319,68 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Watch { order_id } => watch_order(&tenant, &order_id).await,
+        Command::Amend {
+            order_id,
+            set,
+            file,
+            order_ref,
+            if_match,
+            idempotency_key,
+            preview,
+        } => {
+            let changes = match file {
+                Some(path) => {
+                    let text = if path.as_os_str() == "-" {
+                        std::io::read_to_string(std::io::stdin())?
+                    } else {
+                        std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading {}", path.display()))?
+                    };
+                    serde_json::from_str(&text).context("the changes file is not valid JSON")?
+                }
+                None => changes_from_flags(&set)?,
+            };
+            let order_ref = match order_ref {
+                Some(r) => r,
+                None => {
+                    let order = tenant.get(&format!("/v1/orders/{order_id}")).await?.ok()?;
+                    order["order_ref"].as_str().unwrap_or_default().to_string()
+                }
+            };
+            let body = json!({ "order_ref": order_ref, "changes": changes });
+            let reply = if preview {
+                tenant
+                    .post(&format!("/v1/orders/{order_id}/amendments:preview"), &body)
+                    .await?
+            } else {
+                let mut headers = vec![];
+                if let Some(r) = if_match {
+                    headers.push(("If-Match", r.to_string()));
+                }
+                if let Some(k) = idempotency_key {
+                    headers.push(("Idempotency-Key", k));
+                }
+                tenant
+                    .send_with_headers(
+                        reqwest::Method::PATCH,
+                        &format!("/v1/orders/{order_id}"),
+                        Some(&body),
+                        &headers,
+                    )
+                    .await?
+            };
+            print(&reply.ok()?);
+            Ok(())
+        }
+        Command::Capabilities { order_id } => {
+            print(
+                &tenant
+                    .get(&format!("/v1/orders/{order_id}/capabilities"))
+                    .await?
+                    .ok()?,
+            );
+            Ok(())
+        }
         Command::Suspend(a) => operate(&operator, "suspend", a).await,
         Command::Resume(a) => operate(&operator, "resume", a).await,
         Command::Retry(a) => operate(&operator, "retry", a).await,
@@ -348,6 +434,22 @@ fn order_from_flags(
         body["order_id"] = Value::String(id);
     }
     Ok(body)
+}
+
+/// `--set field=value` pairs as a `changes` object.
+fn changes_from_flags(set: &[String]) -> anyhow::Result<Value> {
+    if set.is_empty() {
+        anyhow::bail!("give at least one --set FIELD=VALUE, or --file changes.json");
+    }
+    let mut changes = serde_json::Map::new();
+    for kv in set {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--set '{kv}' must be FIELD=VALUE"))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()));
+        changes.insert(k.to_string(), value);
+    }
+    Ok(Value::Object(changes))
 }
 
 async fn operate(client: &ApiClient, action: &str, args: OperatorArgs) -> anyhow::Result<()> {

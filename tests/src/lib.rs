@@ -98,6 +98,8 @@ pub fn test_workflow_settings() -> WorkflowSettings {
         supplier_max_attempts: 4,
         supplier_initial_interval_ms: 100,
         supplier_max_interval_ms: 500,
+        amendment_answer_timeout_secs: 6,
+        amendment_reply_wait_ms: 1_000,
     }
 }
 

@@ -4,7 +4,7 @@
 
 #![allow(unreachable_pub)]
 
-use crate::model::{OrderDocument, OrderEvent, OrderView};
+use crate::model::{Amendment, OrderDocument, OrderEvent, OrderView};
 use serde::{Deserialize, Serialize};
 use temporalio_common::ActivityError;
 use temporalio_macros::activity_definitions;
@@ -55,6 +55,25 @@ pub enum StepOutcome {
 pub struct RecordInput {
     pub view: OrderView,
     pub event: OrderEvent,
+    /// The amendment this change created or decided, persisted as its own resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amendment: Option<Amendment>,
+}
+
+/// Input of the supplier amendment call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmendCall {
+    pub call: SupplierCall,
+    pub amendment_id: String,
+    pub changes: serde_json::Value,
+}
+
+/// The supplier's answer to an amendment: decided now, or later by callback.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmendAnswer {
+    /// `ACCEPT`, `REJECT` or `PENDING`.
+    pub decision: String,
+    pub reason: Option<String>,
 }
 
 /// Activity type names, as registered on the worker and shown in the Web UI.
@@ -65,6 +84,7 @@ pub mod names {
     pub const PLAN: &str = "supplier.plan";
     pub const STEP: &str = "supplier.step";
     pub const RECORD: &str = "store.record";
+    pub const AMEND: &str = "supplier.amend";
 }
 
 pub struct OrderActivities;
@@ -96,6 +116,11 @@ impl OrderActivities {
         unimplemented!()
     }
 
+    #[activity(name = names::AMEND)]
+    pub fn amend(call: AmendCall) -> Result<AmendAnswer, ActivityError> {
+        unimplemented!()
+    }
+
     /// Writes the order row and its event in one transaction (a local activity: it is fast,
     /// idempotent by `(order, seq)` and on every transition's critical path).
     #[activity(name = names::RECORD)]
@@ -107,5 +132,5 @@ impl OrderActivities {
 /// The activity marker types, for implementations to bind to with
 /// `#[activity(definition = orderflow_workflows::activities::defs::Validate)]`.
 pub mod defs {
-    pub use super::order_activities::{Feasibility, Plan, Record, Step, Transfer, Validate};
+    pub use super::order_activities::{Amend, Feasibility, Plan, Record, Step, Transfer, Validate};
 }

@@ -2,6 +2,7 @@
 //! order workflow. No I/O, no clocks: everything with a side effect is an activity.
 
 pub mod activities;
+pub mod amendment;
 pub mod model;
 pub mod order_workflow;
 pub mod rules;

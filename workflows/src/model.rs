@@ -250,6 +250,8 @@ pub enum EventType {
     OrderReactivated,
     OrderCancelledBySupplier,
     OrderAmendedBySupplier,
+    /// A pending amendment overtaken by the order ending first.
+    AmendmentSuperseded,
 }
 
 /// One change to an order, as told to the tenant (SPEC §6). `seq` is gapless per order.
@@ -267,4 +269,42 @@ pub struct OrderEvent {
     pub revision: u32,
     pub occurred_at: String,
     pub detail: serde_json::Value,
+}
+
+/// State of a request against an order (amendment, cancellation) — separate from the
+/// order's own state (seed 000, "Order Request State Diagram").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RequestState {
+    Pending,
+    Accepted,
+    Rejected,
+    Superseded,
+}
+
+/// An amendment request and its outcome (`GET /v1/orders/{id}/amendments/{amendment_id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Amendment {
+    pub amendment_id: String,
+    pub state: RequestState,
+    pub path: crate::amendment::AmendPath,
+    pub changes: serde_json::Value,
+    /// Why it was rejected or superseded.
+    pub reason: Option<String>,
+    pub requested_at: String,
+    pub decided_at: Option<String>,
+    /// The order revision the amendment produced, once accepted.
+    pub revision: Option<u32>,
+}
+
+impl OrderView {
+    /// Which request is open on the order, from its `pending_request`.
+    pub fn pending_kind(&self) -> Option<crate::amendment::PendingKind> {
+        use crate::amendment::PendingKind;
+        match self.pending_request.as_ref()?.get("kind")?.as_str()? {
+            "AMENDMENT" => Some(PendingKind::Amendment),
+            "CANCELLATION" => Some(PendingKind::Cancellation),
+            _ => None,
+        }
+    }
 }

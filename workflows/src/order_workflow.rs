@@ -7,11 +7,12 @@
 #![allow(unreachable_pub)]
 
 use crate::activities::{
-    OrderActivities, PlanProposal, RecordInput, StepOutcome, SupplierCall, Verdict,
+    AmendCall, OrderActivities, PlanProposal, RecordInput, StepOutcome, SupplierCall, Verdict,
 };
+use crate::amendment::{self, AmendPath};
 use crate::model::{
-    EventType, OrderDocument, OrderEvent, OrderState, OrderView, Plan, PlanStatus, PlanStep,
-    PqfCause, StepStatus,
+    Amendment, EventType, OrderDocument, OrderEvent, OrderState, OrderView, Plan, PlanStatus,
+    PlanStep, PqfCause, RequestState, StepStatus,
 };
 use crate::rules::{self, OperatorAction, RuleError};
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,20 @@ pub struct WorkflowSettings {
     pub supplier_max_attempts: u32,
     pub supplier_initial_interval_ms: u64,
     pub supplier_max_interval_ms: u64,
+    /// How long a supplier may keep an amendment PENDING before it counts as rejected.
+    #[serde(default = "default_amendment_answer_timeout_secs")]
+    pub amendment_answer_timeout_secs: u64,
+    /// How long `PATCH` waits for the supplier's answer before replying 202 PENDING.
+    #[serde(default = "default_amendment_reply_wait_ms")]
+    pub amendment_reply_wait_ms: u64,
+}
+
+fn default_amendment_answer_timeout_secs() -> u64 {
+    7 * 24 * 3600
+}
+
+fn default_amendment_reply_wait_ms() -> u64 {
+    3_000
 }
 
 impl Default for WorkflowSettings {
@@ -63,6 +78,8 @@ impl Default for WorkflowSettings {
             supplier_max_attempts: 12,
             supplier_initial_interval_ms: 1_000,
             supplier_max_interval_ms: 60_000,
+            amendment_answer_timeout_secs: default_amendment_answer_timeout_secs(),
+            amendment_reply_wait_ms: default_amendment_reply_wait_ms(),
         }
     }
 }
@@ -87,6 +104,42 @@ pub struct StepCallback {
     pub reason: Option<String>,
 }
 
+/// A tenant's amendment request (`PATCH /v1/orders/{id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmendRequest {
+    pub amendment_id: String,
+    pub order_ref: String,
+    pub changes: serde_json::Value,
+    /// `If-Match`: the revision the tenant last saw.
+    pub expected_revision: Option<u32>,
+    /// `Idempotency-Key`: a repeat with the same key and changes gets the same amendment.
+    pub idempotency_key: Option<String>,
+    pub requested_at: String,
+}
+
+/// The answer to an amendment request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmendOutcome {
+    pub amendment: Amendment,
+    pub order: OrderView,
+}
+
+/// The supplier's later decision on a PENDING amendment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmendmentDecision {
+    pub amendment_id: String,
+    pub accept: bool,
+    pub reason: Option<String>,
+}
+
+/// A change the supplier made to the order on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupplierAmendment {
+    pub callback_id: String,
+    pub changes: serde_json::Value,
+    pub reason: Option<String>,
+}
+
 /// An operator's command (`suspend`, `resume`, `retry`, `withdraw`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OperatorRequest {
@@ -100,6 +153,7 @@ struct Change {
     to: Option<OrderState>,
     reason: Option<String>,
     detail: serde_json::Value,
+    amendment: Option<Amendment>,
 }
 
 impl Change {
@@ -109,6 +163,23 @@ impl Change {
             to: Some(to),
             reason,
             detail: serde_json::Value::Null,
+            amendment: None,
+        }
+    }
+
+    /// An event about an amendment, carrying the amendment to persist.
+    fn amendment(event: EventType, amendment: &Amendment) -> Change {
+        Change {
+            event,
+            to: None,
+            reason: None,
+            detail: serde_json::json!({
+                "amendment_id": amendment.amendment_id,
+                "path": amendment.path,
+                "state": amendment.state,
+                "reason": amendment.reason,
+            }),
+            amendment: Some(amendment.clone()),
         }
     }
 }
@@ -117,6 +188,8 @@ impl Change {
 enum Halt {
     /// The order reached a terminal state (withdrawn) while the stage ran.
     Terminal,
+    /// An accepted amendment restarts the lifecycle from SUBMITTED.
+    Restart,
 }
 
 #[workflow]
@@ -131,6 +204,19 @@ pub struct OrderWorkflow {
     resume_to: Option<OrderState>,
     /// Supplier callbacks for accepted steps, by step id.
     step_callbacks: BTreeMap<String, StepCallback>,
+    /// Every amendment request, in order.
+    amendments: Vec<Amendment>,
+    /// Bumped by each RESTART amendment; a lifecycle pass started under an older value stops.
+    restarts: u32,
+    /// Idempotency-Key → (its changes, amendment id); also marks sent amendments and seen
+    /// supplier callbacks.
+    amend_keys: BTreeMap<String, (serde_json::Value, String)>,
+    /// Supplier decisions on PENDING amendments, by amendment id.
+    amend_decisions: BTreeMap<String, AmendmentDecision>,
+    /// Supplier-initiated changes waiting to be applied.
+    supplier_amendments: Vec<SupplierAmendment>,
+    /// Set when the lifecycle has ended, so the request handler stops too.
+    lifecycle_done: bool,
 }
 
 #[workflow_methods]
@@ -144,6 +230,12 @@ impl OrderWorkflow {
             retry_requested: false,
             resume_to: None,
             step_callbacks: BTreeMap::new(),
+            amendments: Vec::new(),
+            restarts: 0,
+            amend_keys: BTreeMap::new(),
+            amend_decisions: BTreeMap::new(),
+            supplier_amendments: Vec::new(),
+            lifecycle_done: false,
         }
     }
 
@@ -164,10 +256,22 @@ impl OrderWorkflow {
                 to: None,
                 reason: None,
                 detail: serde_json::Value::Null,
+                amendment: None,
             },
         )
         .await?;
-        fulfil(ctx).await?;
+        // The lifecycle and the handling of amendment requests run side by side.
+        let (lifecycle, requests) = temporalio_sdk::workflows::join!(
+            async {
+                let result = fulfil(ctx).await;
+                ctx.state_mut(|s| s.lifecycle_done = true);
+                result
+            },
+            handle_requests(ctx)
+        );
+        lifecycle?;
+        requests?;
+        supersede_pending(ctx).await?;
         // Let in-flight operator requests record their change before the run closes.
         let view = &*ctx;
         view.wait_condition(|_| view.all_handlers_finished())
@@ -187,6 +291,92 @@ impl OrderWorkflow {
         self.step_callbacks
             .entry(callback.step_id.clone())
             .or_insert(callback);
+    }
+
+    /// A supplier's decision on an amendment it had left PENDING.
+    #[signal]
+    pub fn amendment_decision(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        decision: AmendmentDecision,
+    ) {
+        let open = self
+            .amendment(&decision.amendment_id)
+            .is_some_and(|a| a.state == RequestState::Pending);
+        if open {
+            self.amend_decisions
+                .entry(decision.amendment_id.clone())
+                .or_insert(decision);
+        }
+    }
+
+    /// The supplier changed the order on its own; applied once per callback.
+    #[signal]
+    pub fn supplier_amend(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        change: SupplierAmendment,
+    ) {
+        let key = format!("callback:{}", change.callback_id);
+        if !self.halted() && !self.amend_keys.contains_key(&key) {
+            self.amend_keys
+                .insert(key, (serde_json::Value::Null, String::new()));
+            self.supplier_amendments.push(change);
+        }
+    }
+
+    #[update_validator(amend)]
+    fn validate_amend(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &AmendRequest,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.check_amend(request)
+            .map(|_| ())
+            .map_err(|e| e.to_json().into())
+    }
+
+    /// A tenant's amendment. Every refusal happens in the validator, before anything is
+    /// written. RESTART amendments are ACCEPTED at once; PATCH amendments go to the supplier
+    /// and the answer waits briefly for its decision (else it is PENDING).
+    #[update]
+    pub async fn amend(
+        ctx: &mut WorkflowContext<Self>,
+        request: AmendRequest,
+    ) -> Result<AmendOutcome, Box<dyn std::error::Error + Send + Sync>> {
+        // Re-check: a request validated in the same batch may have got here first.
+        let checked = ctx
+            .state(|s| s.check_amend(&request))
+            .map_err(|e| e.to_json())?;
+        let id = match checked {
+            Checked::Repeat(id) => id,
+            Checked::New(path, document) => {
+                let at = now(ctx);
+                let change = ctx.state_mut(|s| s.open_amendment(&request, path, *document, &at));
+                emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
+                if path == AmendPath::Patch {
+                    let wait = ctx.state(|s| s.settings.amendment_reply_wait_ms);
+                    let id = request.amendment_id.clone();
+                    let mut decided = ctx.wait_condition(|s| {
+                        s.amendment(&id)
+                            .is_some_and(|a| a.state != RequestState::Pending)
+                    });
+                    let mut timer = ctx.timer(Duration::from_millis(wait));
+                    temporalio_sdk::workflows::select! {
+                        _ = decided => {
+                            use temporalio_sdk::CancellableFuture;
+                            timer.cancel();
+                        },
+                        _ = timer => {},
+                    };
+                }
+                request.amendment_id.clone()
+            }
+        };
+        Ok(ctx.state(|s| AmendOutcome {
+            amendment: s.amendment(&id).cloned().expect("amendment recorded"),
+            order: s.view.clone(),
+        }))
     }
 
     #[update_validator(operator)]
@@ -233,7 +423,104 @@ impl OrderWorkflow {
     }
 }
 
+/// What the amendment check decided.
+enum Checked {
+    /// A repeat of an earlier request (same Idempotency-Key and changes).
+    Repeat(String),
+    New(AmendPath, Box<OrderDocument>),
+}
+
 impl OrderWorkflow {
+    /// Every check of an amendment request, against the authoritative workflow state.
+    fn check_amend(&self, request: &AmendRequest) -> Result<Checked, RuleError> {
+        if let Some(key) = &request.idempotency_key
+            && let Some((changes, id)) = self.amend_keys.get(key)
+        {
+            return if *changes == request.changes {
+                Ok(Checked::Repeat(id.clone()))
+            } else {
+                Err(RuleError::new(
+                    "IDEMPOTENCY_KEY_REUSED",
+                    "this Idempotency-Key was used for different changes; use a new key",
+                ))
+            };
+        }
+        if let Some(expected) = request.expected_revision
+            && expected != self.view.revision
+        {
+            return Err(RuleError::new(
+                "REVISION_MISMATCH",
+                format!(
+                    "If-Match revision {expected} is stale: the order is at revision {}; read it again",
+                    self.view.revision
+                ),
+            ));
+        }
+        let (path, document) = amendment::check_amendment(
+            &self.view,
+            self.view.pending_kind(),
+            &request.order_ref,
+            &request.changes,
+        )?;
+        Ok(Checked::New(path, Box::new(document)))
+    }
+
+    /// Records a new amendment. RESTART: the order takes the changes now, its plan is
+    /// discarded and the lifecycle starts again at SUBMITTED. PATCH: it waits for the supplier.
+    fn open_amendment(
+        &mut self,
+        request: &AmendRequest,
+        path: AmendPath,
+        document: OrderDocument,
+        at: &str,
+    ) -> Change {
+        let mut a = Amendment {
+            amendment_id: request.amendment_id.clone(),
+            state: RequestState::Pending,
+            path,
+            changes: request.changes.clone(),
+            reason: None,
+            requested_at: request.requested_at.clone(),
+            decided_at: None,
+            revision: None,
+        };
+        if let Some(key) = &request.idempotency_key {
+            self.amend_keys.insert(
+                key.clone(),
+                (request.changes.clone(), a.amendment_id.clone()),
+            );
+        }
+        let event = match path {
+            AmendPath::Restart => {
+                self.view.document = document;
+                self.view.revision += 1;
+                if let Some(plan) = self.view.plan.as_mut() {
+                    plan.status = PlanStatus::Discarded;
+                }
+                self.restarts += 1;
+                if self.view.state == OrderState::Suspended {
+                    self.resume_to = Some(OrderState::Submitted);
+                }
+                a.state = RequestState::Accepted;
+                a.decided_at = Some(at.to_string());
+                a.revision = Some(self.view.revision);
+                EventType::AmendmentAccepted
+            }
+            AmendPath::Patch => {
+                self.view.pending_request = Some(serde_json::json!({
+                    "kind": "AMENDMENT",
+                    "amendment_id": a.amendment_id,
+                    "state": "PENDING",
+                    "requested_at": a.requested_at,
+                }));
+                EventType::AmendmentPending
+            }
+        };
+        let change = Change::amendment(event, &a);
+        self.amendments.push(a);
+        change
+    }
+
     /// Applies a change to the view and builds the event that records it.
     fn apply(&mut self, change: Change, now: String, event_uuid: String) -> RecordInput {
         let before = self.view.state;
@@ -270,11 +557,78 @@ impl OrderWorkflow {
         RecordInput {
             view: self.view.clone(),
             event,
+            amendment: change.amendment,
         }
     }
 
     fn halted(&self) -> bool {
         rules::is_terminal(self.view.state)
+    }
+
+    /// Should the lifecycle pass started at `generation` stop? (Order ended, or an amendment
+    /// restarted it.)
+    fn interrupted(&self, generation: u32) -> bool {
+        self.halted() || self.restarts != generation
+    }
+
+    fn halt(&self) -> Halt {
+        if self.halted() {
+            Halt::Terminal
+        } else {
+            Halt::Restart
+        }
+    }
+
+    /// The open amendment, if any.
+    fn pending_amendment(&self) -> Option<&Amendment> {
+        self.amendments
+            .iter()
+            .find(|a| a.state == RequestState::Pending)
+    }
+
+    fn amendment(&self, id: &str) -> Option<&Amendment> {
+        self.amendments.iter().find(|a| a.amendment_id == id)
+    }
+
+    /// Settles a PENDING amendment: accepted ones apply their changes (the remaining plan
+    /// steps are called with the new order), rejected ones change nothing.
+    fn decide(&mut self, id: &str, accept: bool, reason: Option<String>, at: &str) -> Change {
+        let document = self.view.document.clone();
+        let index = self
+            .amendments
+            .iter()
+            .position(|a| a.amendment_id == id)
+            .expect("deciding a known amendment");
+        let merged = if accept {
+            amendment::merge_changes(&document, &self.amendments[index].changes)
+        } else {
+            Err(RuleError::new(
+                "REJECTED",
+                reason.clone().unwrap_or_default(),
+            ))
+        };
+        let a = &mut self.amendments[index];
+        a.decided_at = Some(at.to_string());
+        self.view.pending_request = None;
+        let event = match merged {
+            Ok(doc) => {
+                self.view.document = doc;
+                self.view.revision += 1;
+                a.state = RequestState::Accepted;
+                a.revision = Some(self.view.revision);
+                EventType::AmendmentAccepted
+            }
+            Err(e) => {
+                a.state = RequestState::Rejected;
+                a.reason = Some(if accept {
+                    format!("the accepted changes no longer apply: {}", e.message)
+                } else {
+                    reason.unwrap_or_else(|| "rejected by the supplier".into())
+                });
+                EventType::AmendmentRejected
+            }
+        };
+        Change::amendment(event, a)
     }
 
     fn call(&self, workflow_id: &str, step: &str) -> SupplierCall {
@@ -332,24 +686,45 @@ async fn emit(ctx: &WorkflowContext<OrderWorkflow>, change: Change) -> WorkflowR
 /// Moves to `to` once the order is not held; a SUSPENDED order resumes here.
 async fn transition(
     ctx: &WorkflowContext<OrderWorkflow>,
+    generation: u32,
     to: OrderState,
     reason: Option<String>,
 ) -> WorkflowResult<Result<(), Halt>> {
-    ctx.wait_condition(|s| s.view.state != OrderState::Suspended)
+    ctx.wait_condition(|s| s.view.state != OrderState::Suspended || s.interrupted(generation))
         .await?;
-    if ctx.state(|s| s.halted()) {
-        return Ok(Err(Halt::Terminal));
+    if ctx.state(|s| s.interrupted(generation)) {
+        return Ok(Err(ctx.state(|s| s.halt())));
     }
     emit(ctx, Change::state(to, reason)).await?;
     Ok(Ok(()))
 }
 
+fn supplier_options(settings: &WorkflowSettings, summary: &str) -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(
+        settings.supplier_call_timeout_secs,
+    ))
+    .retry_policy(
+        RetryPolicy::builder()
+            .initial_interval(Duration::from_millis(settings.supplier_initial_interval_ms))
+            .maximum_interval(Duration::from_millis(settings.supplier_max_interval_ms))
+            .maximum_attempts(settings.supplier_max_attempts)
+            .build(),
+    )
+    // Activities heartbeat while the supplier works: a dead worker is noticed in seconds.
+    .heartbeat_timeout(Duration::from_secs(
+        settings.supplier_heartbeat_timeout_secs,
+    ))
+    .summary(summary.to_string())
+    .build()
+}
+
 /// Runs one supplier call as an activity. Transient failures are retried by Temporal with
 /// the same idempotency key; a permanent failure (or exhausted retries) parks the order in
-/// ERROR_HANDLER until an operator retries (fresh key) or withdraws it. A withdrawal while
-/// the call is in flight cancels the activity.
+/// ERROR_HANDLER until an operator retries (fresh key) or withdraws it. A withdrawal or a
+/// restarting amendment while the call is in flight cancels the activity.
 async fn supplier_call<AD>(
     ctx: &WorkflowContext<OrderWorkflow>,
+    generation: u32,
     activity: impl Fn() -> AD,
     step: &str,
     summary: &str,
@@ -361,10 +736,10 @@ where
     let workflow_id = ctx.workflow_id().to_string();
     loop {
         // A held order makes no new supplier calls.
-        ctx.wait_condition(|s| s.view.state != OrderState::Suspended || s.halted())
+        ctx.wait_condition(|s| s.view.state != OrderState::Suspended || s.interrupted(generation))
             .await?;
-        if ctx.state(|s| s.halted()) {
-            return Ok(Err(Halt::Terminal));
+        if ctx.state(|s| s.interrupted(generation)) {
+            return Ok(Err(ctx.state(|s| s.halt())));
         }
         let (input, settings) = ctx.state(|s| {
             let mut call = s.call(&workflow_id, step);
@@ -373,37 +748,24 @@ where
             }
             (call, s.settings.clone())
         });
-        let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(
-            settings.supplier_call_timeout_secs,
-        ))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_millis(settings.supplier_initial_interval_ms))
-                .maximum_interval(Duration::from_millis(settings.supplier_max_interval_ms))
-                .maximum_attempts(settings.supplier_max_attempts)
-                .build(),
-        )
-        // Activities heartbeat while the supplier works: a dead worker is noticed in seconds.
-        .heartbeat_timeout(Duration::from_secs(
-            settings.supplier_heartbeat_timeout_secs,
-        ))
-        .summary(summary.to_string())
-        .build();
-        let mut call = ctx.execute_activity(activity(), input, options);
-        let mut halted = ctx.wait_condition(|s| s.halted());
+        let mut call =
+            ctx.execute_activity(activity(), input, supplier_options(&settings, summary));
+        let mut stop = ctx.wait_condition(|s| s.interrupted(generation));
         let outcome = temporalio_sdk::workflows::select! {
             r = call => Some(r),
-            _ = halted => None,
+            _ = stop => None,
         };
         let Some(result) = outcome else {
             use temporalio_sdk::CancellableFuture;
             call.cancel();
-            return Ok(Err(Halt::Terminal));
+            return Ok(Err(ctx.state(|s| s.halt())));
         };
         match result {
             Ok(value) => return Ok(Ok(value)),
             Err(error) => {
-                if let Err(halt) = error_handler(ctx, format!("{summary} failed: {error}")).await? {
+                if let Err(halt) =
+                    error_handler(ctx, generation, format!("{summary} failed: {error}")).await?
+                {
                     return Ok(Err(halt));
                 }
             }
@@ -414,6 +776,7 @@ where
 /// Parks the order in ERROR_HANDLER until an operator retries or withdraws it.
 async fn error_handler(
     ctx: &WorkflowContext<OrderWorkflow>,
+    generation: u32,
     reason: String,
 ) -> WorkflowResult<Result<(), Halt>> {
     ctx.state_mut(|s| {
@@ -426,42 +789,62 @@ async fn error_handler(
         s.retry_requested = false;
     });
     emit(ctx, Change::state(OrderState::ErrorHandler, Some(reason))).await?;
-    ctx.wait_condition(|s| s.retry_requested || s.halted())
+    ctx.wait_condition(|s| s.retry_requested || s.interrupted(generation))
         .await?;
-    if ctx.state(|s| s.halted()) {
-        return Ok(Err(Halt::Terminal));
+    if ctx.state(|s| s.interrupted(generation)) {
+        return Ok(Err(ctx.state(|s| s.halt())));
     }
     ctx.state_mut(|s| s.retry_requested = false);
     Ok(Ok(()))
 }
 
-/// Waits for the order to be withdrawn (PRE_QUALIFICATION_FAILED and the like).
-async fn park(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
-    ctx.wait_condition(|s| s.halted()).await?;
-    Ok(())
+/// Waits for the order to be withdrawn or restarted by an amendment (PRE_QUALIFICATION_FAILED,
+/// a fulfilled subscription).
+async fn park(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    generation: u32,
+) -> WorkflowResult<Result<(), Halt>> {
+    ctx.wait_condition(|s| s.interrupted(generation)).await?;
+    Ok(Err(ctx.state(|s| s.halt())))
 }
 
 macro_rules! proceed {
     ($e:expr) => {
         match $e.await? {
             Ok(v) => v,
-            Err(Halt::Terminal) => return Ok(()),
+            Err(halt) => return Ok(Err(halt)),
         }
     };
 }
 
-/// The fulfilment lifecycle, from SUBMITTED to COMPLETE or ACTIVE.
+/// The fulfilment lifecycle; an accepted RESTART amendment starts it again from SUBMITTED.
 async fn fulfil(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
+    loop {
+        let generation = ctx.state(|s| s.restarts);
+        match lifecycle(ctx, generation).await? {
+            Err(Halt::Restart) => continue,
+            Ok(()) | Err(Halt::Terminal) => return Ok(()),
+        }
+    }
+}
+
+/// One pass of the lifecycle, from SUBMITTED to COMPLETE or ACTIVE.
+async fn lifecycle(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    generation: u32,
+) -> WorkflowResult<Result<(), Halt>> {
+    let gen_ = generation;
     let label = ctx.state(|s| {
         format!(
             "{}/{} with supplier {}",
             s.view.document.tenant_id, s.view.document.order_id, s.view.document.supplier_id
         )
     });
-    proceed!(transition(ctx, OrderState::Submitted, None));
+    proceed!(transition(ctx, gen_, OrderState::Submitted, None));
 
     let verdict: Verdict = proceed!(supplier_call(
         ctx,
+        gen_,
         || OrderActivities::validate,
         "validate",
         &format!("Validate order {label}"),
@@ -471,23 +854,26 @@ async fn fulfil(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
         let reason = verdict.reason.unwrap_or_else(|| "validation failed".into());
         proceed!(transition(
             ctx,
+            gen_,
             OrderState::PreQualificationFailed,
             Some(reason)
         ));
-        return park(ctx).await;
+        return park(ctx, gen_).await;
     }
 
     proceed!(supplier_call(
         ctx,
+        gen_,
         || OrderActivities::transfer,
         "transfer",
         &format!("Transfer order {label}"),
     ));
     ctx.state_mut(|s| s.view.transferred = true);
-    proceed!(transition(ctx, OrderState::Feasibility, None));
+    proceed!(transition(ctx, gen_, OrderState::Feasibility, None));
 
     let verdict: Verdict = proceed!(supplier_call(
         ctx,
+        gen_,
         || OrderActivities::feasibility,
         "feasibility",
         &format!("Check feasibility of order {label}"),
@@ -497,15 +883,17 @@ async fn fulfil(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
         let reason = verdict.reason.unwrap_or_else(|| "not feasible".into());
         proceed!(transition(
             ctx,
+            gen_,
             OrderState::PreQualificationFailed,
             Some(reason)
         ));
-        return park(ctx).await;
+        return park(ctx, gen_).await;
     }
 
-    proceed!(transition(ctx, OrderState::PlanDevelopment, None));
+    proceed!(transition(ctx, gen_, OrderState::PlanDevelopment, None));
     let proposal: PlanProposal = proceed!(supplier_call(
         ctx,
+        gen_,
         || OrderActivities::plan,
         "plan",
         &format!("Develop plan for order {label}"),
@@ -513,7 +901,7 @@ async fn fulfil(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
     ctx.state_mut(|s| {
         s.view.plan = Some(Plan {
             plan_id: proposal.plan_id.clone(),
-            status: PlanStatus::Pending,
+            status: PlanStatus::Executing,
             steps: proposal
                 .steps
                 .iter()
@@ -526,16 +914,12 @@ async fn fulfil(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
                 .collect(),
         })
     });
-    ctx.state_mut(|s| {
-        if let Some(plan) = s.view.plan.as_mut() {
-            plan.status = PlanStatus::Executing;
-        }
-    });
-    proceed!(transition(ctx, OrderState::Execution, None));
+    proceed!(transition(ctx, gen_, OrderState::Execution, None));
 
     for (index, planned) in proposal.steps.iter().enumerate() {
         proceed!(run_step(
             ctx,
+            gen_,
             index,
             planned.step_id.clone(),
             &planned.name,
@@ -549,11 +933,16 @@ async fn fulfil(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
         }
     });
     let recurring = ctx.state(|s| s.view.document.recurring);
-    proceed!(transition(ctx, rules::fulfilled_state(recurring), None));
+    proceed!(transition(
+        ctx,
+        gen_,
+        rules::fulfilled_state(recurring),
+        None
+    ));
     if recurring {
-        park(ctx).await?;
+        return park(ctx, gen_).await;
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 fn set_step(s: &mut OrderWorkflow, index: usize, status: StepStatus) {
@@ -566,30 +955,33 @@ fn set_step(s: &mut OrderWorkflow, index: usize, status: StepStatus) {
 /// step on, waits for its callback. A failed step goes to ERROR_HANDLER and is retried there.
 async fn run_step(
     ctx: &WorkflowContext<OrderWorkflow>,
+    generation: u32,
     index: usize,
     step_id: String,
     name: &str,
     label: &str,
 ) -> WorkflowResult<Result<(), Halt>> {
     loop {
-        ctx.wait_condition(|s| s.view.state != OrderState::Suspended || s.halted())
+        ctx.wait_condition(|s| s.view.state != OrderState::Suspended || s.interrupted(generation))
             .await?;
-        if ctx.state(|s| s.halted()) {
-            return Ok(Err(Halt::Terminal));
+        if ctx.state(|s| s.interrupted(generation)) {
+            return Ok(Err(ctx.state(|s| s.halt())));
         }
         ctx.state_mut(|s| set_step(s, index, StepStatus::Running));
         let summary = format!("Step {step_id} ({name}) of order {label}");
-        let outcome = match supplier_call(ctx, || OrderActivities::step, &step_id, &summary).await?
-        {
-            Ok(outcome) => outcome,
-            Err(halt) => return Ok(Err(halt)),
-        };
+        let outcome = proceed!(supplier_call(
+            ctx,
+            generation,
+            || OrderActivities::step,
+            &step_id,
+            &summary
+        ));
         let failure = if outcome == StepOutcome::Accepted {
             let id = step_id.clone();
-            ctx.wait_condition(|s| s.step_callbacks.contains_key(&id) || s.halted())
+            ctx.wait_condition(|s| s.step_callbacks.contains_key(&id) || s.interrupted(generation))
                 .await?;
-            if ctx.state(|s| s.halted()) {
-                return Ok(Err(Halt::Terminal));
+            if ctx.state(|s| s.interrupted(generation)) {
+                return Ok(Err(ctx.state(|s| s.halt())));
             }
             let callback = ctx.state_mut(|s| s.step_callbacks.remove(&step_id));
             callback.filter(|c| !c.done).map(|c| {
@@ -609,6 +1001,7 @@ async fn run_step(
                         to: None,
                         reason: None,
                         detail: serde_json::json!({ "step_id": step_id, "name": name }),
+                        amendment: None,
                     },
                 )
                 .await?;
@@ -616,12 +1009,193 @@ async fn run_step(
             }
             Some(reason) => {
                 ctx.state_mut(|s| set_step(s, index, StepStatus::Failed));
-                if let Err(halt) = error_handler(ctx, reason).await? {
-                    return Ok(Err(halt));
-                }
+                proceed!(error_handler(ctx, generation, reason));
             }
         }
     }
+}
+
+/// Works through amendment requests beside the lifecycle: sends each PATCH amendment to the
+/// supplier, waits for its decision (at once, by callback, or the answer timeout), and
+/// applies supplier-initiated changes. Ends with the lifecycle.
+async fn handle_requests(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
+    loop {
+        ctx.wait_condition(|s| {
+            s.lifecycle_done
+                || !s.supplier_amendments.is_empty()
+                || s.pending_amendment().is_some_and(|a| {
+                    a.path == AmendPath::Patch
+                        && !s.amend_keys.contains_key(&sent_key(&a.amendment_id))
+                })
+        })
+        .await?;
+        if ctx.state(|s| s.lifecycle_done) {
+            return Ok(());
+        }
+        let supplier_change = ctx.state_mut(|s| {
+            if s.supplier_amendments.is_empty() {
+                None
+            } else {
+                Some(s.supplier_amendments.remove(0))
+            }
+        });
+        if let Some(change) = supplier_change {
+            apply_supplier_amendment(ctx, change).await?;
+            continue;
+        }
+        let Some(pending) = ctx.state(|s| s.pending_amendment().cloned()) else {
+            continue;
+        };
+        ctx.state_mut(|s| {
+            s.amend_keys.insert(
+                sent_key(&pending.amendment_id),
+                (serde_json::Value::Null, pending.amendment_id.clone()),
+            )
+        });
+        negotiate(ctx, &pending).await?;
+    }
+}
+
+/// Marks an amendment as handed to the supplier (kept in `amend_keys` so the marker is part
+/// of the workflow state without another field).
+fn sent_key(amendment_id: &str) -> String {
+    format!("sent:{amendment_id}")
+}
+
+/// Sends one PATCH amendment to the supplier and settles it.
+async fn negotiate(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    pending: &Amendment,
+) -> WorkflowResult<()> {
+    let workflow_id = ctx.workflow_id().to_string();
+    let (input, settings) = ctx.state(|s| {
+        let mut call = s.call(&workflow_id, &format!("amend/{}", pending.amendment_id));
+        call.order = s.view.document.clone();
+        (
+            AmendCall {
+                call,
+                amendment_id: pending.amendment_id.clone(),
+                changes: pending.changes.clone(),
+            },
+            s.settings.clone(),
+        )
+    });
+    let summary = format!("Send amendment {} to the supplier", pending.amendment_id);
+    let mut call = ctx.execute_activity(
+        OrderActivities::amend,
+        input,
+        supplier_options(&settings, &summary),
+    );
+    let mut ended = ctx.wait_condition(|s| s.halted());
+    let answer = temporalio_sdk::workflows::select! {
+        r = call => Some(r),
+        _ = ended => None,
+    };
+    let Some(answer) = answer else {
+        use temporalio_sdk::CancellableFuture;
+        call.cancel();
+        return Ok(());
+    };
+    let decision = match answer {
+        Ok(a) if a.decision == "ACCEPT" => Some((true, a.reason)),
+        Ok(a) if a.decision == "REJECT" => Some((false, a.reason)),
+        Ok(_) => None,
+        Err(e) => Some((
+            false,
+            Some(format!("the supplier could not take the amendment: {e}")),
+        )),
+    };
+    let (accept, reason) = match decision {
+        Some(d) => d,
+        None => {
+            // PENDING: the supplier decides later by callback, within the answer timeout.
+            let id = pending.amendment_id.clone();
+            let mut decided =
+                ctx.wait_condition(|s| s.amend_decisions.contains_key(&id) || s.halted());
+            let mut timeout =
+                ctx.timer(Duration::from_secs(settings.amendment_answer_timeout_secs));
+            let timed_out = temporalio_sdk::workflows::select! {
+                _ = decided => false,
+                _ = timeout => true,
+            };
+            if ctx.state(|s| s.halted()) {
+                return Ok(());
+            }
+            if timed_out {
+                (
+                    false,
+                    Some(format!(
+                        "the supplier did not answer within {} s",
+                        settings.amendment_answer_timeout_secs
+                    )),
+                )
+            } else {
+                use temporalio_sdk::CancellableFuture;
+                timeout.cancel();
+                let d = ctx
+                    .state_mut(|s| s.amend_decisions.remove(&id))
+                    .expect("decision present");
+                (d.accept, d.reason)
+            }
+        }
+    };
+    if ctx.state(|s| s.amendment(&pending.amendment_id).map(|a| a.state))
+        != Some(RequestState::Pending)
+    {
+        return Ok(());
+    }
+    let at = now(ctx);
+    let change = ctx.state_mut(|s| s.decide(&pending.amendment_id, accept, reason, &at));
+    emit(ctx, change).await
+}
+
+/// The supplier changed the order on its own (SUPPLIER_AMEND callback).
+async fn apply_supplier_amendment(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    change: SupplierAmendment,
+) -> WorkflowResult<()> {
+    let applied = ctx.state_mut(|s| {
+        let merged = amendment::merge_changes(&s.view.document, &change.changes).ok()?;
+        s.view.document = merged;
+        s.view.revision += 1;
+        Some(())
+    });
+    if applied.is_none() {
+        return Ok(());
+    }
+    emit(
+        ctx,
+        Change {
+            event: EventType::OrderAmendedBySupplier,
+            to: None,
+            reason: change.reason.clone(),
+            detail: serde_json::json!({ "changes": change.changes, "reason": change.reason, "callback_id": change.callback_id }),
+            amendment: None,
+        },
+    )
+    .await
+}
+
+/// An amendment still PENDING when the order ends is SUPERSEDED.
+async fn supersede_pending(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
+    let at = now(ctx);
+    let change = ctx.state_mut(|s| {
+        let state = s.view.state;
+        let a = s
+            .amendments
+            .iter_mut()
+            .find(|a| a.state == RequestState::Pending)?;
+        a.state = RequestState::Superseded;
+        a.decided_at = Some(at.clone());
+        a.reason = Some(format!("the order reached {state} first"));
+        let change = Change::amendment(EventType::AmendmentSuperseded, a);
+        s.view.pending_request = None;
+        Some(change)
+    });
+    if let Some(change) = change {
+        emit(ctx, change).await?;
+    }
+    Ok(())
 }
 
 /// Decodes a refusal produced by a validator or handler of this workflow.

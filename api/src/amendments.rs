@@ -1,0 +1,224 @@
+//! Amendment endpoints (SPEC §4): `PATCH /v1/orders/{id}`, the amendment resource, preview
+//! and capabilities. Decisions are made by the pure rules in `orderflow_workflows::amendment`;
+//! the workflow's Update validator applies them to the authoritative state, and preview and
+//! capabilities apply them to the stored view.
+
+use crate::AppState;
+use crate::engine::rule_error;
+use crate::error::ApiError;
+use crate::extract::StrictJson;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use orderflow_activities::config::Caller;
+use orderflow_workflows::amendment::{
+    self, AmendPath, DOCUMENT_FIELDS, IMMUTABLE_FIELDS, PATCHABLE_WHILE_EXECUTING,
+};
+use orderflow_workflows::model::{OrderView, RequestState};
+use orderflow_workflows::order_workflow::AmendRequest;
+use orderflow_workflows::rules;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendBody {
+    pub order_ref: String,
+    pub changes: Value,
+}
+
+fn tenant(caller: Caller) -> Result<String, ApiError> {
+    match caller {
+        Caller::Tenant(t) => Ok(t),
+        Caller::Operator => Err(ApiError::forbidden(
+            "amendments are requested with the tenant's key",
+        )),
+    }
+}
+
+async fn load(state: &AppState, tenant_id: &str, order_id: &str) -> Result<OrderView, ApiError> {
+    state
+        .store
+        .get_order(tenant_id, order_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(order_id))
+}
+
+/// `If-Match: 3` or `If-Match: "3"`.
+fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_HEADER",
+                "If-Match must be the order's revision, e.g. \"3\"",
+            )
+        })
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.trim().is_empty() && k.len() <= 200 => Ok(Some(k.trim().to_string())),
+            _ => Err(ApiError::bad_request(
+                "INVALID_HEADER",
+                "Idempotency-Key must be 1-200 visible characters",
+            )),
+        },
+    }
+}
+
+/// `PATCH /v1/orders/{id}`: 200 with the decided amendment, 202 while it is PENDING.
+pub async fn amend_order(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    headers: HeaderMap,
+    StrictJson(body): StrictJson<AmendBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let tenant_id = tenant(caller)?;
+    let expected_revision = if_match(&headers)?;
+    let idempotency_key = idempotency_key(&headers)?;
+    let current = load(&state, &tenant_id, &order_id).await?;
+    // An ended order has no workflow to ask: answer from the rules directly.
+    if rules::is_terminal(current.state) {
+        amendment::check_amendment(
+            &current,
+            current.pending_kind(),
+            &body.order_ref,
+            &body.changes,
+        )
+        .map_err(rule_error)?;
+    }
+    let outcome = state
+        .engine
+        .amend(
+            &tenant_id,
+            &order_id,
+            AmendRequest {
+                amendment_id: uuid::Uuid::now_v7().to_string(),
+                order_ref: body.order_ref,
+                changes: body.changes,
+                expected_revision,
+                idempotency_key,
+                requested_at: chrono::Utc::now()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            },
+        )
+        .await?;
+    let status = if outcome.amendment.state == RequestState::Pending {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({ "amendment": outcome.amendment, "order": outcome.order })),
+    ))
+}
+
+/// `GET /v1/orders/{id}/amendments/{amendment_id}`.
+pub async fn get_amendment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((order_id, amendment_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant_id = tenant(caller)?;
+    load(&state, &tenant_id, &order_id).await?;
+    let found = state
+        .store
+        .get_amendment(&tenant_id, &order_id, &amendment_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                format!("amendment '{amendment_id}' of order '{order_id}' not found"),
+            )
+        })?;
+    Ok(Json(json!(found)))
+}
+
+/// `POST /v1/orders/{id}/amendments:preview`: what the same PATCH would do now. Changes
+/// nothing.
+pub async fn preview(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+    StrictJson(body): StrictJson<AmendBody>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant_id = tenant(caller)?;
+    let view = load(&state, &tenant_id, &order_id).await?;
+    let refused = amendment::fields_refused_while_executing(&view.document, &body.changes);
+    Ok(Json(
+        match amendment::check_amendment(&view, view.pending_kind(), &body.order_ref, &body.changes)
+        {
+            Ok((path, document)) => {
+                let mut order = view.clone();
+                order.document = document;
+                if path == AmendPath::Restart {
+                    order.revision += 1;
+                }
+                json!({
+                    "allowed": true,
+                    "path": path,
+                    "status": if path == AmendPath::Restart { "ACCEPTED" } else { "PENDING" },
+                    "order": order,
+                    "refused_fields": [],
+                    "error": null,
+                })
+            }
+            Err(e) => json!({
+                "allowed": false,
+                "path": amendment::amend_path(&view, view.pending_kind()).ok(),
+                "order": view,
+                "refused_fields": if e.code == amendment::FIELD_NOT_AMENDABLE { refused } else { vec![] },
+                "error": { "code": e.code, "message": e.message },
+            }),
+        },
+    ))
+}
+
+/// `GET /v1/orders/{id}/capabilities`: what may change now, by which path, and why not.
+pub async fn capabilities(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant_id = tenant(caller)?;
+    let view = load(&state, &tenant_id, &order_id).await?;
+    let mutable: Vec<&str> = DOCUMENT_FIELDS
+        .iter()
+        .copied()
+        .filter(|f| !IMMUTABLE_FIELDS.contains(f))
+        .collect();
+    let (amendable, path, fields, reason) = match amendment::amend_path(&view, view.pending_kind())
+    {
+        Ok(AmendPath::Restart) => (true, Some(AmendPath::Restart), mutable, None),
+        Ok(AmendPath::Patch) => (
+            true,
+            Some(AmendPath::Patch),
+            PATCHABLE_WHILE_EXECUTING.to_vec(),
+            None,
+        ),
+        Err(e) => (false, None, vec![], Some(e.message)),
+    };
+    Ok(Json(json!({
+        "amendable": amendable,
+        "amend_path": path,
+        "patchable_fields": fields,
+        "cancellable": false,
+        "cancel_path": null,
+        "reason": reason,
+        "cancel_reason": "cancellation is not available in this version",
+        "revision": view.revision,
+    })))
+}
