@@ -362,6 +362,26 @@ async fn every_refusal_is_synchronous_and_leaves_no_trace() {
     assert_eq!(r.status, 409);
     assert_eq!(code(&r), "NOT_AMENDABLE");
 
+    // An order waiting for an operator is not amendable.
+    let id = new_id("refuse-eh");
+    submit(
+        &acme,
+        &order(&id, &[("sim.fail_step", "1"), ("sim.step_ms", "0")]),
+    )
+    .await;
+    wait_state(&acme, &id, "ERROR_HANDLER", T).await;
+    let r = patch(&acme, &id, json!({ "notes": "x" }), &[]).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(code(&r), "NOT_AMENDABLE");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("operator"),
+        "{}",
+        r.body
+    );
+
     // PRE_QUALIFICATION_FAILED (feasibility) refuses line cancellations.
     let id = new_id("refuse-cancel");
     submit(&acme, &order(&id, &[("sim.feasible", "false")])).await;
