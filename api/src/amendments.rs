@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::engine::rule_error;
 use crate::error::ApiError;
 use crate::extract::StrictJson;
+use crate::orders::load;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +15,7 @@ use orderflow_activities::config::Caller;
 use orderflow_workflows::amendment::{
     self, AmendPath, DOCUMENT_FIELDS, IMMUTABLE_FIELDS, PATCHABLE_WHILE_EXECUTING,
 };
-use orderflow_workflows::model::{OrderView, RequestState};
+use orderflow_workflows::model::RequestState;
 use orderflow_workflows::order_workflow::AmendRequest;
 use orderflow_workflows::rules;
 use serde::Deserialize;
@@ -34,14 +35,6 @@ fn tenant(caller: Caller) -> Result<String, ApiError> {
             "amendments are requested with the tenant's key",
         )),
     }
-}
-
-async fn load(state: &AppState, tenant_id: &str, order_id: &str) -> Result<OrderView, ApiError> {
-    state
-        .store
-        .get_order(tenant_id, order_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(order_id))
 }
 
 /// `If-Match: 3` or `If-Match: "3"`.

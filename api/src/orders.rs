@@ -170,7 +170,12 @@ fn duplicate(order_id: &str) -> ApiError {
     )
 }
 
-async fn load(state: &AppState, tenant_id: &str, order_id: &str) -> Result<OrderView, ApiError> {
+/// The stored order, or 404 (also for another tenant's order).
+pub async fn load(
+    state: &AppState,
+    tenant_id: &str,
+    order_id: &str,
+) -> Result<OrderView, ApiError> {
     state
         .store
         .get_order(tenant_id, order_id)

@@ -248,15 +248,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             watch,
         } => {
             let body = match file {
-                Some(path) => {
-                    let text = if path.as_os_str() == "-" {
-                        std::io::read_to_string(std::io::stdin())?
-                    } else {
-                        std::fs::read_to_string(&path)
-                            .with_context(|| format!("reading {}", path.display()))?
-                    };
-                    serde_json::from_str(&text).context("the order file is not valid JSON")?
-                }
+                Some(path) => read_json(&path, "order")?,
                 None => order_from_flags(
                     order_id, order_ref, supplier, order_type, lines, attributes, recurring,
                 )?,
@@ -329,15 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             preview,
         } => {
             let changes = match file {
-                Some(path) => {
-                    let text = if path.as_os_str() == "-" {
-                        std::io::read_to_string(std::io::stdin())?
-                    } else {
-                        std::fs::read_to_string(&path)
-                            .with_context(|| format!("reading {}", path.display()))?
-                    };
-                    serde_json::from_str(&text).context("the changes file is not valid JSON")?
-                }
+                Some(path) => read_json(&path, "changes")?,
                 None => changes_from_flags(&set)?,
             };
             let order_ref = match order_ref {
@@ -434,6 +418,16 @@ fn order_from_flags(
         body["order_id"] = Value::String(id);
     }
     Ok(body)
+}
+
+/// Reads a JSON document from a file, or from stdin for `-`.
+fn read_json(path: &std::path::Path, what: &str) -> anyhow::Result<Value> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    serde_json::from_str(&text).with_context(|| format!("the {what} file is not valid JSON"))
 }
 
 /// `--set field=value` pairs as a `changes` object.
