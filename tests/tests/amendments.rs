@@ -564,3 +564,43 @@ async fn futures_join_all<F: std::future::Future<Output = Reply> + Send + 'stati
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn restart_while_a_supplier_call_is_in_flight_cancels_it() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = new_id("restart-inflight");
+    // The validation call fails three times before it succeeds, so it is still being retried
+    // when the amendment arrives.
+    submit(
+        &acme,
+        &order(&id, &[("sim.flaky", "3"), ("sim.step_ms", "0")]),
+    )
+    .await;
+    wait_state(&acme, &id, "SUBMITTED", T).await;
+    let r = patch(&acme, &id, json!({ "notes": "changed early" }), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["amendment"]["path"], "RESTART");
+    assert_eq!(r.body["amendment"]["state"], "ACCEPTED");
+    let done = wait_state(&acme, &id, "COMPLETE", T).await;
+    assert_eq!(done["revision"], 2);
+    assert_eq!(done["notes"], "changed early");
+    // Everything after the amendment went out under revision 2; revision 1 never got past
+    // validation.
+    let calls = stack.sim_calls("acme", &id).await;
+    let keys: Vec<&str> = calls
+        .iter()
+        .map(|c| c["idempotency_key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.iter()
+            .all(|k| k.contains("/r2/") || k.ends_with("/r1/validate")),
+        "{keys:?}"
+    );
+    assert!(keys.iter().any(|k| k.ends_with("/r2/transfer")));
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert_eq!(
+        types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(),
+        3
+    );
+}
