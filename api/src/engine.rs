@@ -18,6 +18,7 @@ use temporalio_client::{
     WorkflowStartOptions,
 };
 use temporalio_common::search_attributes::SearchAttributes;
+use temporalio_common::{HasWorkflowDefinition, SignalDefinition, UpdateDefinition};
 
 #[derive(Clone)]
 pub struct Engine {
@@ -106,6 +107,57 @@ impl Engine {
         }
     }
 
+    /// Sends one Update to the order's workflow: serialized per order, bounded in time, and
+    /// with refusals mapped to their HTTP status.
+    async fn update<U>(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        update: U,
+        input: U::Input,
+    ) -> Result<U::Output, ApiError>
+    where
+        U: UpdateDefinition<Workflow = <OrderWorkflow as HasWorkflowDefinition>::Run>,
+        U::Input: Send,
+        U::Output: 'static,
+    {
+        let id = workflow_id(tenant_id, order_id);
+        let handle = self.client.get_workflow_handle::<OrderWorkflow>(id.clone());
+        self.serialized(&id, async {
+            handle
+                .execute_update(update, input, WorkflowExecuteUpdateOptions::default())
+                .await
+                .map_err(|e| update_error(e, order_id))
+        })
+        .await
+    }
+
+    /// Sends one signal to the order's workflow (an ended or unknown order is 404).
+    async fn signal<S>(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        signal: S,
+        input: S::Input,
+    ) -> Result<(), ApiError>
+    where
+        S: SignalDefinition<Workflow = <OrderWorkflow as HasWorkflowDefinition>::Run>,
+        S::Input: Send,
+    {
+        self.client
+            .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id))
+            .signal(signal, input, WorkflowSignalOptions::default())
+            .await
+            .map_err(|e| {
+                let text = e.to_string();
+                if text.contains("not found") || text.contains("already completed") {
+                    ApiError::not_found(order_id)
+                } else {
+                    ApiError::unavailable(format!("the order engine did not answer: {text}"))
+                }
+            })
+    }
+
     /// Sends an operator command and returns the order as it stands after it.
     pub async fn operator(
         &self,
@@ -113,41 +165,8 @@ impl Engine {
         order_id: &str,
         request: OperatorRequest,
     ) -> Result<OrderView, ApiError> {
-        let id = workflow_id(tenant_id, order_id);
-        let handle = self.client.get_workflow_handle::<OrderWorkflow>(id.clone());
-        self.serialized(&id, async {
-            handle
-                .execute_update(
-                    OrderWorkflow::operator,
-                    request,
-                    WorkflowExecuteUpdateOptions::default(),
-                )
-                .await
-                .map_err(|e| update_error(e, order_id))
-        })
-        .await
-    }
-
-    /// Passes a supplier's step callback to the order's workflow.
-    pub async fn step_callback(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        callback: StepCallback,
-    ) -> Result<(), ApiError> {
-        let handle = self
-            .client
-            .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id));
-        signal_result(
-            handle
-                .signal(
-                    OrderWorkflow::step_callback,
-                    callback,
-                    WorkflowSignalOptions::default(),
-                )
-                .await,
-            order_id,
-        )
+        self.update(tenant_id, order_id, OrderWorkflow::operator, request)
+            .await
     }
 
     /// Sends a tenant's amendment; refusals come back as the validator's rule errors.
@@ -157,19 +176,19 @@ impl Engine {
         order_id: &str,
         request: AmendRequest,
     ) -> Result<AmendOutcome, ApiError> {
-        let id = workflow_id(tenant_id, order_id);
-        let handle = self.client.get_workflow_handle::<OrderWorkflow>(id.clone());
-        self.serialized(&id, async {
-            handle
-                .execute_update(
-                    OrderWorkflow::amend,
-                    request,
-                    WorkflowExecuteUpdateOptions::default(),
-                )
-                .await
-                .map_err(|e| update_error(e, order_id))
-        })
-        .await
+        self.update(tenant_id, order_id, OrderWorkflow::amend, request)
+            .await
+    }
+
+    /// Passes a supplier's step callback to the order's workflow.
+    pub async fn step_callback(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        callback: StepCallback,
+    ) -> Result<(), ApiError> {
+        self.signal(tenant_id, order_id, OrderWorkflow::step_callback, callback)
+            .await
     }
 
     /// Passes a supplier's decision on a PENDING amendment to the order's workflow.
@@ -179,19 +198,13 @@ impl Engine {
         order_id: &str,
         decision: AmendmentDecision,
     ) -> Result<(), ApiError> {
-        let handle = self
-            .client
-            .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id));
-        signal_result(
-            handle
-                .signal(
-                    OrderWorkflow::amendment_decision,
-                    decision,
-                    WorkflowSignalOptions::default(),
-                )
-                .await,
+        self.signal(
+            tenant_id,
             order_id,
+            OrderWorkflow::amendment_decision,
+            decision,
         )
+        .await
     }
 
     /// Passes a supplier-initiated change to the order's workflow.
@@ -201,19 +214,8 @@ impl Engine {
         order_id: &str,
         change: SupplierAmendment,
     ) -> Result<(), ApiError> {
-        let handle = self
-            .client
-            .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id));
-        signal_result(
-            handle
-                .signal(
-                    OrderWorkflow::supplier_amend,
-                    change,
-                    WorkflowSignalOptions::default(),
-                )
-                .await,
-            order_id,
-        )
+        self.signal(tenant_id, order_id, OrderWorkflow::supplier_amend, change)
+            .await
     }
 
     /// Is the engine reachable and is at least one worker polling the order queue?
@@ -240,20 +242,6 @@ impl Engine {
             .map_err(|e| format!("Temporal unreachable: {}", e.message()))?;
         Ok(response.into_inner().pollers.len())
     }
-}
-
-fn signal_result<E: std::fmt::Display>(
-    result: Result<(), E>,
-    order_id: &str,
-) -> Result<(), ApiError> {
-    result.map_err(|e| {
-        let text = e.to_string();
-        if text.contains("not found") || text.contains("already completed") {
-            ApiError::not_found(order_id)
-        } else {
-            ApiError::unavailable(format!("the order engine did not answer: {text}"))
-        }
-    })
 }
 
 /// A refused request, with the HTTP status its code stands for.
