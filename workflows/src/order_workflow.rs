@@ -16,7 +16,7 @@ use crate::model::{
 };
 use crate::rules::{self, OperatorAction, RuleError};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use temporalio_common::search_attributes::SearchAttributeKey;
 use temporalio_common::{ActivityDefinition, RetryPolicy};
@@ -208,9 +208,12 @@ pub struct OrderWorkflow {
     amendments: Vec<Amendment>,
     /// Bumped by each RESTART amendment; a lifecycle pass started under an older value stops.
     restarts: u32,
-    /// Idempotency-Key → (its changes, amendment id); also marks sent amendments and seen
-    /// supplier callbacks.
+    /// Idempotency-Key → (its changes, amendment id).
     amend_keys: BTreeMap<String, (serde_json::Value, String)>,
+    /// PATCH amendments already handed to the supplier.
+    negotiated: BTreeSet<String>,
+    /// Supplier callbacks already taken (a repeated callback changes nothing).
+    seen_callbacks: BTreeSet<String>,
     /// Supplier decisions on PENDING amendments, by amendment id.
     amend_decisions: BTreeMap<String, AmendmentDecision>,
     /// Supplier-initiated changes waiting to be applied.
@@ -233,6 +236,8 @@ impl OrderWorkflow {
             amendments: Vec::new(),
             restarts: 0,
             amend_keys: BTreeMap::new(),
+            negotiated: BTreeSet::new(),
+            seen_callbacks: BTreeSet::new(),
             amend_decisions: BTreeMap::new(),
             supplier_amendments: Vec::new(),
             lifecycle_done: false,
@@ -317,10 +322,7 @@ impl OrderWorkflow {
         _ctx: &mut SyncWorkflowContext<Self>,
         change: SupplierAmendment,
     ) {
-        let key = format!("callback:{}", change.callback_id);
-        if !self.halted() && !self.amend_keys.contains_key(&key) {
-            self.amend_keys
-                .insert(key, (serde_json::Value::Null, String::new()));
+        if !self.halted() && self.seen_callbacks.insert(change.callback_id.clone()) {
             self.supplier_amendments.push(change);
         }
     }
@@ -1024,8 +1026,7 @@ async fn handle_requests(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult
             s.lifecycle_done
                 || !s.supplier_amendments.is_empty()
                 || s.pending_amendment().is_some_and(|a| {
-                    a.path == AmendPath::Patch
-                        && !s.amend_keys.contains_key(&sent_key(&a.amendment_id))
+                    a.path == AmendPath::Patch && !s.negotiated.contains(&a.amendment_id)
                 })
         })
         .await?;
@@ -1046,20 +1047,9 @@ async fn handle_requests(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult
         let Some(pending) = ctx.state(|s| s.pending_amendment().cloned()) else {
             continue;
         };
-        ctx.state_mut(|s| {
-            s.amend_keys.insert(
-                sent_key(&pending.amendment_id),
-                (serde_json::Value::Null, pending.amendment_id.clone()),
-            )
-        });
+        ctx.state_mut(|s| s.negotiated.insert(pending.amendment_id.clone()));
         negotiate(ctx, &pending).await?;
     }
-}
-
-/// Marks an amendment as handed to the supplier (kept in `amend_keys` so the marker is part
-/// of the workflow state without another field).
-fn sent_key(amendment_id: &str) -> String {
-    format!("sent:{amendment_id}")
 }
 
 /// Sends one PATCH amendment to the supplier and settles it.
