@@ -97,10 +97,9 @@ impl Engine {
             .await
         {
             Ok(_) => Ok(()),
-            Err(WorkflowStartError::AlreadyStarted { .. }) => Err(ApiError::conflict(
-                "DUPLICATE_ORDER",
-                format!("order '{order_id}' already exists; order ids are unique per tenant"),
-            )),
+            Err(WorkflowStartError::AlreadyStarted { .. }) => {
+                Err(ApiError::duplicate_order(&order_id))
+            }
             Err(e) => Err(ApiError::unavailable(format!(
                 "could not start the order: {e}"
             ))),

@@ -35,6 +35,14 @@ impl ApiError {
         )
     }
 
+    /// Order ids are unique per tenant and never reused.
+    pub fn duplicate_order(order_id: &str) -> ApiError {
+        ApiError::conflict(
+            "DUPLICATE_ORDER",
+            format!("order '{order_id}' already exists; order ids are unique per tenant"),
+        )
+    }
+
     pub fn unauthorized() -> ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,

@@ -141,7 +141,7 @@ pub async fn create_order(
         .await?
         .is_some()
     {
-        return Err(duplicate(&order.order_id));
+        return Err(ApiError::duplicate_order(&order.order_id));
     }
     let created_at = now();
     let view = OrderView::received(order.clone(), created_at.clone());
@@ -161,13 +161,6 @@ pub async fn create_order(
         response.headers_mut().insert(header::LOCATION, value);
     }
     Ok(response)
-}
-
-fn duplicate(order_id: &str) -> ApiError {
-    ApiError::conflict(
-        "DUPLICATE_ORDER",
-        format!("order '{order_id}' already exists; order ids are unique per tenant"),
-    )
 }
 
 /// The stored order, or 404 (also for another tenant's order).

@@ -1187,8 +1187,3 @@ async fn supersede_pending(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResu
     }
     Ok(())
 }
-
-/// Decodes a refusal produced by a validator or handler of this workflow.
-pub fn refusal(message: &str) -> Option<RuleError> {
-    RuleError::from_message(message)
-}
