@@ -3,7 +3,8 @@
 use crate::store::Store;
 use crate::supplier::{SupplierClient, permanent, required};
 use orderflow_workflows::activities::{
-    AmendAnswer, AmendCall, PlanProposal, RecordInput, StepOutcome, SupplierCall, Verdict, defs,
+    AmendAnswer, AmendCall, CancelAnswer, CancelCall, PlanProposal, RecordInput, StepOutcome,
+    SupplierCall, Verdict, defs,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -175,6 +176,32 @@ impl OrderActivitiesImpl {
             other => Err(permanent(
                 "SupplierProtocolError",
                 format!("unknown amendment decision '{other}' from the supplier"),
+            )),
+        }
+    }
+
+    /// Sends a cancellation to the supplier: `AP`, `RE` or `PENDING` (answered later by
+    /// callback).
+    #[activity(definition = defs::Cancel)]
+    pub async fn cancel(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: CancelCall,
+    ) -> Result<CancelAnswer, ActivityError> {
+        let path = order_path(&input.call, "/cancellations");
+        let body = json!({
+            "cancellation_id": input.cancellation_id,
+            "reason": input.reason,
+            "reason_code": input.reason_code,
+            "order": input.call.order,
+        });
+        let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
+        let answer: CancelAnswer = decode(answer.body, &path)?;
+        match answer.response_code.as_str() {
+            "AP" | "RE" | "PENDING" => Ok(answer),
+            other => Err(permanent(
+                "SupplierProtocolError",
+                format!("unknown cancellation response code '{other}' from the supplier"),
             )),
         }
     }

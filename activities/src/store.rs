@@ -7,6 +7,7 @@
 
 use anyhow::Context;
 use orderflow_workflows::activities::RecordInput;
+use orderflow_workflows::cancellation::OrderRequest;
 use orderflow_workflows::model::{Amendment, OrderEvent, OrderView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -106,8 +107,45 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        for r in &input.requests {
+            sqlx::query(
+                "INSERT INTO order_requests (tenant_id, order_id, request_id, kind, state, body, last_seq)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (tenant_id, order_id, request_id) DO UPDATE SET
+                     state = excluded.state, body = excluded.body, last_seq = excluded.last_seq
+                 WHERE excluded.last_seq > order_requests.last_seq",
+            )
+            .bind(&e.tenant_id)
+            .bind(&e.order_id)
+            .bind(r.id())
+            .bind(r.kind())
+            .bind(serde_json::to_value(r.state())?.as_str().unwrap_or_default())
+            .bind(serde_json::to_string(r)?)
+            .bind(e.seq as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A cancellation or reactivation of the order, by id.
+    pub async fn get_request(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        request_id: &str,
+    ) -> anyhow::Result<Option<OrderRequest>> {
+        let row = sqlx::query(
+            "SELECT body FROM order_requests WHERE tenant_id = ? AND order_id = ? AND request_id = ?",
+        )
+        .bind(tenant_id)
+        .bind(order_id)
+        .bind(request_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(serde_json::from_str(r.get::<&str, _>("body"))?))
+            .transpose()
     }
 
     pub async fn get_amendment(

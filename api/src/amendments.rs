@@ -15,6 +15,7 @@ use orderflow_activities::config::Caller;
 use orderflow_workflows::amendment::{
     self, AmendPath, DOCUMENT_FIELDS, IMMUTABLE_FIELDS, PATCHABLE_WHILE_EXECUTING,
 };
+use orderflow_workflows::cancellation;
 use orderflow_workflows::model::RequestState;
 use orderflow_workflows::order_workflow::AmendRequest;
 use orderflow_workflows::rules;
@@ -28,11 +29,11 @@ pub struct AmendBody {
     pub changes: Value,
 }
 
-fn tenant(caller: Caller) -> Result<String, ApiError> {
+pub(crate) fn tenant(caller: Caller) -> Result<String, ApiError> {
     match caller {
         Caller::Tenant(t) => Ok(t),
         Caller::Operator => Err(ApiError::forbidden(
-            "amendments are requested with the tenant's key",
+            "amendments, cancellations and reactivations are requested with the tenant's key",
         )),
     }
 }
@@ -56,7 +57,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
         })
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key") {
         None => Ok(None),
         Some(v) => match v.to_str() {
@@ -204,14 +205,26 @@ pub async fn capabilities(
         ),
         Err(e) => (false, None, vec![], Some(e.message)),
     };
+    // An unsolicited cease is cancellable with an allowed reason code: ask with one of them.
+    let codes = &state.settings.workflow.unsolicited_cancel_reason_codes;
+    let cancel = cancellation::cancel_path(
+        &view,
+        view.pending_kind(),
+        codes.first().map(String::as_str),
+        codes,
+    );
+    let reactivatable = cancellation::check_reactivation(&view);
     Ok(Json(json!({
         "amendable": amendable,
         "amend_path": path,
         "patchable_fields": fields,
-        "cancellable": false,
-        "cancel_path": null,
+        "cancellable": cancel.is_ok(),
+        "cancel_path": cancel.as_ref().ok(),
+        "cancel_reason_codes": if view.document.unsolicited { Some(codes) } else { None },
+        "reactivatable": reactivatable.is_ok(),
         "reason": reason,
-        "cancel_reason": "cancellation is not available in this version",
+        "cancel_reason": cancel.err().map(|e| e.message),
+        "reactivate_reason": reactivatable.err().map(|e| e.message),
         "revision": view.revision,
     })))
 }

@@ -8,8 +8,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
+use orderflow_workflows::OrderWorkflowInput;
 use orderflow_workflows::StepCallback;
-use orderflow_workflows::order_workflow::{AmendmentDecision, SupplierAmendment};
+use orderflow_workflows::model::{OrderDocument, OrderType, OrderView};
+use orderflow_workflows::order_workflow::{
+    AmendmentDecision, CancellationDecision, OperatorRequest, SupplierAmendment, SupplierCancel,
+};
+use orderflow_workflows::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -60,8 +65,11 @@ struct Callback {
     step_id: Option<String>,
     amendment_id: Option<String>,
     decision: Option<String>,
+    cancellation_id: Option<String>,
+    response_code: Option<String>,
     changes: Option<Value>,
     reason: Option<String>,
+    order_ref: Option<String>,
 }
 
 pub async fn supplier_callback(
@@ -85,6 +93,14 @@ pub async fn supplier_callback(
     )?;
     let callback: Callback = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("MALFORMED_JSON", format!("callback body: {e}")))?;
+    // A repeated callback without an id of its own is recognised by its signed body.
+    let callback_id = callback
+        .callback_id
+        .clone()
+        .unwrap_or_else(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
+    if callback.kind == "UNSOLICITED_CEASE" {
+        return unsolicited_cease(&state, &supplier_id, callback).await;
+    }
     let order = state
         .store
         .get_order(&callback.tenant_id, &callback.order_id)
@@ -145,9 +161,6 @@ pub async fn supplier_callback(
             // Refuse a change that cannot apply before it reaches the order.
             orderflow_workflows::amendment::merge_changes(&order.document, &changes)
                 .map_err(crate::engine::rule_error)?;
-            let callback_id = callback
-                .callback_id
-                .unwrap_or_else(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
             state
                 .engine
                 .supplier_amend(
@@ -162,11 +175,172 @@ pub async fn supplier_callback(
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
         }
+        "CANCELLATION_DECISION" => {
+            let (Some(cancellation_id), Some(code)) =
+                (callback.cancellation_id, callback.response_code)
+            else {
+                return Err(ApiError::bad_request(
+                    "INVALID_FIELD",
+                    "cancellation decisions need 'cancellation_id' and 'response_code'",
+                ));
+            };
+            if code != "AP" && code != "RE" {
+                return Err(ApiError::bad_request(
+                    "INVALID_FIELD",
+                    "'response_code' must be AP or RE",
+                ));
+            }
+            state
+                .engine
+                .cancellation_decision(
+                    &order.document.tenant_id,
+                    &order.document.order_id,
+                    CancellationDecision {
+                        cancellation_id,
+                        accept: code == "AP",
+                        reason: callback.reason,
+                    },
+                )
+                .await?;
+            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+        }
+        "SUPPLIER_CANCEL" => {
+            state
+                .engine
+                .supplier_cancel(
+                    &order.document.tenant_id,
+                    &order.document.order_id,
+                    SupplierCancel {
+                        callback_id,
+                        reason: callback.reason,
+                    },
+                )
+                .await?;
+            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+        }
+        // The supplier holds or releases the order: the same commands an operator has.
+        "HOLD" | "RESUME" => {
+            let action = if callback.kind == "HOLD" {
+                OperatorAction::Suspend
+            } else {
+                OperatorAction::Resume
+            };
+            let reason = callback.reason.unwrap_or_else(|| {
+                format!(
+                    "{} by the supplier",
+                    if action == OperatorAction::Suspend {
+                        "held"
+                    } else {
+                        "resumed"
+                    }
+                )
+            });
+            let view = state
+                .engine
+                .operator(
+                    &order.document.tenant_id,
+                    &order.document.order_id,
+                    OperatorRequest {
+                        action,
+                        reason: Some(reason),
+                    },
+                )
+                .await?;
+            Ok((
+                StatusCode::OK,
+                Json(json!({ "accepted": true, "state": view.state })),
+            ))
+        }
         other => Err(ApiError::unprocessable(
             "UNSUPPORTED_CALLBACK",
             format!("callback type '{other}' is not handled by this version"),
         )),
     }
+}
+
+/// `UNSOLICITED_CEASE`: the supplier raises a cease of a tenant's service. orderflow opens it as
+/// an order of that tenant (`unsolicited: true`, already transferred), which the tenant sees
+/// but can never amend. A repeat of the same cease answers 200 with the existing order.
+async fn unsolicited_cease(
+    state: &AppState,
+    supplier_id: &str,
+    callback: Callback,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !state
+        .settings
+        .tenants
+        .iter()
+        .any(|t| t.tenant_id == callback.tenant_id)
+    {
+        return Err(ApiError::unprocessable(
+            "UNKNOWN_TENANT",
+            format!("tenant '{}' is not configured", callback.tenant_id),
+        ));
+    }
+    if let Some(existing) = state
+        .store
+        .get_order(&callback.tenant_id, &callback.order_id)
+        .await?
+    {
+        return if existing.document.unsolicited && existing.document.supplier_id == supplier_id {
+            Ok((
+                StatusCode::OK,
+                Json(json!({ "accepted": true, "order": existing })),
+            ))
+        } else {
+            Err(ApiError::duplicate_order(&callback.order_id))
+        };
+    }
+    let order = OrderDocument {
+        order_ref: callback
+            .order_ref
+            .filter(|r| !r.trim().is_empty())
+            .unwrap_or_else(|| format!("CEASE-{}", callback.order_id)),
+        order_id: callback.order_id,
+        tenant_id: callback.tenant_id,
+        supplier_id: supplier_id.to_string(),
+        order_type: OrderType::Cease,
+        unsolicited: true,
+        recurring: false,
+        customer: None,
+        contact: None,
+        site: None,
+        requested_date: None,
+        notes: callback.reason,
+        attributes: Default::default(),
+        lines: Vec::new(),
+    };
+    if let Err(errors) = rules::validate_order(&order) {
+        return Err(ApiError::unprocessable(
+            "VALIDATION_FAILED",
+            "the unsolicited cease names an invalid order",
+        )
+        .with_details(json!({ "fields": errors })));
+    }
+    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut view = OrderView::received(order.clone(), created_at.clone());
+    view.transferred = true;
+    let started = state
+        .engine
+        .start_order(OrderWorkflowInput {
+            order,
+            created_at,
+            settings: state.settings.workflow.clone(),
+            carried: None,
+        })
+        .await;
+    match started {
+        // The same cease delivered twice at once: the other delivery started it.
+        Err(e) if e.code == "DUPLICATE_ORDER" => {
+            return Ok((StatusCode::OK, Json(json!({ "accepted": true }))));
+        }
+        other => other?,
+    }
+    state.store.insert_received(&view).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "accepted": true, "order": view })),
+    ))
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 use crate::error::ApiError;
 use orderflow_workflows::model::{OrderView, workflow_id};
 use orderflow_workflows::order_workflow::{
-    AmendOutcome, AmendRequest, AmendmentDecision, OperatorRequest, SA_ORDER_REF, SA_ORDER_STATE,
-    SA_PENDING_REQUEST, SA_SUPPLIER_ID, SA_TENANT_ID, SupplierAmendment,
+    AmendOutcome, AmendRequest, AmendmentDecision, CancelOutcome, CancelRequest,
+    CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, SA_ORDER_REF,
+    SA_ORDER_STATE, SA_PENDING_REQUEST, SA_SUPPLIER_ID, SA_TENANT_ID, SupplierAmendment,
+    SupplierCancel,
 };
 use orderflow_workflows::rules::RuleError;
 use orderflow_workflows::{OrderWorkflow, OrderWorkflowInput, StepCallback};
@@ -176,6 +178,55 @@ impl Engine {
         request: AmendRequest,
     ) -> Result<AmendOutcome, ApiError> {
         self.update(tenant_id, order_id, OrderWorkflow::amend, request)
+            .await
+    }
+
+    /// Sends a tenant's cancellation; refusals come back as the validator's rule errors.
+    pub async fn cancel(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        request: CancelRequest,
+    ) -> Result<CancelOutcome, ApiError> {
+        self.update(tenant_id, order_id, OrderWorkflow::cancel, request)
+            .await
+    }
+
+    /// Sends a tenant's reactivation of a subscription.
+    pub async fn reactivate(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        request: ReactivateRequest,
+    ) -> Result<ReactivateOutcome, ApiError> {
+        self.update(tenant_id, order_id, OrderWorkflow::reactivate, request)
+            .await
+    }
+
+    /// Passes a supplier's answer to a PENDING cancellation to the order's workflow.
+    pub async fn cancellation_decision(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        decision: CancellationDecision,
+    ) -> Result<(), ApiError> {
+        self.signal(
+            tenant_id,
+            order_id,
+            OrderWorkflow::cancellation_decision,
+            decision,
+        )
+        .await
+    }
+
+    /// Passes the supplier's own cancellation to the order's workflow.
+    pub async fn supplier_cancel(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        cancel: SupplierCancel,
+    ) -> Result<(), ApiError> {
+        self.signal(tenant_id, order_id, OrderWorkflow::supplier_cancel, cancel)
             .await
     }
 

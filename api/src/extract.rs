@@ -63,3 +63,38 @@ fn json_error(rejection: JsonRejection) -> ApiError {
         _ => ApiError::bad_request("MALFORMED_JSON", text),
     }
 }
+
+/// Like [`StrictJson`], but an empty body means `T::default()`: for commands whose fields are
+/// all optional (`reactivate`, operator commands), so `curl -X POST` without a body works.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request("MALFORMED_JSON", e.body_text()))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(OptionalJson)
+            .map_err(|e| {
+                let text = e.to_string();
+                match e.classify() {
+                    serde_json::error::Category::Data if text.contains("unknown field") => {
+                        ApiError::unprocessable("UNKNOWN_FIELD", text.clone())
+                            .with_details(json!({ "reason": text }))
+                    }
+                    serde_json::error::Category::Data => {
+                        ApiError::bad_request("INVALID_FIELD", text)
+                    }
+                    _ => ApiError::bad_request(
+                        "MALFORMED_JSON",
+                        format!("request body is not valid JSON: {text}"),
+                    ),
+                }
+            })
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod amendments;
 pub mod callbacks;
+pub mod cancellations;
 pub mod engine;
 pub mod error;
 pub mod extract;
@@ -52,6 +53,19 @@ pub fn router(state: AppState) -> Router {
             get(amendments::get_amendment),
         )
         .route("/v1/orders/{id}/events", get(orders::list_events))
+        .route("/v1/orders/{id}/cancel", post(cancellations::cancel_order))
+        .route(
+            "/v1/orders/{id}/reactivate",
+            post(cancellations::reactivate_order),
+        )
+        .route(
+            "/v1/orders/{id}/cancellations/{request_id}",
+            get(cancellations::get_cancellation),
+        )
+        .route(
+            "/v1/orders/{id}/reactivations/{request_id}",
+            get(cancellations::get_reactivation),
+        )
         .route("/v1/orders/{id}/{action}", post(orders::operator_action))
         .route(
             "/v1/supplier/{supplier_id}/callbacks",

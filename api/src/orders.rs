@@ -2,9 +2,8 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::StrictJson;
+use crate::extract::{OptionalJson, StrictJson};
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -151,6 +150,7 @@ pub async fn create_order(
             order,
             created_at,
             settings: state.settings.workflow.clone(),
+            carried: None,
         })
         .await?;
     // Read-your-writes: the order is readable as soon as we answer 201.
@@ -260,7 +260,7 @@ pub async fn list_events(
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct OperatorBody {
+pub struct OperatorBody {
     reason: Option<String>,
 }
 
@@ -270,7 +270,7 @@ pub async fn operator_action(
     caller: Caller,
     Path((order_id, action)): Path<(String, String)>,
     Query(query): Query<TenantQuery>,
-    body: Bytes,
+    OptionalJson(body): OptionalJson<OperatorBody>,
 ) -> Result<Json<Value>, ApiError> {
     let Some(action) = OperatorAction::parse(&action) else {
         return Err(ApiError::new(
@@ -285,12 +285,6 @@ pub async fn operator_action(
             action.as_str()
         )));
     }
-    let body: OperatorBody = if body.iter().all(u8::is_ascii_whitespace) {
-        OperatorBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("MALFORMED_JSON", format!("request body: {e}")))?
-    };
     let tenant = acting_tenant(&caller, &query)?;
     let current = load(&state, &tenant, &order_id).await?;
     // An ended order has no running workflow to ask: answer from the rules directly.

@@ -100,6 +100,10 @@ pub fn test_workflow_settings() -> WorkflowSettings {
         supplier_max_interval_ms: 500,
         amendment_answer_timeout_secs: 6,
         amendment_reply_wait_ms: 1_000,
+        cancellation_answer_timeout_secs: 6,
+        // Small, so every subscription in the tests continues as new a few times.
+        continue_as_new_after_events: 60,
+        ..WorkflowSettings::default()
     }
 }
 

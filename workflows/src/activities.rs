@@ -4,6 +4,7 @@
 
 #![allow(unreachable_pub)]
 
+use crate::cancellation::OrderRequest;
 use crate::model::{Amendment, OrderDocument, OrderEvent, OrderView};
 use serde::{Deserialize, Serialize};
 use temporalio_common::ActivityError;
@@ -58,6 +59,26 @@ pub struct RecordInput {
     /// The amendment this change created or decided, persisted as its own resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amendment: Option<Amendment>,
+    /// Cancellations and reactivations this change created or decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<OrderRequest>,
+}
+
+/// Input of the supplier cancellation call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CancelCall {
+    pub call: SupplierCall,
+    pub cancellation_id: String,
+    pub reason: String,
+    pub reason_code: Option<String>,
+}
+
+/// The supplier's answer to a cancellation: `AP` (accepted), `RE` (rejected) or `PENDING`
+/// (decided later by callback).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CancelAnswer {
+    pub response_code: String,
+    pub reason: Option<String>,
 }
 
 /// Input of the supplier amendment call.
@@ -85,6 +106,7 @@ pub mod names {
     pub const STEP: &str = "supplier.step";
     pub const RECORD: &str = "store.record";
     pub const AMEND: &str = "supplier.amend";
+    pub const CANCEL: &str = "supplier.cancel";
 }
 
 pub struct OrderActivities;
@@ -121,6 +143,11 @@ impl OrderActivities {
         unimplemented!()
     }
 
+    #[activity(name = names::CANCEL)]
+    pub fn cancel(call: CancelCall) -> Result<CancelAnswer, ActivityError> {
+        unimplemented!()
+    }
+
     /// Writes the order row and its event in one transaction (a local activity: it is fast,
     /// idempotent by `(order, seq)` and on every transition's critical path).
     #[activity(name = names::RECORD)]
@@ -132,5 +159,7 @@ impl OrderActivities {
 /// The activity marker types, for implementations to bind to with
 /// `#[activity(definition = orderflow_workflows::activities::defs::Validate)]`.
 pub mod defs {
-    pub use super::order_activities::{Amend, Feasibility, Plan, Record, Step, Transfer, Validate};
+    pub use super::order_activities::{
+        Amend, Cancel, Feasibility, Plan, Record, Step, Transfer, Validate,
+    };
 }

@@ -49,8 +49,15 @@ pub fn http_status(code: &str) -> u16 {
         // The Idempotency-Key was used before for different changes.
         "IDEMPOTENCY_KEY_REUSED" => 422,
         // Existing lifecycle refusals from `rules::check_operator_action`, and cancellation.
-        "NOT_SUSPENDABLE" | "NOT_SUSPENDED" | "NOT_RETRYABLE" | "NOT_WITHDRAWABLE"
-        | "NOT_CANCELLABLE" => 409,
+        "NOT_SUSPENDABLE"
+        | "NOT_SUSPENDED"
+        | "NOT_RETRYABLE"
+        | "NOT_WITHDRAWABLE"
+        | "NOT_CANCELLABLE"
+        | "NOT_REACTIVATABLE"
+        | "REASON_CODE_NOT_ALLOWED" => 409,
+        // A cancellation or reactivation that is wrong in itself.
+        "SCHEDULE_NOT_ALLOWED" | "REASON_REQUIRED" => 422,
         ORDER_REF_MISMATCH
         | LINE_CANCEL_NOT_ALLOWED
         | FIELD_NOT_AMENDABLE
@@ -429,6 +436,8 @@ impl std::fmt::Display for AmendPath {
 pub enum PendingKind {
     Amendment,
     Cancellation,
+    /// A scheduled reactivation of an INACTIVE subscription (which is not amendable anyway).
+    Reactivation,
 }
 
 /// What the tenant can do instead when the state forbids amending.
@@ -493,7 +502,7 @@ pub fn amend_path(view: &OrderView, pending: Option<PendingKind>) -> Result<Amen
                 ),
             ));
         }
-        None => {}
+        Some(PendingKind::Reactivation) | None => {}
     }
     let state = view.state;
     if !AMENDABLE_STATES.contains(&state) {

@@ -3,6 +3,7 @@
 
 pub mod activities;
 pub mod amendment;
+pub mod cancellation;
 pub mod model;
 pub mod order_workflow;
 pub mod rules;

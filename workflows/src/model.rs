@@ -252,6 +252,14 @@ pub enum EventType {
     OrderAmendedBySupplier,
     /// A pending amendment overtaken by the order ending first.
     AmendmentSuperseded,
+    /// A pending cancellation overtaken by the order ending first.
+    CancellationSuperseded,
+    /// A reactivation removed an ACTIVE subscription's scheduled cancellation.
+    ScheduledCancellationRemoved,
+    /// A cancellation removed an INACTIVE subscription's scheduled reactivation.
+    ScheduledReactivationRemoved,
+    /// A scheduled reactivation overtaken by the order ending first.
+    ReactivationSuperseded,
 }
 
 /// One change to an order, as told to the tenant (SPEC §6). `seq` is gapless per order.
@@ -280,6 +288,8 @@ pub enum RequestState {
     Accepted,
     Rejected,
     Superseded,
+    /// Takes effect at a later date (a subscription's cancellation or reactivation).
+    Scheduled,
 }
 
 /// An amendment request and its outcome (`GET /v1/orders/{id}/amendments/{amendment_id}`).
@@ -304,6 +314,7 @@ impl OrderView {
         match self.pending_request.as_ref()?.get("kind")?.as_str()? {
             "AMENDMENT" => Some(PendingKind::Amendment),
             "CANCELLATION" => Some(PendingKind::Cancellation),
+            "REACTIVATION" => Some(PendingKind::Reactivation),
             _ => None,
         }
     }

@@ -7,9 +7,11 @@
 #![allow(unreachable_pub)]
 
 use crate::activities::{
-    AmendCall, OrderActivities, PlanProposal, RecordInput, StepOutcome, SupplierCall, Verdict,
+    AmendCall, CancelCall, OrderActivities, PlanProposal, RecordInput, StepOutcome, SupplierCall,
+    Verdict,
 };
 use crate::amendment::{self, AmendPath};
+use crate::cancellation::{self, CancelPath, Cancellation, OrderRequest, Reactivation};
 use crate::model::{
     Amendment, EventType, OrderDocument, OrderEvent, OrderState, OrderView, Plan, PlanStatus,
     PlanStep, PqfCause, RequestState, StepStatus,
@@ -22,8 +24,8 @@ use temporalio_common::search_attributes::SearchAttributeKey;
 use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, LocalActivityOptions, SyncWorkflowContext, WorkflowContext,
-    WorkflowContextView, WorkflowResult,
+    ActivityOptions, ContinueAsNewOptions, LocalActivityOptions, SyncWorkflowContext, TimerOptions,
+    WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
 pub const SA_ORDER_STATE: SearchAttributeKey<String> = SearchAttributeKey::keyword("OrderState");
@@ -58,6 +60,26 @@ pub struct WorkflowSettings {
     /// How long `PATCH` waits for the supplier's answer before replying 202 PENDING.
     #[serde(default = "default_amendment_reply_wait_ms")]
     pub amendment_reply_wait_ms: u64,
+    /// How long a supplier may keep a cancellation PENDING before it counts as rejected.
+    #[serde(default = "default_amendment_answer_timeout_secs")]
+    pub cancellation_answer_timeout_secs: u64,
+    /// A parked subscription (ACTIVE or INACTIVE) continues as new once its history has this
+    /// many events, so a years-long order keeps a short history.
+    #[serde(default = "default_continue_as_new_after_events")]
+    pub continue_as_new_after_events: u32,
+    /// The `reason_code`s that may cancel an unsolicited cease.
+    #[serde(default = "default_unsolicited_reason_codes")]
+    pub unsolicited_cancel_reason_codes: Vec<String>,
+}
+
+fn default_continue_as_new_after_events() -> u32 {
+    2_000
+}
+
+fn default_unsolicited_reason_codes() -> Vec<String> {
+    cancellation::DEFAULT_UNSOLICITED_REASON_CODES
+        .map(String::from)
+        .to_vec()
 }
 
 fn default_amendment_answer_timeout_secs() -> u64 {
@@ -80,6 +102,9 @@ impl Default for WorkflowSettings {
             supplier_max_interval_ms: 60_000,
             amendment_answer_timeout_secs: default_amendment_answer_timeout_secs(),
             amendment_reply_wait_ms: default_amendment_reply_wait_ms(),
+            cancellation_answer_timeout_secs: default_amendment_answer_timeout_secs(),
+            continue_as_new_after_events: default_continue_as_new_after_events(),
+            unsolicited_cancel_reason_codes: default_unsolicited_reason_codes(),
         }
     }
 }
@@ -94,6 +119,76 @@ pub struct OrderWorkflowInput {
     pub created_at: String,
     #[serde(default)]
     pub settings: WorkflowSettings,
+    /// Set when a subscription continues as new: everything the next run must remember.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried: Option<Box<Carried>>,
+}
+
+/// The state a parked subscription carries into its next run (continue-as-new). Schedules are
+/// absolute instants, so the new run sets its timers for whatever time is left.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Carried {
+    pub view: OrderView,
+    pub operator_retries: u32,
+    pub amendments: Vec<Amendment>,
+    pub cancellations: Vec<Cancellation>,
+    pub reactivations: Vec<Reactivation>,
+    pub request_keys: BTreeMap<String, (serde_json::Value, String)>,
+    pub seen_callbacks: BTreeSet<String>,
+}
+
+/// A tenant's cancellation (`POST /v1/orders/{id}/cancel`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CancelRequest {
+    pub cancellation_id: String,
+    pub reason: String,
+    pub reason_code: Option<String>,
+    /// When a subscription's cancellation takes effect (RFC 3339); none means now.
+    pub effective_at: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub requested_at: String,
+}
+
+/// The answer to a cancellation request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CancelOutcome {
+    pub cancellation: Cancellation,
+    /// The event that recorded the cancellation's current state.
+    pub event_uuid: Option<String>,
+    pub order: OrderView,
+}
+
+/// The supplier's later answer (`AP`/`RE`) to a PENDING cancellation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CancellationDecision {
+    pub cancellation_id: String,
+    pub accept: bool,
+    pub reason: Option<String>,
+}
+
+/// The supplier cancelled the order on its own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupplierCancel {
+    pub callback_id: String,
+    pub reason: Option<String>,
+}
+
+/// A tenant's reactivation of a subscription (`POST /v1/orders/{id}/reactivate`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReactivateRequest {
+    pub reactivation_id: String,
+    pub reason: Option<String>,
+    pub effective_at: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub requested_at: String,
+}
+
+/// The answer to a reactivation request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReactivateOutcome {
+    pub reactivation: Reactivation,
+    pub event_uuid: Option<String>,
+    pub order: OrderView,
 }
 
 /// A supplier's callback about a step it accepted earlier.
@@ -154,6 +249,8 @@ struct Change {
     reason: Option<String>,
     detail: serde_json::Value,
     amendment: Option<Amendment>,
+    /// Cancellations and reactivations this change creates or decides.
+    requests: Vec<OrderRequest>,
 }
 
 impl Change {
@@ -164,6 +261,50 @@ impl Change {
             reason,
             detail: serde_json::Value::Null,
             amendment: None,
+            requests: Vec::new(),
+        }
+    }
+
+    /// An event about a cancellation or reactivation, with the resources it touches (the
+    /// request itself first).
+    fn request(event: EventType, to: Option<OrderState>, requests: Vec<OrderRequest>) -> Change {
+        let first = &requests[0];
+        let (reason, detail) = match first {
+            OrderRequest::Cancellation(c) => (
+                Some(c.reason.clone()),
+                serde_json::json!({
+                    "cancellation_id": c.cancellation_id,
+                    "path": c.path,
+                    "state": c.state,
+                    "response_code": c.response_code,
+                    "reason": c.reason,
+                    "reason_code": c.reason_code,
+                    "effective_at": c.effective_at,
+                    "decision_reason": c.decision_reason,
+                }),
+            ),
+            OrderRequest::Reactivation(r) => (
+                r.reason.clone(),
+                serde_json::json!({
+                    "reactivation_id": r.reactivation_id,
+                    "state": r.state,
+                    "reason": r.reason,
+                    "effective_at": r.effective_at,
+                    "decision_reason": r.decision_reason,
+                }),
+            ),
+        };
+        let mut detail = detail;
+        if let Some(other) = requests.get(1) {
+            detail["superseded"] = serde_json::json!({ "kind": other.kind(), "id": other.id() });
+        }
+        Change {
+            event,
+            to,
+            reason: if to.is_some() { reason } else { None },
+            detail,
+            amendment: None,
+            requests,
         }
     }
 
@@ -180,6 +321,7 @@ impl Change {
                 "reason": amendment.reason,
             }),
             amendment: Some(amendment.clone()),
+            requests: Vec::new(),
         }
     }
 }
@@ -208,8 +350,8 @@ pub struct OrderWorkflow {
     amendments: Vec<Amendment>,
     /// Bumped by each RESTART amendment; a lifecycle pass started under an older value stops.
     restarts: u32,
-    /// Idempotency-Key → (its changes, amendment id).
-    amend_keys: BTreeMap<String, (serde_json::Value, String)>,
+    /// Idempotency-Key → (the request's content, its request id), for every kind of request.
+    request_keys: BTreeMap<String, (serde_json::Value, String)>,
     /// PATCH amendments already handed to the supplier.
     negotiated: BTreeSet<String>,
     /// Supplier callbacks already taken (a repeated callback changes nothing).
@@ -220,14 +362,27 @@ pub struct OrderWorkflow {
     supplier_amendments: Vec<SupplierAmendment>,
     /// Set when the lifecycle has ended, so the request handler stops too.
     lifecycle_done: bool,
+    /// Every cancellation request, in order.
+    cancellations: Vec<Cancellation>,
+    /// Every reactivation request, in order.
+    reactivations: Vec<Reactivation>,
+    /// Supplier answers to PENDING cancellations, by cancellation id.
+    cancel_decisions: BTreeMap<String, CancellationDecision>,
+    /// A supplier's own cancellation, waiting to be applied.
+    supplier_cancel: Option<SupplierCancel>,
+    /// This run continues a subscription (continue-as-new): it starts parked, not at SUBMITTED.
+    resumed: bool,
 }
 
 #[workflow_methods]
 impl OrderWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, input: OrderWorkflowInput) -> Self {
-        OrderWorkflow {
-            view: OrderView::received(input.order, input.created_at),
+        let mut view = OrderView::received(input.order, input.created_at);
+        // The supplier raised an unsolicited cease itself: it already has the order.
+        view.transferred = view.document.unsolicited;
+        let mut workflow = OrderWorkflow {
+            view,
             settings: input.settings,
             operator_retries: 0,
             retry_requested: false,
@@ -235,13 +390,30 @@ impl OrderWorkflow {
             step_callbacks: BTreeMap::new(),
             amendments: Vec::new(),
             restarts: 0,
-            amend_keys: BTreeMap::new(),
+            request_keys: BTreeMap::new(),
             negotiated: BTreeSet::new(),
             seen_callbacks: BTreeSet::new(),
             amend_decisions: BTreeMap::new(),
             supplier_amendments: Vec::new(),
             lifecycle_done: false,
+            cancellations: Vec::new(),
+            reactivations: Vec::new(),
+            cancel_decisions: BTreeMap::new(),
+            supplier_cancel: None,
+            resumed: false,
+        };
+        if let Some(carried) = input.carried {
+            let c = *carried;
+            workflow.view = c.view;
+            workflow.operator_retries = c.operator_retries;
+            workflow.amendments = c.amendments;
+            workflow.cancellations = c.cancellations;
+            workflow.reactivations = c.reactivations;
+            workflow.request_keys = c.request_keys;
+            workflow.seen_callbacks = c.seen_callbacks;
+            workflow.resumed = true;
         }
+        workflow
     }
 
     #[run]
@@ -254,28 +426,33 @@ impl OrderWorkflow {
                 SA_ORDER_REF.value_set(d.order_ref.clone()),
             ]
         }));
-        emit(
-            ctx,
-            Change {
-                event: EventType::OrderAcknowledged,
-                to: None,
-                reason: None,
-                detail: serde_json::Value::Null,
-                amendment: None,
-            },
-        )
-        .await?;
-        // The lifecycle and the handling of amendment requests run side by side.
-        let (lifecycle, requests) = temporalio_sdk::workflows::join!(
+        if !ctx.state(|s| s.resumed) {
+            emit(
+                ctx,
+                Change {
+                    event: EventType::OrderAcknowledged,
+                    to: None,
+                    reason: None,
+                    detail: serde_json::Value::Null,
+                    amendment: None,
+                    requests: Vec::new(),
+                },
+            )
+            .await?;
+        }
+        // The lifecycle, amendment requests and cancellations run side by side.
+        let (lifecycle, requests, cancellations) = temporalio_sdk::workflows::join!(
             async {
                 let result = fulfil(ctx).await;
                 ctx.state_mut(|s| s.lifecycle_done = true);
                 result
             },
-            handle_requests(ctx)
+            handle_requests(ctx),
+            handle_cancellations(ctx)
         );
         lifecycle?;
         requests?;
+        cancellations?;
         supersede_pending(ctx).await?;
         // Let in-flight operator requests record their change before the run closes.
         let view = &*ctx;
@@ -312,6 +489,38 @@ impl OrderWorkflow {
             self.amend_decisions
                 .entry(decision.amendment_id.clone())
                 .or_insert(decision);
+        }
+    }
+
+    /// The supplier's answer to a cancellation it had left PENDING.
+    #[signal]
+    pub fn cancellation_decision(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        decision: CancellationDecision,
+    ) {
+        let open = self
+            .cancellation(&decision.cancellation_id)
+            .is_some_and(|c| c.state == RequestState::Pending);
+        if open {
+            self.cancel_decisions
+                .entry(decision.cancellation_id.clone())
+                .or_insert(decision);
+        }
+    }
+
+    /// The supplier cancelled the order on its own (any non-terminal state); once per callback.
+    #[signal]
+    pub fn supplier_cancel(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        cancel: SupplierCancel,
+    ) {
+        if !self.halted()
+            && self.supplier_cancel.is_none()
+            && self.seen_callbacks.insert(cancel.callback_id.clone())
+        {
+            self.supplier_cancel = Some(cancel);
         }
     }
 
@@ -357,20 +566,12 @@ impl OrderWorkflow {
                 let change = ctx.state_mut(|s| s.open_amendment(&request, path, *document, &at));
                 emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
                 if path == AmendPath::Patch {
-                    let wait = ctx.state(|s| s.settings.amendment_reply_wait_ms);
                     let id = request.amendment_id.clone();
-                    let mut decided = ctx.wait_condition(|s| {
+                    wait_briefly(ctx, move |s| {
                         s.amendment(&id)
                             .is_some_and(|a| a.state != RequestState::Pending)
-                    });
-                    let mut timer = ctx.timer(Duration::from_millis(wait));
-                    temporalio_sdk::workflows::select! {
-                        _ = decided => {
-                            use temporalio_sdk::CancellableFuture;
-                            timer.cancel();
-                        },
-                        _ = timer => {},
-                    };
+                    })
+                    .await;
                 }
                 request.amendment_id.clone()
             }
@@ -378,6 +579,98 @@ impl OrderWorkflow {
         Ok(ctx.state(|s| AmendOutcome {
             amendment: s.amendment(&id).cloned().expect("amendment recorded"),
             order: s.view.clone(),
+        }))
+    }
+
+    #[update_validator(cancel)]
+    fn validate_cancel(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &CancelRequest,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.check_cancel(request)
+            .map(|_| ())
+            .map_err(|e| e.to_json().into())
+    }
+
+    /// A tenant's cancellation. Refusals happen in the validator. The consumer path cancels at
+    /// once; a subscription deactivates now or schedules it; the supplier path asks the
+    /// supplier and waits briefly for its answer (else the cancellation is PENDING).
+    #[update]
+    pub async fn cancel(
+        ctx: &mut WorkflowContext<Self>,
+        request: CancelRequest,
+    ) -> Result<CancelOutcome, Box<dyn std::error::Error + Send + Sync>> {
+        let checked = ctx
+            .state(|s| s.check_cancel(&request))
+            .map_err(|e| e.to_json())?;
+        let id = match checked {
+            Some(id) => id,
+            None => {
+                let path = ctx
+                    .state(|s| s.cancel_path(&request))
+                    .map_err(|e| e.to_json())?;
+                let (at, later) = (now(ctx), is_future(ctx, request.effective_at.as_deref()));
+                let change = ctx.state_mut(|s| s.open_cancellation(&request, path, later, &at));
+                emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
+                if path == CancelPath::Supplier {
+                    let id = request.cancellation_id.clone();
+                    wait_briefly(ctx, move |s| {
+                        s.cancellation(&id)
+                            .is_some_and(|c| c.state != RequestState::Pending)
+                    })
+                    .await;
+                }
+                request.cancellation_id.clone()
+            }
+        };
+        Ok(ctx.state(|s| {
+            let cancellation = s.cancellation(&id).cloned().expect("cancellation recorded");
+            CancelOutcome {
+                event_uuid: cancellation.event_uuid.clone(),
+                cancellation,
+                order: s.view.clone(),
+            }
+        }))
+    }
+
+    #[update_validator(reactivate)]
+    fn validate_reactivate(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &ReactivateRequest,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.check_reactivate(request)
+            .map(|_| ())
+            .map_err(|e| e.to_json().into())
+    }
+
+    /// Reactivates an INACTIVE subscription now or at its effective date, or removes an
+    /// ACTIVE one's scheduled cancellation.
+    #[update]
+    pub async fn reactivate(
+        ctx: &mut WorkflowContext<Self>,
+        request: ReactivateRequest,
+    ) -> Result<ReactivateOutcome, Box<dyn std::error::Error + Send + Sync>> {
+        let checked = ctx
+            .state(|s| s.check_reactivate(&request))
+            .map_err(|e| e.to_json())?;
+        let id = match checked {
+            Some(id) => id,
+            None => {
+                let (at, later) = (now(ctx), is_future(ctx, request.effective_at.as_deref()));
+                let change = ctx.state_mut(|s| s.open_reactivation(&request, later, &at));
+                emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
+                request.reactivation_id.clone()
+            }
+        };
+        Ok(ctx.state(|s| {
+            let reactivation = s.reactivation(&id).cloned().expect("reactivation recorded");
+            ReactivateOutcome {
+                event_uuid: reactivation.event_uuid.clone(),
+                reactivation,
+                order: s.view.clone(),
+            }
         }))
     }
 
@@ -435,17 +728,8 @@ enum Checked {
 impl OrderWorkflow {
     /// Every check of an amendment request, against the authoritative workflow state.
     fn check_amend(&self, request: &AmendRequest) -> Result<Checked, RuleError> {
-        if let Some(key) = &request.idempotency_key
-            && let Some((changes, id)) = self.amend_keys.get(key)
-        {
-            return if *changes == request.changes {
-                Ok(Checked::Repeat(id.clone()))
-            } else {
-                Err(RuleError::new(
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "this Idempotency-Key was used for different changes; use a new key",
-                ))
-            };
+        if let Some(id) = self.repeat(request.idempotency_key.as_deref(), &request.changes)? {
+            return Ok(Checked::Repeat(id));
         }
         if let Some(expected) = request.expected_revision
             && expected != self.view.revision
@@ -465,6 +749,380 @@ impl OrderWorkflow {
             &request.changes,
         )?;
         Ok(Checked::New(path, Box::new(document)))
+    }
+
+    /// A request repeated with the same `Idempotency-Key` and content: the id of the request it
+    /// repeats. The same key with other content is refused.
+    fn repeat(
+        &self,
+        key: Option<&str>,
+        content: &serde_json::Value,
+    ) -> Result<Option<String>, RuleError> {
+        match key.and_then(|k| self.request_keys.get(k)) {
+            None => Ok(None),
+            Some((seen, id)) if seen == content => Ok(Some(id.clone())),
+            Some(_) => Err(RuleError::new(
+                "IDEMPOTENCY_KEY_REUSED",
+                "this Idempotency-Key was used for a different request; use a new key",
+            )),
+        }
+    }
+
+    /// Every check of a cancellation: `Some(id)` for a repeat of an earlier request.
+    fn check_cancel(&self, request: &CancelRequest) -> Result<Option<String>, RuleError> {
+        if let Some(id) =
+            self.repeat(request.idempotency_key.as_deref(), &cancel_content(request))?
+        {
+            return Ok(Some(id));
+        }
+        self.cancel_path(request)?;
+        Ok(None)
+    }
+
+    fn cancel_path(&self, request: &CancelRequest) -> Result<CancelPath, RuleError> {
+        if request.reason.trim().is_empty() {
+            return Err(RuleError::new(
+                "REASON_REQUIRED",
+                "a cancellation needs a non-empty 'reason'",
+            ));
+        }
+        let path = cancellation::cancel_path(
+            &self.view,
+            self.view.pending_kind(),
+            request.reason_code.as_deref(),
+            &self.settings.unsolicited_cancel_reason_codes,
+        )?;
+        if request.effective_at.is_some() {
+            cancellation::check_schedule(path, &self.view)?;
+        }
+        Ok(path)
+    }
+
+    /// Records a new cancellation (see [`OrderWorkflow::cancel`]); `later` says its effective
+    /// time is still ahead.
+    fn open_cancellation(
+        &mut self,
+        request: &CancelRequest,
+        path: CancelPath,
+        later: bool,
+        at: &str,
+    ) -> Change {
+        if let Some(key) = &request.idempotency_key {
+            self.request_keys.insert(
+                key.clone(),
+                (cancel_content(request), request.cancellation_id.clone()),
+            );
+        }
+        let mut c = Cancellation {
+            cancellation_id: request.cancellation_id.clone(),
+            state: RequestState::Accepted,
+            path,
+            response_code: None,
+            reason: request.reason.clone(),
+            reason_code: request.reason_code.clone(),
+            effective_at: request.effective_at.clone(),
+            requested_at: request.requested_at.clone(),
+            decided_at: Some(at.to_string()),
+            decision_reason: None,
+            event_uuid: None,
+        };
+        let change = match path {
+            CancelPath::Consumer => {
+                let c = OrderRequest::Cancellation(c);
+                Change::request(
+                    EventType::CancellationAccepted,
+                    Some(OrderState::Cancelled),
+                    vec![c],
+                )
+            }
+            CancelPath::Supplier => {
+                c.state = RequestState::Pending;
+                c.decided_at = None;
+                Change::request(
+                    EventType::CancellationPending,
+                    None,
+                    vec![OrderRequest::Cancellation(c)],
+                )
+            }
+            CancelPath::Subscription if self.view.state == OrderState::Inactive => {
+                let why = format!("cancellation {} removed it", c.cancellation_id);
+                let removed =
+                    self.settle_scheduled_reactivation(RequestState::Superseded, &why, at);
+                let requests = [OrderRequest::Cancellation(c)]
+                    .into_iter()
+                    .chain(removed)
+                    .collect();
+                Change::request(EventType::ScheduledReactivationRemoved, None, requests)
+            }
+            CancelPath::Subscription => {
+                let why = format!("replaced by cancellation {}", c.cancellation_id);
+                let replaced =
+                    self.settle_scheduled_cancellation(RequestState::Superseded, &why, at);
+                if later {
+                    c.state = RequestState::Scheduled;
+                    c.decided_at = None;
+                }
+                let event = if later {
+                    EventType::CancellationScheduled
+                } else {
+                    EventType::OrderDeactivated
+                };
+                let to = (!later).then_some(OrderState::Inactive);
+                let requests = [OrderRequest::Cancellation(c)]
+                    .into_iter()
+                    .chain(replaced)
+                    .collect();
+                Change::request(event, to, requests)
+            }
+        };
+        for r in &change.requests {
+            self.store_request(r.clone());
+        }
+        change
+    }
+
+    /// Every check of a reactivation: `Some(id)` for a repeat of an earlier request.
+    fn check_reactivate(&self, request: &ReactivateRequest) -> Result<Option<String>, RuleError> {
+        let content = serde_json::json!({
+            "reason": request.reason, "effective_at": request.effective_at,
+        });
+        if let Some(id) = self.repeat(request.idempotency_key.as_deref(), &content)? {
+            return Ok(Some(id));
+        }
+        cancellation::check_reactivation(&self.view)?;
+        Ok(None)
+    }
+
+    /// Records a new reactivation (see [`OrderWorkflow::reactivate`]).
+    fn open_reactivation(&mut self, request: &ReactivateRequest, later: bool, at: &str) -> Change {
+        if let Some(key) = &request.idempotency_key {
+            let content = serde_json::json!({
+                "reason": request.reason, "effective_at": request.effective_at,
+            });
+            self.request_keys
+                .insert(key.clone(), (content, request.reactivation_id.clone()));
+        }
+        let mut r = Reactivation {
+            reactivation_id: request.reactivation_id.clone(),
+            state: RequestState::Accepted,
+            reason: request.reason.clone(),
+            effective_at: request.effective_at.clone(),
+            requested_at: request.requested_at.clone(),
+            decided_at: Some(at.to_string()),
+            decision_reason: None,
+            event_uuid: None,
+        };
+        let change = if self.view.state == OrderState::Active {
+            let why = format!("reactivation {} removed it", r.reactivation_id);
+            let removed = self.settle_scheduled_cancellation(RequestState::Superseded, &why, at);
+            let requests = [OrderRequest::Reactivation(r)]
+                .into_iter()
+                .chain(removed)
+                .collect();
+            Change::request(EventType::ScheduledCancellationRemoved, None, requests)
+        } else {
+            let why = format!("replaced by reactivation {}", r.reactivation_id);
+            let replaced = self.settle_scheduled_reactivation(RequestState::Superseded, &why, at);
+            if later {
+                r.state = RequestState::Scheduled;
+                r.decided_at = None;
+            }
+            let (event, to) = if later {
+                (EventType::ReactivationScheduled, None)
+            } else {
+                (EventType::OrderReactivated, Some(OrderState::Active))
+            };
+            let requests = [OrderRequest::Reactivation(r)]
+                .into_iter()
+                .chain(replaced)
+                .collect();
+            Change::request(event, to, requests)
+        };
+        for r in &change.requests {
+            self.store_request(r.clone());
+        }
+        change
+    }
+
+    /// Settles the SCHEDULED cancellation, if any: `Accepted` when it takes effect,
+    /// `Superseded` when replaced or removed. Returns it for persisting.
+    fn settle_scheduled_cancellation(
+        &mut self,
+        to: RequestState,
+        why: &str,
+        at: &str,
+    ) -> Option<OrderRequest> {
+        let c = self
+            .cancellations
+            .iter_mut()
+            .find(|c| c.state == RequestState::Scheduled)?;
+        c.state = to;
+        c.decided_at = Some(at.to_string());
+        if to == RequestState::Superseded {
+            c.decision_reason = Some(why.to_string());
+        }
+        Some(OrderRequest::Cancellation(c.clone()))
+    }
+
+    /// Settles the SCHEDULED reactivation, if any (see above).
+    fn settle_scheduled_reactivation(
+        &mut self,
+        to: RequestState,
+        why: &str,
+        at: &str,
+    ) -> Option<OrderRequest> {
+        let r = self
+            .reactivations
+            .iter_mut()
+            .find(|r| r.state == RequestState::Scheduled)?;
+        r.state = to;
+        r.decided_at = Some(at.to_string());
+        if to == RequestState::Superseded {
+            r.decision_reason = Some(why.to_string());
+        }
+        Some(OrderRequest::Reactivation(r.clone()))
+    }
+
+    /// Adds or replaces a cancellation or reactivation in the workflow's state.
+    fn store_request(&mut self, request: OrderRequest) {
+        match request {
+            OrderRequest::Cancellation(c) => {
+                match self
+                    .cancellations
+                    .iter_mut()
+                    .find(|x| x.cancellation_id == c.cancellation_id)
+                {
+                    Some(x) => *x = c,
+                    None => self.cancellations.push(c),
+                }
+            }
+            OrderRequest::Reactivation(r) => {
+                match self
+                    .reactivations
+                    .iter_mut()
+                    .find(|x| x.reactivation_id == r.reactivation_id)
+                {
+                    Some(x) => *x = r,
+                    None => self.reactivations.push(r),
+                }
+            }
+        }
+    }
+
+    fn cancellation(&self, id: &str) -> Option<&Cancellation> {
+        self.cancellations.iter().find(|c| c.cancellation_id == id)
+    }
+
+    fn reactivation(&self, id: &str) -> Option<&Reactivation> {
+        self.reactivations.iter().find(|r| r.reactivation_id == id)
+    }
+
+    /// The open supplier-path cancellation, if any.
+    fn pending_cancellation(&self) -> Option<&Cancellation> {
+        self.cancellations
+            .iter()
+            .find(|c| c.state == RequestState::Pending)
+    }
+
+    /// The subscription's next scheduled change: (request id, RFC 3339 instant).
+    fn next_schedule(&self) -> Option<(String, String)> {
+        let c = self
+            .cancellations
+            .iter()
+            .filter(|c| c.state == RequestState::Scheduled)
+            .map(|c| (c.cancellation_id.clone(), c.effective_at.clone()));
+        let r = self
+            .reactivations
+            .iter()
+            .filter(|r| r.state == RequestState::Scheduled)
+            .map(|r| (r.reactivation_id.clone(), r.effective_at.clone()));
+        c.chain(r)
+            .filter_map(|(id, at)| Some((id, at?)))
+            .min_by(|a, b| a.1.cmp(&b.1))
+    }
+
+    /// What `pending_request` shows: the open cancellation, else the open amendment, else a
+    /// scheduled reactivation. Also sets the `scheduled_*` fields.
+    fn refresh_requests(&mut self) {
+        self.view.pending_request = if let Some(c) = self.pending_cancellation() {
+            Some(serde_json::json!({
+                "kind": "CANCELLATION",
+                "cancellation_id": c.cancellation_id,
+                "state": "PENDING",
+                "requested_at": c.requested_at,
+            }))
+        } else if let Some(a) = self.pending_amendment() {
+            Some(serde_json::json!({
+                "kind": "AMENDMENT",
+                "amendment_id": a.amendment_id,
+                "state": "PENDING",
+                "requested_at": a.requested_at,
+            }))
+        } else {
+            self.reactivations
+                .iter()
+                .find(|r| r.state == RequestState::Scheduled)
+                .map(|r| {
+                    serde_json::json!({
+                        "kind": "REACTIVATION",
+                        "reactivation_id": r.reactivation_id,
+                        "state": "SCHEDULED",
+                        "effective_at": r.effective_at,
+                        "requested_at": r.requested_at,
+                    })
+                })
+        };
+        self.view.scheduled_cancellation = self
+            .cancellations
+            .iter()
+            .find(|c| c.state == RequestState::Scheduled)
+            .map(|c| {
+                serde_json::json!({
+                    "cancellation_id": c.cancellation_id,
+                    "effective_at": c.effective_at,
+                    "reason": c.reason,
+                    "reason_code": c.reason_code,
+                })
+            });
+        self.view.scheduled_reactivation = self
+            .reactivations
+            .iter()
+            .find(|r| r.state == RequestState::Scheduled)
+            .map(|r| {
+                serde_json::json!({
+                    "reactivation_id": r.reactivation_id,
+                    "effective_at": r.effective_at,
+                    "reason": r.reason,
+                })
+            });
+    }
+
+    /// Settles a PENDING cancellation with the supplier's answer: AP cancels the order, RE
+    /// leaves it as it was.
+    fn decide_cancellation(
+        &mut self,
+        id: &str,
+        accept: bool,
+        reason: Option<String>,
+        at: &str,
+    ) -> Change {
+        let c = self
+            .cancellations
+            .iter_mut()
+            .find(|c| c.cancellation_id == id)
+            .expect("deciding a known cancellation");
+        c.decided_at = Some(at.to_string());
+        c.response_code = Some(if accept { "AP" } else { "RE" }.to_string());
+        let (event, to) = if accept {
+            c.state = RequestState::Accepted;
+            (EventType::CancellationAccepted, Some(OrderState::Cancelled))
+        } else {
+            c.state = RequestState::Rejected;
+            c.decision_reason =
+                Some(reason.unwrap_or_else(|| "rejected by the supplier".to_string()));
+            (EventType::CancellationRejected, None)
+        };
+        Change::request(event, to, vec![OrderRequest::Cancellation(c.clone())])
     }
 
     /// Records a new amendment. RESTART: the order takes the changes now, its plan is
@@ -487,7 +1145,7 @@ impl OrderWorkflow {
             revision: None,
         };
         if let Some(key) = &request.idempotency_key {
-            self.amend_keys.insert(
+            self.request_keys.insert(
                 key.clone(),
                 (request.changes.clone(), a.amendment_id.clone()),
             );
@@ -508,15 +1166,8 @@ impl OrderWorkflow {
                 a.revision = Some(self.view.revision);
                 EventType::AmendmentAccepted
             }
-            AmendPath::Patch => {
-                self.view.pending_request = Some(serde_json::json!({
-                    "kind": "AMENDMENT",
-                    "amendment_id": a.amendment_id,
-                    "state": "PENDING",
-                    "requested_at": a.requested_at,
-                }));
-                EventType::AmendmentPending
-            }
+            // `pending_request` shows it from now on (see `refresh_requests`).
+            AmendPath::Patch => EventType::AmendmentPending,
         };
         let change = Change::amendment(event, &a);
         self.amendments.push(a);
@@ -538,6 +1189,20 @@ impl OrderWorkflow {
         }
         self.view.last_seq += 1;
         self.view.updated_at = now.clone();
+        let mut requests = change.requests;
+        for r in &mut requests {
+            match r {
+                OrderRequest::Cancellation(c) => c.event_uuid = Some(event_uuid.clone()),
+                OrderRequest::Reactivation(r) => r.event_uuid = Some(event_uuid.clone()),
+            }
+            self.store_request(r.clone());
+        }
+        self.refresh_requests();
+        let request_id = match (&change.amendment, requests.first()) {
+            (Some(a), _) => Some(a.amendment_id.clone()),
+            (None, Some(r)) => Some(r.id().to_string()),
+            (None, None) => None,
+        };
         let d = &self.view.document;
         let event = OrderEvent {
             event_uuid,
@@ -551,7 +1216,7 @@ impl OrderWorkflow {
             } else {
                 self.view.previous_state
             },
-            request_id: None,
+            request_id,
             revision: self.view.revision,
             occurred_at: now,
             detail: change.detail,
@@ -560,6 +1225,56 @@ impl OrderWorkflow {
             view: self.view.clone(),
             event,
             amendment: change.amendment,
+            requests,
+        }
+    }
+
+    /// Applies the scheduled request `id` that has fallen due: the subscription deactivates or
+    /// reactivates.
+    fn fire_schedule(&mut self, id: &str, at: &str) -> Option<Change> {
+        let due = |state| state == RequestState::Scheduled;
+        if self.cancellation(id).is_some_and(|c| due(c.state)) {
+            let c = self.settle_scheduled_cancellation(RequestState::Accepted, "", at)?;
+            return Some(Change::request(
+                EventType::OrderDeactivated,
+                Some(OrderState::Inactive),
+                vec![c],
+            ));
+        }
+        if self.reactivation(id).is_some_and(|r| due(r.state)) {
+            let r = self.settle_scheduled_reactivation(RequestState::Accepted, "", at)?;
+            return Some(Change::request(
+                EventType::OrderReactivated,
+                Some(OrderState::Active),
+                vec![r],
+            ));
+        }
+        None
+    }
+
+    /// Nothing is in flight or waiting to be handled, so the run may continue as new.
+    fn quiet(&self) -> bool {
+        self.pending_cancellation().is_none()
+            && self.pending_amendment().is_none()
+            && self.supplier_cancel.is_none()
+            && self.supplier_amendments.is_empty()
+    }
+
+    /// The input of the next run when a subscription continues as new.
+    fn carry(&self) -> OrderWorkflowInput {
+        OrderWorkflowInput {
+            order: self.view.document.clone(),
+            created_at: self.view.created_at.clone(),
+            settings: self.settings.clone(),
+            carried: Some(Box::new(Carried {
+                view: self.view.clone(),
+                operator_retries: self.operator_retries,
+                amendments: self.amendments.clone(),
+                cancellations: self.cancellations.clone(),
+                reactivations: self.reactivations.clone(),
+                request_keys: self.request_keys.clone(),
+                seen_callbacks: self.seen_callbacks.clone(),
+            })),
         }
     }
 
@@ -611,7 +1326,6 @@ impl OrderWorkflow {
         };
         let a = &mut self.amendments[index];
         a.decided_at = Some(at.to_string());
-        self.view.pending_request = None;
         let event = match merged {
             Ok(doc) => {
                 self.view.document = doc;
@@ -821,6 +1535,11 @@ macro_rules! proceed {
 
 /// The fulfilment lifecycle; an accepted RESTART amendment starts it again from SUBMITTED.
 async fn fulfil(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
+    if ctx.state(|s| s.resumed) {
+        // A subscription continued as new: it picks up parked, where the last run left it.
+        let generation = ctx.state(|s| s.restarts);
+        return subscription(ctx, generation).await.map(|_| ());
+    }
     loop {
         let generation = ctx.state(|s| s.restarts);
         match lifecycle(ctx, generation).await? {
@@ -844,33 +1563,36 @@ async fn lifecycle(
     });
     proceed!(transition(ctx, gen_, OrderState::Submitted, None));
 
-    let verdict: Verdict = proceed!(supplier_call(
-        ctx,
-        gen_,
-        || OrderActivities::validate,
-        "validate",
-        &format!("Validate order {label}"),
-    ));
-    if !verdict.passed {
-        ctx.state_mut(|s| s.view.cause = Some(PqfCause::Validation));
-        let reason = verdict.reason.unwrap_or_else(|| "validation failed".into());
-        proceed!(transition(
+    // An unsolicited cease comes from the supplier: nothing to validate or transfer.
+    if !ctx.state(|s| s.view.document.unsolicited) {
+        let verdict: Verdict = proceed!(supplier_call(
             ctx,
             gen_,
-            OrderState::PreQualificationFailed,
-            Some(reason)
+            || OrderActivities::validate,
+            "validate",
+            &format!("Validate order {label}"),
         ));
-        return park(ctx, gen_).await;
-    }
+        if !verdict.passed {
+            ctx.state_mut(|s| s.view.cause = Some(PqfCause::Validation));
+            let reason = verdict.reason.unwrap_or_else(|| "validation failed".into());
+            proceed!(transition(
+                ctx,
+                gen_,
+                OrderState::PreQualificationFailed,
+                Some(reason)
+            ));
+            return park(ctx, gen_).await;
+        }
 
-    proceed!(supplier_call(
-        ctx,
-        gen_,
-        || OrderActivities::transfer,
-        "transfer",
-        &format!("Transfer order {label}"),
-    ));
-    ctx.state_mut(|s| s.view.transferred = true);
+        proceed!(supplier_call(
+            ctx,
+            gen_,
+            || OrderActivities::transfer,
+            "transfer",
+            &format!("Transfer order {label}"),
+        ));
+        ctx.state_mut(|s| s.view.transferred = true);
+    }
     proceed!(transition(ctx, gen_, OrderState::Feasibility, None));
 
     let verdict: Verdict = proceed!(supplier_call(
@@ -942,7 +1664,7 @@ async fn lifecycle(
         None
     ));
     if recurring {
-        return park(ctx, gen_).await;
+        return subscription(ctx, gen_).await;
     }
     Ok(Ok(()))
 }
@@ -1004,6 +1726,7 @@ async fn run_step(
                         reason: None,
                         detail: serde_json::json!({ "step_id": step_id, "name": name }),
                         amendment: None,
+                        requests: Vec::new(),
                     },
                 )
                 .await?;
@@ -1161,29 +1884,293 @@ async fn apply_supplier_amendment(
             reason: change.reason.clone(),
             detail: serde_json::json!({ "changes": change.changes, "reason": change.reason, "callback_id": change.callback_id }),
             amendment: None,
+            requests: Vec::new(),
         },
     )
     .await
 }
 
-/// An amendment still PENDING when the order ends is SUPERSEDED.
+/// Requests still open when the order ends are SUPERSEDED: a PENDING amendment or
+/// cancellation, a SCHEDULED cancellation or reactivation. One event each.
 async fn supersede_pending(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
-    let at = now(ctx);
-    let change = ctx.state_mut(|s| {
-        let state = s.view.state;
-        let a = s
-            .amendments
-            .iter_mut()
-            .find(|a| a.state == RequestState::Pending)?;
-        a.state = RequestState::Superseded;
-        a.decided_at = Some(at.clone());
-        a.reason = Some(format!("the order reached {state} first"));
-        let change = Change::amendment(EventType::AmendmentSuperseded, a);
-        s.view.pending_request = None;
-        Some(change)
-    });
-    if let Some(change) = change {
-        emit(ctx, change).await?;
+    loop {
+        let at = now(ctx);
+        let change = ctx.state_mut(|s| {
+            let why = format!("the order reached {} first", s.view.state);
+            if let Some(a) = s
+                .amendments
+                .iter_mut()
+                .find(|a| a.state == RequestState::Pending)
+            {
+                a.state = RequestState::Superseded;
+                a.decided_at = Some(at.clone());
+                a.reason = Some(why);
+                return Some(Change::amendment(EventType::AmendmentSuperseded, a));
+            }
+            let open = |state| matches!(state, RequestState::Pending | RequestState::Scheduled);
+            if let Some(c) = s.cancellations.iter_mut().find(|c| open(c.state)) {
+                c.state = RequestState::Superseded;
+                c.decided_at = Some(at.clone());
+                c.decision_reason = Some(why);
+                let c = OrderRequest::Cancellation(c.clone());
+                return Some(Change::request(
+                    EventType::CancellationSuperseded,
+                    None,
+                    vec![c],
+                ));
+            }
+            let r = s.reactivations.iter_mut().find(|r| open(r.state))?;
+            r.state = RequestState::Superseded;
+            r.decided_at = Some(at.clone());
+            r.decision_reason = Some(why);
+            let r = OrderRequest::Reactivation(r.clone());
+            Some(Change::request(
+                EventType::ReactivationSuperseded,
+                None,
+                vec![r],
+            ))
+        });
+        match change {
+            Some(change) => emit(ctx, change).await?,
+            None => return Ok(()),
+        }
     }
-    Ok(())
+}
+
+/// Works through cancellations beside the lifecycle (so a PENDING amendment never holds one
+/// up): sends each supplier-path cancellation to the supplier and settles it, and applies the
+/// supplier's own cancellation. Ends with the lifecycle.
+async fn handle_cancellations(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
+    loop {
+        ctx.wait_condition(|s| {
+            s.lifecycle_done
+                || s.supplier_cancel.is_some()
+                || s.pending_cancellation()
+                    .is_some_and(|c| !s.negotiated.contains(&c.cancellation_id))
+        })
+        .await?;
+        if ctx.state(|s| s.lifecycle_done) {
+            return Ok(());
+        }
+        if let Some(cancel) = ctx.state_mut(|s| s.supplier_cancel.take()) {
+            if !ctx.state(|s| s.halted()) {
+                let change = Change {
+                    event: EventType::OrderCancelledBySupplier,
+                    to: Some(OrderState::Cancelled),
+                    reason: Some(
+                        cancel
+                            .reason
+                            .clone()
+                            .unwrap_or_else(|| "cancelled by the supplier".to_string()),
+                    ),
+                    detail: serde_json::json!({ "reason": cancel.reason, "callback_id": cancel.callback_id }),
+                    amendment: None,
+                    requests: Vec::new(),
+                };
+                emit(ctx, change).await?;
+            }
+            continue;
+        }
+        let Some(pending) = ctx.state(|s| s.pending_cancellation().cloned()) else {
+            continue;
+        };
+        ctx.state_mut(|s| s.negotiated.insert(pending.cancellation_id.clone()));
+        negotiate_cancellation(ctx, &pending).await?;
+    }
+}
+
+/// Sends one cancellation to the supplier and settles it: AP or RE now, or PENDING until the
+/// supplier's callback (RE if it never comes within the answer timeout).
+async fn negotiate_cancellation(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    pending: &Cancellation,
+) -> WorkflowResult<()> {
+    let workflow_id = ctx.workflow_id().to_string();
+    let id = pending.cancellation_id.clone();
+    let (input, settings) = ctx.state(|s| {
+        (
+            CancelCall {
+                call: s.call(&workflow_id, &format!("cancel/{id}")),
+                cancellation_id: id.clone(),
+                reason: pending.reason.clone(),
+                reason_code: pending.reason_code.clone(),
+            },
+            s.settings.clone(),
+        )
+    });
+    let summary = format!("Send cancellation {id} to the supplier");
+    let mut call = ctx.execute_activity(
+        OrderActivities::cancel,
+        input,
+        supplier_options(&settings, &summary),
+    );
+    let mut ended = ctx.wait_condition(|s| s.halted());
+    let answer = temporalio_sdk::workflows::select! {
+        r = call => Some(r),
+        _ = ended => None,
+    };
+    let Some(answer) = answer else {
+        use temporalio_sdk::CancellableFuture;
+        call.cancel();
+        return Ok(());
+    };
+    let decision = match answer {
+        Ok(a) if a.response_code == "AP" => Some((true, a.reason)),
+        Ok(a) if a.response_code == "RE" => Some((false, a.reason)),
+        Ok(_) => None,
+        Err(e) => Some((
+            false,
+            Some(format!("the supplier could not take the cancellation: {e}")),
+        )),
+    };
+    let (accept, reason) = match decision {
+        Some(d) => d,
+        None => {
+            let wait = Duration::from_secs(settings.cancellation_answer_timeout_secs);
+            let key = id.clone();
+            let mut decided =
+                ctx.wait_condition(|s| s.cancel_decisions.contains_key(&key) || s.halted());
+            let mut timeout = ctx.timer(wait);
+            let timed_out = temporalio_sdk::workflows::select! {
+                _ = decided => false,
+                _ = timeout => true,
+            };
+            if ctx.state(|s| s.halted()) {
+                return Ok(());
+            }
+            if timed_out {
+                (
+                    false,
+                    Some(format!(
+                        "the supplier did not answer within {} s",
+                        settings.cancellation_answer_timeout_secs
+                    )),
+                )
+            } else {
+                use temporalio_sdk::CancellableFuture;
+                timeout.cancel();
+                let d = ctx
+                    .state_mut(|s| s.cancel_decisions.remove(&id))
+                    .expect("decision present");
+                (d.accept, d.reason)
+            }
+        }
+    };
+    if ctx.state(|s| s.cancellation(&id).map(|c| c.state)) != Some(RequestState::Pending)
+        || ctx.state(|s| s.halted())
+    {
+        return Ok(());
+    }
+    let at = now(ctx);
+    let change = ctx.state_mut(|s| s.decide_cancellation(&id, accept, reason, &at));
+    emit(ctx, change).await
+}
+
+/// A fulfilled subscription (ACTIVE or INACTIVE): waits for its scheduled cancellation or
+/// reactivation to fall due, for the order to end, or for its history to grow long enough to
+/// continue as new.
+async fn subscription(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    generation: u32,
+) -> WorkflowResult<Result<(), Halt>> {
+    loop {
+        if ctx.state(|s| s.interrupted(generation)) {
+            return Ok(Err(ctx.state(|s| s.halt())));
+        }
+        let next = ctx.state(|s| s.next_schedule());
+        let now_at = workflow_now(ctx);
+        if let Some((id, at)) = &next {
+            let due = chrono::DateTime::parse_from_rfc3339(at)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .unwrap_or(now_at);
+            if due <= now_at {
+                let stamp = now(ctx);
+                let change = ctx.state_mut(|s| s.fire_schedule(id, &stamp));
+                if let Some(change) = change {
+                    emit(ctx, change).await?;
+                }
+                continue;
+            }
+        }
+        let limit = ctx.state(|s| s.settings.continue_as_new_after_events);
+        if ctx.state(|s| s.quiet()) && history_is_long(ctx, limit) {
+            let view = &*ctx;
+            view.wait_condition(|_| view.all_handlers_finished())
+                .await?;
+            if ctx.state(|s| s.quiet()) {
+                let input = ctx.state(|s| s.carry());
+                ctx.continue_as_new(input, ContinueAsNewOptions::default())?;
+            }
+            continue;
+        }
+        let key = next.as_ref().map(|(id, _)| id.clone());
+        let long = ctx.clone();
+        let mut changed = ctx.wait_condition(move |s| {
+            s.interrupted(generation)
+                || s.next_schedule().map(|(id, _)| id) != key
+                || (s.quiet() && history_is_long(&long, limit))
+        });
+        match next {
+            Some((_, at)) => {
+                let due = chrono::DateTime::parse_from_rfc3339(&at)
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .unwrap_or(now_at);
+                let wait = (due - now_at).to_std().unwrap_or_default();
+                let mut timer = ctx.timer(
+                    TimerOptions::builder(wait)
+                        .summary(format!("Scheduled change of the subscription at {at}"))
+                        .build(),
+                );
+                temporalio_sdk::workflows::select! {
+                    _ = changed => {
+                        use temporalio_sdk::CancellableFuture;
+                        timer.cancel();
+                    },
+                    _ = timer => {},
+                };
+            }
+            None => changed.await?,
+        }
+    }
+}
+
+/// Has this run's history grown past the continue-as-new threshold (or has the server asked)?
+fn history_is_long(ctx: &WorkflowContext<OrderWorkflow>, limit: u32) -> bool {
+    ctx.history_length() >= limit || ctx.continue_as_new_suggested()
+}
+
+/// Waits for `done` up to the configured reply wait, so a request answered quickly by the
+/// supplier gets its decision in the response rather than PENDING.
+async fn wait_briefly(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    done: impl Fn(&OrderWorkflow) -> bool + Unpin + 'static,
+) {
+    let wait = ctx.state(|s| s.settings.amendment_reply_wait_ms);
+    let mut decided = ctx.wait_condition(done);
+    let mut timer = ctx.timer(Duration::from_millis(wait));
+    temporalio_sdk::workflows::select! {
+        _ = decided => {
+            use temporalio_sdk::CancellableFuture;
+            timer.cancel();
+        },
+        _ = timer => {},
+    };
+}
+
+fn workflow_now(ctx: &WorkflowContext<OrderWorkflow>) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::<chrono::Utc>::from(ctx.workflow_time().unwrap_or(std::time::UNIX_EPOCH))
+}
+
+/// Is `effective_at` still ahead in workflow time?
+fn is_future(ctx: &WorkflowContext<OrderWorkflow>, effective_at: Option<&str>) -> bool {
+    cancellation::is_future(effective_at, workflow_now(ctx))
+}
+
+/// What an Idempotency-Key remembers of a cancellation.
+fn cancel_content(request: &CancelRequest) -> serde_json::Value {
+    serde_json::json!({
+        "reason": request.reason,
+        "reason_code": request.reason_code,
+        "effective_at": request.effective_at,
+    })
 }
