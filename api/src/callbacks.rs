@@ -70,6 +70,8 @@ struct Callback {
     changes: Option<Value>,
     reason: Option<String>,
     order_ref: Option<String>,
+    #[serde(default)]
+    attributes: std::collections::BTreeMap<String, String>,
 }
 
 pub async fn supplier_callback(
@@ -307,7 +309,7 @@ async fn unsolicited_cease(
         site: None,
         requested_date: None,
         notes: callback.reason,
-        attributes: Default::default(),
+        attributes: callback.attributes,
         lines: Vec::new(),
     };
     if let Err(errors) = rules::validate_order(&order) {

@@ -127,6 +127,30 @@ enum Command {
         #[arg(long)]
         preview: bool,
     },
+    /// Cancel an order (or schedule an ACTIVE subscription's deactivation).
+    Cancel {
+        order_id: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+        /// Required to cancel an unsolicited cease, e.g. CUSTOMER_RETAINED.
+        #[arg(long)]
+        reason_code: Option<String>,
+        #[command(flatten)]
+        when: Effective,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Reactivate an INACTIVE subscription, now or later (or drop a scheduled cancellation).
+    Reactivate {
+        order_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        when: Effective,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
     /// What may change on an order now, and how.
     Capabilities { order_id: String },
     /// Show an order.
@@ -154,6 +178,46 @@ enum Command {
     Retry(OperatorArgs),
     /// Operator: withdraw an order (PRE_QUALIFICATION_FAILED, ERROR_HANDLER or SUSPENDED).
     Withdraw(OperatorArgs),
+}
+
+/// When a cancellation or reactivation takes effect (default: now).
+#[derive(clap::Args)]
+struct Effective {
+    /// YYYY-MM-DD (start of the day, UTC).
+    #[arg(long, conflicts_with = "effective_at")]
+    effective_date: Option<String>,
+    /// RFC 3339, e.g. 2026-12-01T09:00:00Z.
+    #[arg(long)]
+    effective_at: Option<String>,
+}
+
+impl Effective {
+    fn add_to(self, body: &mut Value) {
+        if let Some(d) = self.effective_date {
+            body["effective_date"] = json!(d);
+        }
+        if let Some(a) = self.effective_at {
+            body["effective_at"] = json!(a);
+        }
+    }
+}
+
+/// POSTs a tenant's request with an optional Idempotency-Key and prints the answer.
+async fn request(
+    tenant: &ApiClient,
+    path: &str,
+    body: &Value,
+    idempotency_key: Option<String>,
+) -> anyhow::Result<()> {
+    let headers: Vec<(&str, String)> = idempotency_key
+        .map(|k| ("Idempotency-Key", k))
+        .into_iter()
+        .collect();
+    let reply = tenant
+        .send_with_headers(reqwest::Method::POST, path, Some(body), &headers)
+        .await?;
+    print(&reply.ok()?);
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -355,6 +419,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             print(&reply.ok()?);
             Ok(())
+        }
+        Command::Cancel {
+            order_id,
+            reason,
+            reason_code,
+            when,
+            idempotency_key,
+        } => {
+            let mut body = json!({ "reason": reason });
+            if let Some(code) = reason_code {
+                body["reason_code"] = json!(code);
+            }
+            when.add_to(&mut body);
+            let path = format!("/v1/orders/{order_id}/cancel");
+            request(&tenant, &path, &body, idempotency_key).await
+        }
+        Command::Reactivate {
+            order_id,
+            reason,
+            when,
+            idempotency_key,
+        } => {
+            let mut body = json!({});
+            if let Some(r) = reason {
+                body["reason"] = json!(r);
+            }
+            when.add_to(&mut body);
+            let path = format!("/v1/orders/{order_id}/reactivate");
+            request(&tenant, &path, &body, idempotency_key).await
         }
         Command::Capabilities { order_id } => {
             print(

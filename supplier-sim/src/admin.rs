@@ -107,7 +107,17 @@ pub async fn unsolicited_cease(State(shared): State<Arc<Shared>>, body: Bytes) -
             extra.insert(field.into(), json!(v));
         }
     }
+    // Attributes (e.g. `sim.*` knobs) the raised order should carry.
+    if let Some(attributes @ Value::Object(_)) = body.get("attributes") {
+        extra.insert("attributes".into(), attributes.clone());
+    }
     let id = format!("{tenant_id}:{order_id}");
+    // The supplier raised this order itself, so it knows it from now on (later calls about
+    // it, such as its plan steps, are answered like any transferred order's).
+    let mut order = extra.clone();
+    order.insert("order_id".into(), json!(order_id));
+    order.insert("tenant_id".into(), json!(tenant_id));
+    order.insert("unsolicited".into(), json!(true));
     let mut st = shared.state.lock().await;
     let (callback_id, entry) = new_callback(
         "UNSOLICITED_CEASE",
@@ -116,7 +126,11 @@ pub async fn unsolicited_cease(State(shared): State<Arc<Shared>>, body: Bytes) -
         now_ms(),
         Value::Object(extra),
     );
-    if let Err(e) = st.commit(vec![entry]) {
+    let known = crate::journal::Entry::Order {
+        id: id.clone(),
+        order: Value::Object(order),
+    };
+    if let Err(e) = st.commit(vec![known, entry]) {
         error!(error = %e, "journal write failed");
         return error_response(500, "could not persist the callback");
     }

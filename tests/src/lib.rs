@@ -102,7 +102,7 @@ pub fn test_workflow_settings() -> WorkflowSettings {
         amendment_reply_wait_ms: 1_000,
         cancellation_answer_timeout_secs: 6,
         // Small, so every subscription in the tests continues as new a few times.
-        continue_as_new_after_events: 60,
+        continue_as_new_after_events: 100,
         ..WorkflowSettings::default()
     }
 }
@@ -426,4 +426,35 @@ pub async fn calls_to(stack: &Stack, order_id: &str, fragment: &str) -> Vec<Valu
         .into_iter()
         .filter(|c| c["path"].as_str().unwrap().contains(fragment))
         .collect()
+}
+
+/// How many runs the order's workflow has had (more than one once it continued as new).
+pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize {
+    let query = format!(
+        "WorkflowId = '{}'",
+        orderflow_workflows::model::workflow_id(tenant, order_id)
+    );
+    stack
+        .temporal()
+        .await
+        .count_workflows(query, Default::default())
+        .await
+        .unwrap()
+        .count()
+}
+
+/// POSTs to one of the simulator's admin endpoints and asserts it took the request.
+pub async fn sim_admin(stack: &Stack, path: &str, body: Value) -> Value {
+    let reply = reqwest::Client::new()
+        .post(format!("{}{path}", stack.sim_url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        reply.status().is_success(),
+        "sim admin {path}: {}",
+        reply.status()
+    );
+    reply.json().await.unwrap()
 }
