@@ -742,3 +742,53 @@ async fn long_lived_subscriptions_continue_as_new_without_losing_schedules() {
     assert_eq!(r.body["order"]["state"], "ACTIVE");
     maybe_record_history(stack, "acme", &id, "subscription_continued_as_new").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_supplier_cancelling_overtakes_a_pending_cancellation() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = new_id("overtaken");
+    submit(
+        &acme,
+        &order(
+            &id,
+            &[
+                ("sim.cancel", "pending-RE"),
+                ("sim.answer_ms", "30000"),
+                ("sim.step_ms", "5000"),
+            ],
+        ),
+    )
+    .await;
+    wait_state(&acme, &id, "EXECUTION", T).await;
+    let r = cancel(&acme, &id, json!({ "reason": "please" })).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    sim_admin(
+        stack,
+        &format!("/admin/orders/acme:{id}/cancel"),
+        json!({ "reason": "cannot deliver" }),
+    )
+    .await;
+    let o = wait_state(&acme, &id, "CANCELLED", T).await;
+    assert_eq!(o["state_reason"], "cannot deliver");
+    let cid = r.body["cancellation"]["cancellation_id"].as_str().unwrap();
+    let mut c = Value::Null;
+    for _ in 0..50 {
+        c = acme
+            .get(&format!("/v1/orders/{id}/cancellations/{cid}"))
+            .await
+            .unwrap()
+            .body;
+        if c["state"] == "SUPERSEDED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(c["state"], "SUPERSEDED", "{c}");
+    let types = assert_gapless(&events(&acme, &id).await);
+    let tail: Vec<_> = types.iter().rev().take(2).rev().cloned().collect();
+    assert_eq!(
+        tail,
+        ["ORDER_CANCELLED_BY_SUPPLIER", "CANCELLATION_SUPERSEDED"]
+    );
+}

@@ -1278,6 +1278,11 @@ impl OrderWorkflow {
         }
     }
 
+    /// Has the order ended, or is the supplier's own cancellation waiting to end it?
+    fn overtaken(&self) -> bool {
+        self.halted() || self.supplier_cancel.is_some()
+    }
+
     fn halted(&self) -> bool {
         rules::is_terminal(self.view.state)
     }
@@ -2004,7 +2009,9 @@ async fn negotiate_cancellation(
         input,
         supplier_options(&settings, &summary),
     );
-    let mut ended = ctx.wait_condition(|s| s.halted());
+    // The order may end otherwise meanwhile, or the supplier cancel it on its own (which the
+    // caller applies next); the request is then superseded.
+    let mut ended = ctx.wait_condition(|s| s.overtaken());
     let answer = temporalio_sdk::workflows::select! {
         r = call => Some(r),
         _ = ended => None,
@@ -2029,13 +2036,17 @@ async fn negotiate_cancellation(
             let wait = Duration::from_secs(settings.cancellation_answer_timeout_secs);
             let key = id.clone();
             let mut decided =
-                ctx.wait_condition(|s| s.cancel_decisions.contains_key(&key) || s.halted());
+                ctx.wait_condition(|s| s.cancel_decisions.contains_key(&key) || s.overtaken());
             let mut timeout = ctx.timer(wait);
             let timed_out = temporalio_sdk::workflows::select! {
                 _ = decided => false,
                 _ = timeout => true,
             };
-            if ctx.state(|s| s.halted()) {
+            if ctx.state(|s| s.overtaken()) {
+                if !timed_out {
+                    use temporalio_sdk::CancellableFuture;
+                    timeout.cancel();
+                }
                 return Ok(());
             }
             if timed_out {
@@ -2057,7 +2068,7 @@ async fn negotiate_cancellation(
         }
     };
     if ctx.state(|s| s.cancellation(&id).map(|c| c.state)) != Some(RequestState::Pending)
-        || ctx.state(|s| s.halted())
+        || ctx.state(|s| s.overtaken())
     {
         return Ok(());
     }
