@@ -2105,9 +2105,7 @@ async fn subscription(
         }
         let limit = ctx.state(|s| s.settings.continue_as_new_after_events);
         if ctx.state(|s| s.quiet()) && history_is_long(ctx, limit) {
-            let view = &*ctx;
-            view.wait_condition(|_| view.all_handlers_finished())
-                .await?;
+            ctx.wait_condition(|_| ctx.all_handlers_finished()).await?;
             if ctx.state(|s| s.quiet()) {
                 let input = ctx.state(|s| s.carry());
                 ctx.continue_as_new(input, ContinueAsNewOptions::default())?;
