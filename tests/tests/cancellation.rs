@@ -792,3 +792,39 @@ async fn the_supplier_cancelling_overtakes_a_pending_cancellation() {
         ["ORDER_CANCELLED_BY_SUPPLIER", "CANCELLATION_SUPERSEDED"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_transferred_state_goes_to_the_supplier() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    // Not feasible: the supplier has the order.
+    let pqf = new_id("pqf");
+    submit(&acme, &order(&pqf, &[("sim.feasible", "false")])).await;
+    let o = wait_state(&acme, &pqf, "PRE_QUALIFICATION_FAILED", T).await;
+    assert_eq!(o["transferred"], true);
+    // Held by an operator mid-plan.
+    let held = new_id("held");
+    submit(&acme, &order(&held, &[("sim.step_ms", "2000")])).await;
+    wait_state(&acme, &held, "EXECUTION", T).await;
+    assert_eq!(
+        operate(&stack.operator(), &held, "suspend", json!({}))
+            .await
+            .status,
+        200
+    );
+    // A subscription still in fulfilment.
+    let sub = new_id("sub-fulfil");
+    let mut body = order(&sub, &[("sim.step_ms", "3000")]);
+    body["recurring"] = json!(true);
+    submit(&acme, &body).await;
+    wait_state(&acme, &sub, "EXECUTION", T).await;
+
+    for id in [&pqf, &held, &sub] {
+        let r = cancel(&acme, id, json!({ "reason": "not needed" })).await;
+        assert_eq!(r.status, 200, "{id}: {}", r.body);
+        assert_eq!(r.body["cancellation"]["path"], "SUPPLIER", "{id}");
+        assert_eq!(r.body["cancellation"]["response_code"], "AP", "{id}");
+        assert_eq!(r.body["order"]["state"], "CANCELLED", "{id}");
+        assert_eq!(calls_to(stack, id, "/cancellations").await.len(), 1, "{id}");
+    }
+}

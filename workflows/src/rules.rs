@@ -282,6 +282,21 @@ pub fn describe(view: &OrderView) -> String {
     ) {
         out.push_str("(plan discarded)\n");
     }
+    let field = |v: &Option<serde_json::Value>, key: &str| {
+        v.as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(|k| k.as_str())
+            .map(str::to_string)
+    };
+    if let Some(kind) = field(&view.pending_request, "kind") {
+        out.push_str(&format!("\nPending request: {kind}\n"));
+    }
+    if let Some(at) = field(&view.scheduled_cancellation, "effective_at") {
+        out.push_str(&format!("\nCancellation scheduled for {at}\n"));
+    }
+    if let Some(at) = field(&view.scheduled_reactivation, "effective_at") {
+        out.push_str(&format!("\nReactivation scheduled for {at}\n"));
+    }
     out
 }
 
