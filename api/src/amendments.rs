@@ -81,8 +81,8 @@ pub async fn amend_order(
     let expected_revision = if_match(&headers)?;
     let idempotency_key = idempotency_key(&headers)?;
     let current = load(&state, &tenant_id, &order_id).await?;
-    // An ended order has no workflow to ask: answer from the rules directly.
-    if rules::is_terminal(current.state) {
+    // A draft or an ended order has no running workflow to ask: answer from the rules.
+    if !rules::has_running_workflow(current.state) {
         amendment::check_amendment(
             &current,
             current.pending_kind(),
