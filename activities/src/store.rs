@@ -1,14 +1,19 @@
 //! The order database: the order as the tenant sees it and its gapless event log.
 //!
-//! Written only through [`Store::record`] (by the workflow's `store.record` activity) and
+//! Written through [`Store::record`] (by the workflow's `store.record` activity) and
 //! [`Store::insert_received`] (by the API when it accepts an order), read by the API.
 //! Every write is idempotent: events are keyed by `(tenant, order, seq)` and the order row
 //! only moves forward (`last_seq` grows), so a retried or reordered write changes nothing.
+//!
+//! Drafts (SPEC §3) are the exception: a draft has no workflow, so the API owns its row
+//! ([`Store::insert_draft`], [`Store::update_draft`], [`Store::delete_draft`]) until it is
+//! placed ([`Store::claim_draft`]). Every draft write is conditional on the row still being a
+//! DRAFT, so it can never touch an order that has been placed.
 
 use anyhow::Context;
 use orderflow_workflows::activities::RecordInput;
 use orderflow_workflows::cancellation::OrderRequest;
-use orderflow_workflows::model::{Amendment, OrderEvent, OrderView};
+use orderflow_workflows::model::{Amendment, OrderEvent, OrderState, OrderView};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
@@ -175,6 +180,99 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a new draft (a view in state DRAFT, `last_seq` 0). Returns `false`, writing
+    /// nothing, when the tenant already has an order with that id: a row with `last_seq` 0
+    /// never replaces an existing row.
+    pub async fn insert_draft(&self, draft: &OrderView) -> anyhow::Result<bool> {
+        anyhow::ensure!(
+            draft.state == OrderState::Draft,
+            "insert_draft: not a draft"
+        );
+        let mut tx = self.pool.begin().await?;
+        let inserted = upsert_order(&mut tx, draft).await? == 1;
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    /// Replaces a draft's view (its document and `updated_at`). Returns `false`, writing
+    /// nothing, unless the row exists and is still a DRAFT.
+    pub async fn update_draft(&self, draft: &OrderView) -> anyhow::Result<bool> {
+        anyhow::ensure!(
+            draft.state == OrderState::Draft,
+            "update_draft: not a draft"
+        );
+        replace_unrecorded(&self.pool, draft, OrderState::Draft).await
+    }
+
+    /// Claims a draft for placing: in one transaction, moves its row from DRAFT to START
+    /// (`updated_at` = `placed_at`) and returns the START view, whose document is the one to
+    /// place. `None` when the order is missing or not a DRAFT (already placed or claimed).
+    ///
+    /// The conditional write comes first, so the transaction holds the write lock before it
+    /// reads the draft: a concurrent PUT either lands before (and its document is placed) or
+    /// finds the order no longer a DRAFT.
+    pub async fn claim_draft(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+        placed_at: &str,
+    ) -> anyhow::Result<Option<OrderView>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "UPDATE orders SET state = ?, updated_at = ?
+             WHERE tenant_id = ? AND order_id = ? AND state = ? RETURNING view",
+        )
+        .bind(OrderState::Start.as_str())
+        .bind(placed_at)
+        .bind(tenant_id)
+        .bind(order_id)
+        .bind(OrderState::Draft.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let draft: OrderView = serde_json::from_str(row.get::<&str, _>("view"))?;
+        let placed = OrderView {
+            state: OrderState::Start,
+            updated_at: placed_at.to_string(),
+            ..draft
+        };
+        sqlx::query("UPDATE orders SET view = ? WHERE tenant_id = ? AND order_id = ?")
+            .bind(serde_json::to_string(&placed)?)
+            .bind(tenant_id)
+            .bind(order_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(placed))
+    }
+
+    /// Undoes [`Store::claim_draft`] when the workflow could not be started: the row becomes
+    /// `draft` again, but only while it is still START with nothing recorded (`last_seq` 0).
+    /// Returns whether it did.
+    pub async fn unclaim_draft(&self, draft: &OrderView) -> anyhow::Result<bool> {
+        anyhow::ensure!(
+            draft.state == OrderState::Draft,
+            "unclaim_draft: not a draft"
+        );
+        replace_unrecorded(&self.pool, draft, OrderState::Start).await
+    }
+
+    /// Deletes a draft. Returns `false`, deleting nothing, unless the row exists and is
+    /// still a DRAFT. A draft has no events, amendments or workflow, so the id is free again.
+    pub async fn delete_draft(&self, tenant_id: &str, order_id: &str) -> anyhow::Result<bool> {
+        let deleted =
+            sqlx::query("DELETE FROM orders WHERE tenant_id = ? AND order_id = ? AND state = ?")
+                .bind(tenant_id)
+                .bind(order_id)
+                .bind(OrderState::Draft.as_str())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(deleted == 1)
+    }
+
     pub async fn get_order(
         &self,
         tenant_id: &str,
@@ -240,9 +338,11 @@ fn is_startup_race(error: &anyhow::Error) -> bool {
     text.contains("database is locked") || text.contains("_sqlx_migrations")
 }
 
-async fn upsert_order(tx: &mut sqlx::SqliteConnection, view: &OrderView) -> anyhow::Result<()> {
+/// Inserts the order row, or moves it forward if `view` is newer (`last_seq` grows).
+/// Returns the number of rows written (0 when the stored row is as new or newer).
+async fn upsert_order(tx: &mut sqlx::SqliteConnection, view: &OrderView) -> anyhow::Result<u64> {
     let d = &view.document;
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO orders (tenant_id, order_id, workflow_id, supplier_id, order_ref, state, revision,
                              last_seq, view, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -263,6 +363,156 @@ async fn upsert_order(tx: &mut sqlx::SqliteConnection, view: &OrderView) -> anyh
     .bind(&view.created_at)
     .bind(&view.updated_at)
     .execute(&mut *tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(written)
+}
+
+/// Replaces the row of an order nothing has been recorded for yet (`last_seq` 0), if it is
+/// in state `expected`. Returns whether it did.
+async fn replace_unrecorded(
+    pool: &SqlitePool,
+    view: &OrderView,
+    expected: OrderState,
+) -> anyhow::Result<bool> {
+    let d = &view.document;
+    let written = sqlx::query(
+        "UPDATE orders SET supplier_id = ?, order_ref = ?, state = ?, view = ?, updated_at = ?
+         WHERE tenant_id = ? AND order_id = ? AND state = ? AND last_seq = 0",
+    )
+    .bind(&d.supplier_id)
+    .bind(&d.order_ref)
+    .bind(view.state.as_str())
+    .bind(serde_json::to_string(view)?)
+    .bind(&view.updated_at)
+    .bind(&d.tenant_id)
+    .bind(&d.order_id)
+    .bind(expected.as_str())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(written == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orderflow_workflows::model::{OrderDocument, OrderType};
+
+    async fn store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        (Store::connect(&url).await.unwrap(), dir)
+    }
+
+    fn draft(order_id: &str, order_ref: &str) -> OrderView {
+        let document = OrderDocument {
+            order_id: order_id.into(),
+            order_ref: order_ref.into(),
+            tenant_id: "acme".into(),
+            supplier_id: "sim".into(),
+            order_type: OrderType::Provide,
+            unsolicited: false,
+            recurring: false,
+            customer: None,
+            contact: None,
+            site: None,
+            requested_date: None,
+            notes: None,
+            attributes: Default::default(),
+            lines: vec![],
+        };
+        OrderView {
+            state: OrderState::Draft,
+            ..OrderView::received(document, "2026-01-01T00:00:00.000Z".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_draft_is_inserted_once_edited_and_deleted_while_it_is_a_draft() {
+        let (store, _dir) = store().await;
+        assert!(store.insert_draft(&draft("d1", "PO-1")).await.unwrap());
+        assert!(!store.insert_draft(&draft("d1", "PO-other")).await.unwrap());
+        assert_eq!(
+            store.get_order("acme", "d1").await.unwrap().unwrap(),
+            draft("d1", "PO-1")
+        );
+
+        assert!(store.update_draft(&draft("d1", "PO-2")).await.unwrap());
+        let stored = store.get_order("acme", "d1").await.unwrap().unwrap();
+        assert_eq!(stored.document.order_ref, "PO-2");
+        assert!(!store.update_draft(&draft("nope", "PO-2")).await.unwrap());
+
+        assert!(store.delete_draft("acme", "d1").await.unwrap());
+        assert!(!store.delete_draft("acme", "d1").await.unwrap());
+        assert_eq!(store.get_order("acme", "d1").await.unwrap(), None);
+        // The id is free again.
+        assert!(store.insert_draft(&draft("d1", "PO-3")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_placed_order_is_not_a_draft_any_more() {
+        let (store, _dir) = store().await;
+        // An order placed directly (START, last_seq 0) is never taken for a draft.
+        let mut received = draft("p1", "PO-1");
+        received.state = OrderState::Start;
+        store.insert_received(&received).await.unwrap();
+        assert!(!store.insert_draft(&draft("p1", "PO-1")).await.unwrap());
+        assert!(!store.update_draft(&draft("p1", "PO-2")).await.unwrap());
+        assert!(!store.delete_draft("acme", "p1").await.unwrap());
+        assert_eq!(
+            store.claim_draft("acme", "p1", "later").await.unwrap(),
+            None
+        );
+
+        store.insert_draft(&draft("d1", "PO-1")).await.unwrap();
+        let placed = store
+            .claim_draft("acme", "d1", "2026-01-02T00:00:00.000Z")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(placed.state, OrderState::Start);
+        assert_eq!(placed.updated_at, "2026-01-02T00:00:00.000Z");
+        assert_eq!(placed.document, draft("d1", "PO-1").document);
+        assert_eq!(
+            store.get_order("acme", "d1").await.unwrap(),
+            Some(placed.clone())
+        );
+        let listed = store
+            .list_orders(&OrderFilter {
+                state: Some("START".into()),
+                limit: 10,
+                ..OrderFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 2);
+        // Claimed: no second claim, no edit, no delete.
+        assert_eq!(store.claim_draft("acme", "d1", "x").await.unwrap(), None);
+        assert!(!store.update_draft(&draft("d1", "PO-2")).await.unwrap());
+        assert!(!store.delete_draft("acme", "d1").await.unwrap());
+
+        // Unclaiming restores the draft while nothing has been recorded...
+        let back = OrderView {
+            state: OrderState::Draft,
+            ..placed.clone()
+        };
+        assert!(store.unclaim_draft(&back).await.unwrap());
+        assert_eq!(store.get_order("acme", "d1").await.unwrap(), Some(back));
+        // ...and never once the workflow has written.
+        store.claim_draft("acme", "d1", "x").await.unwrap().unwrap();
+        let mut recorded = placed.clone();
+        recorded.state = OrderState::Submitted;
+        recorded.last_seq = 1;
+        store.insert_received(&recorded).await.unwrap();
+        let back = OrderView {
+            state: OrderState::Draft,
+            ..placed
+        };
+        assert!(!store.unclaim_draft(&back).await.unwrap());
+        assert_eq!(
+            store.get_order("acme", "d1").await.unwrap().unwrap().state,
+            OrderState::Submitted
+        );
+    }
 }

@@ -30,12 +30,10 @@ pub struct AmendBody {
 }
 
 pub(crate) fn tenant(caller: Caller) -> Result<String, ApiError> {
-    match caller {
-        Caller::Tenant(t) => Ok(t),
-        Caller::Operator => Err(ApiError::forbidden(
-            "amendments, cancellations and reactivations are requested with the tenant's key",
-        )),
-    }
+    crate::extract::tenant_only(
+        caller,
+        "amendments, cancellations and reactivations are requested",
+    )
 }
 
 /// `If-Match: 3` or `If-Match: "3"`.
@@ -82,8 +80,8 @@ pub async fn amend_order(
     let expected_revision = if_match(&headers)?;
     let idempotency_key = idempotency_key(&headers)?;
     let current = load(&state, &tenant_id, &order_id).await?;
-    // An ended order has no workflow to ask: answer from the rules directly.
-    if rules::is_terminal(current.state) {
+    // A draft or an ended order has no running workflow to ask: answer from the rules.
+    if !rules::has_running_workflow(current.state) {
         amendment::check_amendment(
             &current,
             current.pending_kind(),

@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, Mac};
-use orderflow_workflows::OrderWorkflowInput;
 use orderflow_workflows::StepCallback;
 use orderflow_workflows::model::{OrderDocument, OrderType, OrderView};
 use orderflow_workflows::order_workflow::{
@@ -320,17 +319,9 @@ async fn unsolicited_cease(
         .with_details(json!({ "fields": errors })));
     }
     let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut view = OrderView::received(order.clone(), created_at.clone());
+    let mut view = OrderView::received(order, created_at);
     view.transferred = true;
-    let started = state
-        .engine
-        .start_order(OrderWorkflowInput {
-            order,
-            created_at,
-            settings: state.settings.workflow.clone(),
-            carried: None,
-        })
-        .await;
+    let started = crate::orders::start_workflow(state, &view).await;
     match started {
         // The same cease delivered twice at once: the other delivery started it.
         Err(e) if e.code == "DUPLICATE_ORDER" => {

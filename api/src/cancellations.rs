@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::config::Caller;
 use orderflow_workflows::cancellation::{self, OrderRequest};
-use orderflow_workflows::model::{OrderState, RequestState};
+use orderflow_workflows::model::RequestState;
 use orderflow_workflows::order_workflow::{CancelRequest, ReactivateRequest};
 use orderflow_workflows::rules;
 use serde::Deserialize;
@@ -59,11 +59,6 @@ fn status(state: RequestState) -> StatusCode {
     }
 }
 
-/// Orders without a running workflow (drafts, ended orders) are answered from the rules.
-fn has_workflow(state: OrderState) -> bool {
-    state != OrderState::Draft && !rules::is_terminal(state)
-}
-
 /// `POST /v1/orders/{id}/cancel`: 200 when decided, 202 while PENDING at the supplier or
 /// SCHEDULED for later.
 pub async fn cancel_order(
@@ -83,7 +78,7 @@ pub async fn cancel_order(
     }
     let effective_at = effective(body.effective_date.as_deref(), body.effective_at.as_deref())?;
     let current = load(&state, &tenant_id, &order_id).await?;
-    if !has_workflow(current.state) {
+    if !rules::has_running_workflow(current.state) {
         cancellation::cancel_path(
             &current,
             current.pending_kind(),
@@ -130,7 +125,7 @@ pub async fn reactivate_order(
     let key = idempotency_key(&headers)?;
     let effective_at = effective(body.effective_date.as_deref(), body.effective_at.as_deref())?;
     let current = load(&state, &tenant_id, &order_id).await?;
-    if !has_workflow(current.state) {
+    if !rules::has_running_workflow(current.state) {
         cancellation::check_reactivation(&current).map_err(rule_error)?;
     }
     let outcome = state

@@ -98,3 +98,14 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
             })
     }
 }
+
+/// The tenant behind a tenant-only request; the operator token gets 403 saying that
+/// `what` (e.g. "orders are placed") needs the tenant's key.
+pub fn tenant_only(caller: Caller, what: &str) -> Result<String, ApiError> {
+    match caller {
+        Caller::Tenant(t) => Ok(t),
+        Caller::Operator => Err(ApiError::forbidden(format!(
+            "{what} with the tenant's key, not the operator token"
+        ))),
+    }
+}

@@ -4,6 +4,7 @@
 pub mod amendments;
 pub mod callbacks;
 pub mod cancellations;
+pub mod drafts;
 pub mod engine;
 pub mod error;
 pub mod extract;
@@ -38,8 +39,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/orders/{id}",
-            get(orders::get_order).patch(amendments::amend_order),
+            get(orders::get_order)
+                .patch(amendments::amend_order)
+                .put(drafts::update_draft)
+                .delete(drafts::delete_draft),
         )
+        .route("/v1/orders/{id}/place", post(drafts::place_draft))
         .route(
             "/v1/orders/{id}/capabilities",
             get(amendments::capabilities),

@@ -1,6 +1,7 @@
-//! Order endpoints: submit, read, list, events, operator commands.
+//! Order endpoints: submit, read, list, events, operator commands. Drafts are in `drafts`.
 
 use crate::AppState;
+use crate::drafts;
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, StrictJson};
 use axum::Json;
@@ -17,7 +18,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// Body of `POST /v1/orders`. The tenant comes from the credentials, never from here.
+/// Body of `POST /v1/orders` (and of `PUT /v1/orders/{id}`, which replaces a draft). The
+/// tenant comes from the credentials, never from here.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
@@ -38,13 +40,68 @@ pub struct NewOrder {
     pub attributes: BTreeMap<String, String>,
     #[serde(default)]
     pub lines: Vec<OrderLine>,
-    /// `false` would create a DRAFT (not available in this version).
-    #[serde(default = "yes")]
-    pub place: bool,
+    /// `false` creates a DRAFT; absent or `true` places the order at once.
+    pub place: Option<bool>,
 }
 
-fn yes() -> bool {
-    true
+impl NewOrder {
+    /// The tenant's order document, checked like every order, placed or draft: no unsolicited
+    /// cease, every field valid, a configured supplier. A missing `order_id` is generated.
+    pub fn into_document(
+        self,
+        state: &AppState,
+        tenant_id: String,
+    ) -> Result<OrderDocument, ApiError> {
+        if self.unsolicited {
+            return Err(ApiError::unprocessable(
+                "UNSOLICITED_NOT_ALLOWED",
+                "unsolicited ceases are raised by suppliers, not tenants; remove 'unsolicited'",
+            ));
+        }
+        let order = OrderDocument {
+            order_id: self
+                .order_id
+                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            order_ref: self.order_ref,
+            tenant_id,
+            supplier_id: self.supplier_id,
+            order_type: self.order_type,
+            unsolicited: false,
+            recurring: self.recurring,
+            customer: self.customer,
+            contact: self.contact,
+            site: self.site,
+            requested_date: self.requested_date,
+            notes: self.notes,
+            attributes: self.attributes,
+            lines: self.lines,
+        };
+        if let Err(errors) = rules::validate_order(&order) {
+            return Err(ApiError::unprocessable(
+                "VALIDATION_FAILED",
+                format!(
+                    "the order has {} invalid field(s): {}",
+                    errors.len(),
+                    errors
+                        .iter()
+                        .map(|e| format!("{} {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            )
+            .with_details(json!({ "fields": errors })));
+        }
+        if state.settings.supplier(&order.supplier_id).is_none() {
+            return Err(ApiError::unprocessable(
+                "UNKNOWN_SUPPLIER",
+                format!("supplier '{}' is not configured", order.supplier_id),
+            )
+            .with_details(json!({
+                "known_suppliers": state.settings.suppliers.iter().map(|s| &s.id).collect::<Vec<_>>()
+            })));
+        }
+        Ok(order)
+    }
 }
 
 /// The tenant a request acts for: the caller's own, or for the operator the `tenant_id`
@@ -66,74 +123,34 @@ pub struct TenantQuery {
     pub tenant_id: Option<String>,
 }
 
-fn now() -> String {
+pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Places an order: starts its workflow with the received order `view` (its document and
+/// `created_at`). The one way an order starts, whether submitted directly or placed from a
+/// draft.
+pub async fn start_workflow(state: &AppState, view: &OrderView) -> Result<(), ApiError> {
+    state
+        .engine
+        .start_order(OrderWorkflowInput {
+            order: view.document.clone(),
+            created_at: view.created_at.clone(),
+            settings: state.settings.workflow.clone(),
+            carried: None,
+        })
+        .await
+}
+
+/// `POST /v1/orders`: 201 with the order, placed (START) or, with `"place": false`, a DRAFT.
 pub async fn create_order(
     State(state): State<AppState>,
     caller: Caller,
     StrictJson(body): StrictJson<NewOrder>,
 ) -> Result<Response, ApiError> {
-    let Caller::Tenant(tenant_id) = caller else {
-        return Err(ApiError::forbidden(
-            "orders are placed with a tenant's key, not the operator token",
-        ));
-    };
-    if !body.place {
-        return Err(ApiError::unprocessable(
-            "DRAFTS_NOT_SUPPORTED",
-            "drafts (\"place\": false) are not available yet; omit 'place' to submit the order",
-        ));
-    }
-    if body.unsolicited {
-        return Err(ApiError::unprocessable(
-            "UNSOLICITED_NOT_ALLOWED",
-            "unsolicited ceases are raised by suppliers, not tenants; remove 'unsolicited'",
-        ));
-    }
-    let order = OrderDocument {
-        order_id: body
-            .order_id
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
-        order_ref: body.order_ref,
-        tenant_id,
-        supplier_id: body.supplier_id,
-        order_type: body.order_type,
-        unsolicited: false,
-        recurring: body.recurring,
-        customer: body.customer,
-        contact: body.contact,
-        site: body.site,
-        requested_date: body.requested_date,
-        notes: body.notes,
-        attributes: body.attributes,
-        lines: body.lines,
-    };
-    if let Err(errors) = rules::validate_order(&order) {
-        return Err(ApiError::unprocessable(
-            "VALIDATION_FAILED",
-            format!(
-                "the order has {} invalid field(s): {}",
-                errors.len(),
-                errors
-                    .iter()
-                    .map(|e| format!("{} {}", e.field, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        )
-        .with_details(json!({ "fields": errors })));
-    }
-    if state.settings.supplier(&order.supplier_id).is_none() {
-        return Err(ApiError::unprocessable(
-            "UNKNOWN_SUPPLIER",
-            format!("supplier '{}' is not configured", order.supplier_id),
-        )
-        .with_details(json!({
-            "known_suppliers": state.settings.suppliers.iter().map(|s| &s.id).collect::<Vec<_>>()
-        })));
-    }
+    let tenant_id = crate::extract::tenant_only(caller, "orders are placed")?;
+    let place = body.place.unwrap_or(true);
+    let order = body.into_document(&state, tenant_id)?;
     if state
         .store
         .get_order(&order.tenant_id, &order.order_id)
@@ -142,19 +159,15 @@ pub async fn create_order(
     {
         return Err(ApiError::duplicate_order(&order.order_id));
     }
-    let created_at = now();
-    let view = OrderView::received(order.clone(), created_at.clone());
-    state
-        .engine
-        .start_order(OrderWorkflowInput {
-            order,
-            created_at,
-            settings: state.settings.workflow.clone(),
-            carried: None,
-        })
-        .await?;
-    // Read-your-writes: the order is readable as soon as we answer 201.
-    state.store.insert_received(&view).await?;
+    let view = OrderView::received(order, now());
+    let view = if place {
+        start_workflow(&state, &view).await?;
+        // Read-your-writes: the order is readable as soon as we answer 201.
+        state.store.insert_received(&view).await?;
+        view
+    } else {
+        drafts::insert(&state, view).await?
+    };
     let location = format!("/v1/orders/{}", view.document.order_id);
     let mut response = (StatusCode::CREATED, Json(view)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
@@ -287,8 +300,8 @@ pub async fn operator_action(
     }
     let tenant = acting_tenant(&caller, &query)?;
     let current = load(&state, &tenant, &order_id).await?;
-    // An ended order has no running workflow to ask: answer from the rules directly.
-    if rules::is_terminal(current.state) {
+    // A draft or an ended order has no running workflow to ask: answer from the rules.
+    if !rules::has_running_workflow(current.state) {
         rules::check_operator_action(action, current.state)
             .map_err(|e| ApiError::conflict(&e.code, e.message))?;
     }

@@ -110,4 +110,12 @@ impl ApiClient {
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Reply> {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
+
+    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Reply> {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Reply> {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
 }

@@ -101,10 +101,29 @@ enum Command {
         attributes: Vec<String>,
         #[arg(long)]
         recurring: bool,
+        /// Create a draft (`"place": false`): stored only, placed later with `place`.
+        #[arg(long, conflicts_with = "watch")]
+        draft: bool,
         /// Follow the order's timeline until it ends.
         #[arg(long)]
         watch: bool,
     },
+    /// Replace a draft with the order in a JSON file (PUT; drafts only).
+    Update {
+        order_id: String,
+        /// JSON file with the whole order, as for `submit --file` (`-` for stdin).
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Place a draft: start its fulfilment.
+    Place {
+        order_id: String,
+        /// Follow the order's timeline until it ends.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Delete a draft (a placed order is cancelled, not deleted).
+    Delete { order_id: String },
     /// Amend an order (or preview what an amendment would do).
     Amend {
         order_id: String,
@@ -309,20 +328,55 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             lines,
             attributes,
             recurring,
+            draft,
             watch,
         } => {
-            let body = match file {
+            let mut body = match file {
                 Some(path) => read_json(&path, "order")?,
                 None => order_from_flags(
                     order_id, order_ref, supplier, order_type, lines, attributes, recurring,
                 )?,
             };
+            if draft {
+                body.as_object_mut()
+                    .context("the order must be a JSON object")?
+                    .insert("place".into(), Value::Bool(false));
+            }
             let order = tenant.post("/v1/orders", &body).await?.ok()?;
             print(&order);
             if watch {
                 let id = order["order_id"].as_str().unwrap_or_default().to_string();
                 watch_order(&tenant, &id).await?;
             }
+            Ok(())
+        }
+        Command::Update { order_id, file } => {
+            let body = read_json(&file, "order")?;
+            print(
+                &tenant
+                    .put(&format!("/v1/orders/{order_id}"), &body)
+                    .await?
+                    .ok()?,
+            );
+            Ok(())
+        }
+        Command::Place { order_id, watch } => {
+            let order = tenant
+                .post(&format!("/v1/orders/{order_id}/place"), &json!({}))
+                .await?
+                .ok()?;
+            print(&order);
+            if watch {
+                watch_order(&tenant, &order_id).await?;
+            }
+            Ok(())
+        }
+        Command::Delete { order_id } => {
+            tenant
+                .delete(&format!("/v1/orders/{order_id}"))
+                .await?
+                .ok()?;
+            println!("draft {order_id} deleted");
             Ok(())
         }
         Command::Get {

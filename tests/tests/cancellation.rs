@@ -329,6 +329,21 @@ async fn past_the_point_of_no_return_the_supplier_rejects() {
 async fn refusals_change_nothing() {
     let stack = stack().await;
     let acme = stack.acme();
+    // A draft was never placed: it is deleted, not cancelled.
+    let draft = new_id("draft");
+    let mut body = order(&draft, &[]);
+    body["place"] = json!(false);
+    submit(&acme, &body).await;
+    let r = cancel(&acme, &draft, json!({ "reason": "x" })).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE")
+    );
+    let r = reactivate(&acme, &draft, json!({})).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_REACTIVATABLE"));
     // Terminal states.
     let done = new_id("done");
     submit(&acme, &order(&done, &[("sim.step_ms", "0")])).await;

@@ -50,6 +50,12 @@ pub fn is_terminal(state: OrderState) -> bool {
     )
 }
 
+/// Does the order have a running workflow to send requests to? Not while it is a DRAFT (no
+/// workflow yet) nor once it has ended; the API answers those from the rules directly.
+pub fn has_running_workflow(state: OrderState) -> bool {
+    state != OrderState::Draft && !is_terminal(state)
+}
+
 /// The state a fulfilled order settles in: subscriptions stay open as ACTIVE services.
 pub fn fulfilled_state(recurring: bool) -> OrderState {
     if recurring {
@@ -385,6 +391,23 @@ mod tests {
         );
         assert_eq!(fulfilled_state(false), OrderState::Complete);
         assert_eq!(fulfilled_state(true), OrderState::Active);
+    }
+
+    #[test]
+    fn drafts_and_ended_orders_have_no_running_workflow() {
+        let without: Vec<_> = OrderState::ALL
+            .into_iter()
+            .filter(|s| !has_running_workflow(*s))
+            .collect();
+        assert_eq!(
+            without,
+            vec![
+                OrderState::Draft,
+                OrderState::Complete,
+                OrderState::Cancelled,
+                OrderState::Withdrawn
+            ]
+        );
     }
 
     #[test]
