@@ -30,6 +30,31 @@ async fn reactivate(client: &ApiClient, id: &str, body: Value) -> Reply {
         .unwrap()
 }
 
+/// A tenant's amendment of `notes`.
+async fn amend_notes(client: &ApiClient, id: &str, notes: &str) -> Reply {
+    client
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1/orders/{id}"),
+            Some(&json!({ "order_ref": format!("PO-{id}"), "changes": { "notes": notes } })),
+        )
+        .await
+        .unwrap()
+}
+
+/// Polls a request resource (`/v1/orders/{id}/amendments/{aid}`, …) until it is in `state`.
+async fn wait_for_request(client: &ApiClient, path: &str, state: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = client.get(path).await.unwrap().body;
+        if last["state"] == state {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} never became {state}: {last}");
+}
+
 fn code(r: &Reply) -> &str {
     r.body["error"]["code"]
         .as_str()
@@ -214,14 +239,7 @@ async fn a_pending_cancellation_blocks_others_then_the_callback_decides() {
         (again.status.as_u16(), code(&again)),
         (409, "REQUEST_IN_PROGRESS")
     );
-    let amend = acme
-        .send(
-            reqwest::Method::PATCH,
-            &format!("/v1/orders/{id}"),
-            Some(&json!({ "order_ref": format!("PO-{id}"), "changes": { "notes": "x" } })),
-        )
-        .await
-        .unwrap();
+    let amend = amend_notes(&acme, &id, "x").await;
     assert_eq!(
         (amend.status.as_u16(), code(&amend)),
         (409, "REQUEST_IN_PROGRESS")
@@ -257,39 +275,22 @@ async fn an_accepted_cancellation_supersedes_a_pending_amendment() {
     )
     .await;
     wait_state(&acme, &id, "EXECUTION", T).await;
-    let amend = acme
-        .send(
-            reqwest::Method::PATCH,
-            &format!("/v1/orders/{id}"),
-            Some(&json!({ "order_ref": format!("PO-{id}"), "changes": { "notes": "later" } })),
-        )
-        .await
-        .unwrap();
+    let amend = amend_notes(&acme, &id, "later").await;
     assert_eq!(amend.status, 202, "{}", amend.body);
     // A pending amendment does not block a cancellation (seeds/000).
     let r = cancel(&acme, &id, json!({ "reason": "stop" })).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["order"]["state"], "CANCELLED");
     let aid = amend.body["amendment"]["amendment_id"].as_str().unwrap();
-    let a = wait_for_amendment(&acme, &id, aid, "SUPERSEDED").await;
+    let a = wait_for_request(
+        &acme,
+        &format!("/v1/orders/{id}/amendments/{aid}"),
+        "SUPERSEDED",
+    )
+    .await;
     assert!(a["reason"].as_str().unwrap().contains("CANCELLED"), "{a}");
     let types = assert_gapless(&events(&acme, &id).await);
     assert_eq!(types.last().unwrap(), "AMENDMENT_SUPERSEDED");
-}
-
-async fn wait_for_amendment(client: &ApiClient, id: &str, aid: &str, state: &str) -> Value {
-    for _ in 0..100 {
-        let a = client
-            .get(&format!("/v1/orders/{id}/amendments/{aid}"))
-            .await
-            .unwrap()
-            .body;
-        if a["state"] == state {
-            return a;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("amendment {aid} never became {state}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -787,19 +788,12 @@ async fn the_supplier_cancelling_overtakes_a_pending_cancellation() {
     let o = wait_state(&acme, &id, "CANCELLED", T).await;
     assert_eq!(o["state_reason"], "cannot deliver");
     let cid = r.body["cancellation"]["cancellation_id"].as_str().unwrap();
-    let mut c = Value::Null;
-    for _ in 0..50 {
-        c = acme
-            .get(&format!("/v1/orders/{id}/cancellations/{cid}"))
-            .await
-            .unwrap()
-            .body;
-        if c["state"] == "SUPERSEDED" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(c["state"], "SUPERSEDED", "{c}");
+    wait_for_request(
+        &acme,
+        &format!("/v1/orders/{id}/cancellations/{cid}"),
+        "SUPERSEDED",
+    )
+    .await;
     let types = assert_gapless(&events(&acme, &id).await);
     let tail: Vec<_> = types.iter().rev().take(2).rev().cloned().collect();
     assert_eq!(

@@ -7,8 +7,8 @@
 #![allow(unreachable_pub)]
 
 use crate::activities::{
-    AmendCall, CancelCall, OrderActivities, PlanProposal, RecordInput, StepOutcome, SupplierCall,
-    Verdict,
+    AmendAnswer, AmendCall, CancelAnswer, CancelCall, OrderActivities, PlanProposal, RecordInput,
+    StepOutcome, SupplierCall, Verdict,
 };
 use crate::amendment::{self, AmendPath};
 use crate::cancellation::{self, CancelPath, Cancellation, OrderRequest, Reactivation};
@@ -1799,63 +1799,26 @@ async fn negotiate(
         )
     });
     let summary = format!("Send amendment {} to the supplier", pending.amendment_id);
-    let mut call = ctx.execute_activity(
+    let call = ctx.execute_activity(
         OrderActivities::amend,
         input,
         supplier_options(&settings, &summary),
     );
-    let mut ended = ctx.wait_condition(|s| s.halted());
-    let answer = temporalio_sdk::workflows::select! {
-        r = call => Some(r),
-        _ = ended => None,
+    let asked = Negotiation {
+        what: "amendment",
+        id: pending.amendment_id.clone(),
+        answer_timeout_secs: settings.amendment_answer_timeout_secs,
+        overtaken: OrderWorkflow::halted,
+        has_decision: |s, id| s.amend_decisions.contains_key(id),
+        take_decision: |s, id| s.amend_decisions.remove(id).map(|d| (d.accept, d.reason)),
     };
-    let Some(answer) = answer else {
-        use temporalio_sdk::CancellableFuture;
-        call.cancel();
+    let read = |a: AmendAnswer| match a.decision.as_str() {
+        "ACCEPT" => Some((true, a.reason)),
+        "REJECT" => Some((false, a.reason)),
+        _ => None,
+    };
+    let Some((accept, reason)) = ask_supplier(ctx, call, read, asked).await? else {
         return Ok(());
-    };
-    let decision = match answer {
-        Ok(a) if a.decision == "ACCEPT" => Some((true, a.reason)),
-        Ok(a) if a.decision == "REJECT" => Some((false, a.reason)),
-        Ok(_) => None,
-        Err(e) => Some((
-            false,
-            Some(format!("the supplier could not take the amendment: {e}")),
-        )),
-    };
-    let (accept, reason) = match decision {
-        Some(d) => d,
-        None => {
-            // PENDING: the supplier decides later by callback, within the answer timeout.
-            let id = pending.amendment_id.clone();
-            let mut decided =
-                ctx.wait_condition(|s| s.amend_decisions.contains_key(&id) || s.halted());
-            let mut timeout =
-                ctx.timer(Duration::from_secs(settings.amendment_answer_timeout_secs));
-            let timed_out = temporalio_sdk::workflows::select! {
-                _ = decided => false,
-                _ = timeout => true,
-            };
-            if ctx.state(|s| s.halted()) {
-                return Ok(());
-            }
-            if timed_out {
-                (
-                    false,
-                    Some(format!(
-                        "the supplier did not answer within {} s",
-                        settings.amendment_answer_timeout_secs
-                    )),
-                )
-            } else {
-                use temporalio_sdk::CancellableFuture;
-                timeout.cancel();
-                let d = ctx
-                    .state_mut(|s| s.amend_decisions.remove(&id))
-                    .expect("decision present");
-                (d.accept, d.reason)
-            }
-        }
     };
     if ctx.state(|s| s.amendment(&pending.amendment_id).map(|a| a.state))
         != Some(RequestState::Pending)
@@ -1865,6 +1828,80 @@ async fn negotiate(
     let at = now(ctx);
     let change = ctx.state_mut(|s| s.decide(&pending.amendment_id, accept, reason, &at));
     emit(ctx, change).await
+}
+
+/// A supplier's decision on a request: accepted or not, and why.
+type Decision = (bool, Option<String>);
+
+/// A request (amendment or cancellation) being put to the supplier, and where its decision
+/// arrives if the supplier answers later by callback.
+struct Negotiation {
+    what: &'static str,
+    id: String,
+    answer_timeout_secs: u64,
+    /// Stop waiting: the request no longer matters (the order ended, …).
+    overtaken: fn(&OrderWorkflow) -> bool,
+    has_decision: fn(&OrderWorkflow, &str) -> bool,
+    take_decision: fn(&mut OrderWorkflow, &str) -> Option<Decision>,
+}
+
+/// Waits for the supplier's decision on a request whose activity `call` is in flight: in the
+/// answer (`read` gives `None` for PENDING), else by callback within the answer timeout (else
+/// rejected). A failed call rejects the request (the order itself is fine). `None` when the
+/// request was overtaken first; an in-flight call is then cancelled.
+async fn ask_supplier<O, E: std::fmt::Display>(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    mut call: impl temporalio_sdk::CancellableFuture<Output = Result<O, E>> + Unpin,
+    read: impl Fn(O) -> Option<Decision>,
+    asked: Negotiation,
+) -> WorkflowResult<Option<Decision>> {
+    let overtaken = asked.overtaken;
+    let mut ended = ctx.wait_condition(overtaken);
+    let answer = temporalio_sdk::workflows::select! {
+        r = call => Some(r),
+        _ = ended => None,
+    };
+    let Some(answer) = answer else {
+        call.cancel();
+        return Ok(None);
+    };
+    let decision = match answer {
+        Ok(a) => read(a),
+        Err(e) => Some((
+            false,
+            Some(format!(
+                "the supplier could not take the {}: {e}",
+                asked.what
+            )),
+        )),
+    };
+    if decision.is_some() {
+        return Ok(decision);
+    }
+    // PENDING: the supplier decides later by callback, within the answer timeout.
+    let (id, has_decision) = (asked.id.clone(), asked.has_decision);
+    let mut decided = ctx.wait_condition(move |s| has_decision(s, &id) || overtaken(s));
+    let mut timeout = ctx.timer(Duration::from_secs(asked.answer_timeout_secs));
+    let timed_out = temporalio_sdk::workflows::select! {
+        _ = decided => false,
+        _ = timeout => true,
+    };
+    if ctx.state(overtaken) {
+        return Ok(None);
+    }
+    if timed_out {
+        return Ok(Some((
+            false,
+            Some(format!(
+                "the supplier did not answer within {} s",
+                asked.answer_timeout_secs
+            )),
+        )));
+    }
+    use temporalio_sdk::CancellableFuture;
+    timeout.cancel();
+    let take = asked.take_decision;
+    Ok(ctx.state_mut(|s| take(s, &asked.id)))
 }
 
 /// The supplier changed the order on its own (SUPPLIER_AMEND callback).
@@ -2004,68 +2041,28 @@ async fn negotiate_cancellation(
         )
     });
     let summary = format!("Send cancellation {id} to the supplier");
-    let mut call = ctx.execute_activity(
+    let call = ctx.execute_activity(
         OrderActivities::cancel,
         input,
         supplier_options(&settings, &summary),
     );
     // The order may end otherwise meanwhile, or the supplier cancel it on its own (which the
     // caller applies next); the request is then superseded.
-    let mut ended = ctx.wait_condition(|s| s.overtaken());
-    let answer = temporalio_sdk::workflows::select! {
-        r = call => Some(r),
-        _ = ended => None,
+    let asked = Negotiation {
+        what: "cancellation",
+        id: id.clone(),
+        answer_timeout_secs: settings.cancellation_answer_timeout_secs,
+        overtaken: OrderWorkflow::overtaken,
+        has_decision: |s, id| s.cancel_decisions.contains_key(id),
+        take_decision: |s, id| s.cancel_decisions.remove(id).map(|d| (d.accept, d.reason)),
     };
-    let Some(answer) = answer else {
-        use temporalio_sdk::CancellableFuture;
-        call.cancel();
+    let read = |a: CancelAnswer| match a.response_code.as_str() {
+        "AP" => Some((true, a.reason)),
+        "RE" => Some((false, a.reason)),
+        _ => None,
+    };
+    let Some((accept, reason)) = ask_supplier(ctx, call, read, asked).await? else {
         return Ok(());
-    };
-    let decision = match answer {
-        Ok(a) if a.response_code == "AP" => Some((true, a.reason)),
-        Ok(a) if a.response_code == "RE" => Some((false, a.reason)),
-        Ok(_) => None,
-        Err(e) => Some((
-            false,
-            Some(format!("the supplier could not take the cancellation: {e}")),
-        )),
-    };
-    let (accept, reason) = match decision {
-        Some(d) => d,
-        None => {
-            let wait = Duration::from_secs(settings.cancellation_answer_timeout_secs);
-            let key = id.clone();
-            let mut decided =
-                ctx.wait_condition(|s| s.cancel_decisions.contains_key(&key) || s.overtaken());
-            let mut timeout = ctx.timer(wait);
-            let timed_out = temporalio_sdk::workflows::select! {
-                _ = decided => false,
-                _ = timeout => true,
-            };
-            if ctx.state(|s| s.overtaken()) {
-                if !timed_out {
-                    use temporalio_sdk::CancellableFuture;
-                    timeout.cancel();
-                }
-                return Ok(());
-            }
-            if timed_out {
-                (
-                    false,
-                    Some(format!(
-                        "the supplier did not answer within {} s",
-                        settings.cancellation_answer_timeout_secs
-                    )),
-                )
-            } else {
-                use temporalio_sdk::CancellableFuture;
-                timeout.cancel();
-                let d = ctx
-                    .state_mut(|s| s.cancel_decisions.remove(&id))
-                    .expect("decision present");
-                (d.accept, d.reason)
-            }
-        }
     };
     if ctx.state(|s| s.cancellation(&id).map(|c| c.state)) != Some(RequestState::Pending)
         || ctx.state(|s| s.overtaken())
