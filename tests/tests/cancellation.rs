@@ -30,6 +30,14 @@ async fn reactivate(client: &ApiClient, id: &str, body: Value) -> Reply {
         .unwrap()
 }
 
+/// Submits an order with these simulator knobs and waits until its plan executes.
+async fn executing(acme: &ApiClient, prefix: &str, knobs: &[(&str, &str)]) -> String {
+    let id = new_id(prefix);
+    submit(acme, &order(&id, knobs)).await;
+    wait_state(acme, &id, "EXECUTION", T).await;
+    id
+}
+
 /// A tenant's amendment of `notes`.
 async fn amend_notes(client: &ApiClient, id: &str, notes: &str) -> Reply {
     client
@@ -147,9 +155,7 @@ async fn a_transfer_failed_in_error_handler_is_cancelled_by_the_consumer() {
 async fn supplier_accepts_at_once_and_the_running_step_is_cancelled() {
     let stack = stack().await;
     let acme = stack.acme();
-    let id = new_id("ap");
-    submit(&acme, &order(&id, &[("sim.step_ms", "4000")])).await;
-    wait_state(&acme, &id, "EXECUTION", T).await;
+    let id = executing(&acme, "ap", &[("sim.step_ms", "4000")]).await;
     let r = cancel(
         &acme,
         &id,
@@ -187,13 +193,12 @@ async fn supplier_accepts_at_once_and_the_running_step_is_cancelled() {
 async fn supplier_rejects_and_the_order_carries_on() {
     let stack = stack().await;
     let acme = stack.acme();
-    let id = new_id("re");
-    submit(
+    let id = executing(
         &acme,
-        &order(&id, &[("sim.cancel", "RE"), ("sim.step_ms", "1000")]),
+        "re",
+        &[("sim.cancel", "RE"), ("sim.step_ms", "1000")],
     )
     .await;
-    wait_state(&acme, &id, "EXECUTION", T).await;
     let r = cancel(&acme, &id, json!({ "reason": "try" })).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["cancellation"]["state"], "REJECTED");
@@ -214,20 +219,16 @@ async fn supplier_rejects_and_the_order_carries_on() {
 async fn a_pending_cancellation_blocks_others_then_the_callback_decides() {
     let stack = stack().await;
     let acme = stack.acme();
-    let id = new_id("pending");
-    submit(
+    let id = executing(
         &acme,
-        &order(
-            &id,
-            &[
-                ("sim.cancel", "pending-AP"),
-                ("sim.answer_ms", "2500"),
-                ("sim.step_ms", "5000"),
-            ],
-        ),
+        "pending",
+        &[
+            ("sim.cancel", "pending-AP"),
+            ("sim.answer_ms", "2500"),
+            ("sim.step_ms", "5000"),
+        ],
     )
     .await;
-    wait_state(&acme, &id, "EXECUTION", T).await;
     let r = cancel(&acme, &id, json!({ "reason": "budget cut" })).await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["cancellation"]["state"], "PENDING");
@@ -261,20 +262,16 @@ async fn a_pending_cancellation_blocks_others_then_the_callback_decides() {
 async fn an_accepted_cancellation_supersedes_a_pending_amendment() {
     let stack = stack().await;
     let acme = stack.acme();
-    let id = new_id("supersede");
-    submit(
+    let id = executing(
         &acme,
-        &order(
-            &id,
-            &[
-                ("sim.amend", "pending-accept"),
-                ("sim.answer_ms", "20000"),
-                ("sim.step_ms", "5000"),
-            ],
-        ),
+        "supersede",
+        &[
+            ("sim.amend", "pending-accept"),
+            ("sim.answer_ms", "20000"),
+            ("sim.step_ms", "5000"),
+        ],
     )
     .await;
-    wait_state(&acme, &id, "EXECUTION", T).await;
     let amend = amend_notes(&acme, &id, "later").await;
     assert_eq!(amend.status, 202, "{}", amend.body);
     // A pending amendment does not block a cancellation (seeds/000).
@@ -370,9 +367,7 @@ async fn refusals_change_nothing() {
     assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
 
     // Bad requests, on a live order.
-    let live = new_id("live");
-    submit(&acme, &order(&live, &[("sim.step_ms", "3000")])).await;
-    wait_state(&acme, &live, "EXECUTION", T).await;
+    let live = executing(&acme, "live", &[("sim.step_ms", "3000")]).await;
     let before = events(&acme, &live).await.len();
     for (body, status, want) in [
         (json!({ "reason": "  " }), 422, "REASON_REQUIRED"),
@@ -525,9 +520,7 @@ async fn an_unsolicited_cease_is_visible_never_amendable_and_cancellable_with_a_
 async fn the_supplier_holds_resumes_and_cancels_on_its_own() {
     let stack = stack().await;
     let acme = stack.acme();
-    let id = new_id("supplier");
-    submit(&acme, &order(&id, &[("sim.step_ms", "1500")])).await;
-    wait_state(&acme, &id, "EXECUTION", T).await;
+    let id = executing(&acme, "supplier", &[("sim.step_ms", "1500")]).await;
     let path = format!("/admin/orders/acme:{id}");
     sim_admin(
         stack,
@@ -763,20 +756,16 @@ async fn long_lived_subscriptions_continue_as_new_without_losing_schedules() {
 async fn the_supplier_cancelling_overtakes_a_pending_cancellation() {
     let stack = stack().await;
     let acme = stack.acme();
-    let id = new_id("overtaken");
-    submit(
+    let id = executing(
         &acme,
-        &order(
-            &id,
-            &[
-                ("sim.cancel", "pending-RE"),
-                ("sim.answer_ms", "30000"),
-                ("sim.step_ms", "5000"),
-            ],
-        ),
+        "overtaken",
+        &[
+            ("sim.cancel", "pending-RE"),
+            ("sim.answer_ms", "30000"),
+            ("sim.step_ms", "5000"),
+        ],
     )
     .await;
-    wait_state(&acme, &id, "EXECUTION", T).await;
     let r = cancel(&acme, &id, json!({ "reason": "please" })).await;
     assert_eq!(r.status, 202, "{}", r.body);
     sim_admin(
@@ -812,9 +801,7 @@ async fn every_transferred_state_goes_to_the_supplier() {
     let o = wait_state(&acme, &pqf, "PRE_QUALIFICATION_FAILED", T).await;
     assert_eq!(o["transferred"], true);
     // Held by an operator mid-plan.
-    let held = new_id("held");
-    submit(&acme, &order(&held, &[("sim.step_ms", "2000")])).await;
-    wait_state(&acme, &held, "EXECUTION", T).await;
+    let held = executing(&acme, "held", &[("sim.step_ms", "2000")]).await;
     assert_eq!(
         operate(&stack.operator(), &held, "suspend", json!({}))
             .await
