@@ -5,3 +5,4 @@
 pub mod api_client;
 pub mod dev;
 pub mod temporal_cli;
+pub mod timeline;

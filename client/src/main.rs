@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use orderflow_client::api_client::ApiClient;
+use orderflow_client::timeline;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -424,7 +425,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?
                 .ok()?;
             for e in events["events"].as_array().into_iter().flatten() {
-                println!("{}", event_line(e));
+                println!("{}", timeline::line(e));
             }
             Ok(())
         }
@@ -609,39 +610,43 @@ async fn operate(client: &ApiClient, action: &str, args: OperatorArgs) -> anyhow
     Ok(())
 }
 
-fn event_line(e: &Value) -> String {
-    let detail = match &e["detail"] {
-        Value::Null => String::new(),
-        d => d.to_string(),
-    };
-    format!(
-        "#{:<3} {}  {:<24} {:<26} {}",
-        e["seq"],
-        e["occurred_at"].as_str().unwrap_or(""),
-        e["type"].as_str().unwrap_or(""),
-        e["state"].as_str().unwrap_or(""),
-        detail
-    )
-}
-
-/// Prints each new event as it happens, until the order reaches a terminal state.
+/// Follows the order live: each event in words as it happens, and the plan with each step's
+/// status whenever it changes, until the order ends (a draft has nothing to follow yet).
 async fn watch_order(client: &ApiClient, order_id: &str) -> anyhow::Result<()> {
     let mut after = 0u64;
+    let mut shown_plan = Vec::new();
     loop {
         let events = client
             .get(&format!("/v1/orders/{order_id}/events?after_seq={after}"))
             .await?
             .ok()?;
         for e in events["events"].as_array().into_iter().flatten() {
-            println!("{}", event_line(e));
+            println!("{}", timeline::line(e));
             after = e["seq"].as_u64().unwrap_or(after);
         }
         let order = client.get(&format!("/v1/orders/{order_id}")).await?.ok()?;
+        let plan = timeline::plan(&order);
+        if plan != shown_plan {
+            println!(
+                "    plan {}:",
+                order["plan"]["plan_id"].as_str().unwrap_or("")
+            );
+            for step in &plan {
+                println!("{step}");
+            }
+            shown_plan = plan;
+        }
         let state = order["state"].as_str().unwrap_or_default();
-        if matches!(state, "COMPLETE" | "CANCELLED" | "WITHDRAWN")
-            && order["last_seq"].as_u64() == Some(after)
-        {
-            println!("order {order_id} ended: {state}");
+        if state == "DRAFT" {
+            println!("order {order_id} is a draft: place it with `orderflow place {order_id}`");
+            return Ok(());
+        }
+        if timeline::ended(&order) && order["last_seq"].as_u64() == Some(after) {
+            let reason = order["state_reason"]
+                .as_str()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            println!("order {order_id} ended: {state}{reason}");
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -458,3 +458,28 @@ pub async fn sim_admin(stack: &Stack, path: &str, body: Value) -> Value {
     );
     reply.json().await.unwrap()
 }
+
+/// Runs the `orderflow` CLI against the stack's API as tenant acme and returns its stdout;
+/// panics if it fails or takes longer than `timeout`.
+pub async fn orderflow_cli(stack: &Stack, args: &[&str], timeout: Duration) -> String {
+    let child = tokio::process::Command::new(binary("orderflow"))
+        .args(["--api-url", &stack.api_url])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawning orderflow");
+    let output = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("orderflow {args:?} did not finish in {timeout:?}"))
+        .expect("orderflow ran");
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "orderflow {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

@@ -375,3 +375,31 @@ async fn recurring_order_settles_active() {
     assert_eq!(o["recurring"], true);
     assert_eq!(o["plan"]["status"], "DONE");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_prints_a_readable_timeline_until_the_order_ends() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = new_id("watch");
+    submit(&acme, &order(&id, &[("sim.step_ms", "300")])).await;
+    let out = orderflow_cli(stack, &["watch", &id], Duration::from_secs(60)).await;
+    for expected in [
+        "order acknowledged",
+        "START → SUBMITTED",
+        "PLAN_DEVELOPMENT → EXECUTION",
+        "step-1 DONE",
+        "step step-3 done",
+        "EXECUTION → COMPLETE",
+        &format!("order {id} ended: COMPLETE"),
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    // One line per event, in order, and nothing after the end.
+    let seqs: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "{out}");
+    assert!(out.trim_end().ends_with("ended: COMPLETE"), "{out}");
+}
