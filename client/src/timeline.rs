@@ -24,8 +24,7 @@ pub fn describe(event: &Value) -> String {
         "ORDER_ACKNOWLEDGED" => format!("order acknowledged ({state})"),
         "STATE_CHANGED" => {
             let from = event["previous_state"].as_str().unwrap_or("?");
-            // The reason of a state change travels in the order; events carry the new state.
-            format!("{from} → {state}")
+            format!("{from} → {state}{}", because(&d["reason"]))
         }
         "PLAN_STEP_COMPLETED" => {
             format!("step {} done: {}", text(d, "step_id"), text(d, "name"))

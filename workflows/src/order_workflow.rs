@@ -254,12 +254,16 @@ struct Change {
 }
 
 impl Change {
+    /// A state change; its reason (why the order was held, failed, …) is also in the event.
     fn state(to: OrderState, reason: Option<String>) -> Change {
         Change {
             event: EventType::StateChanged,
             to: Some(to),
+            detail: match &reason {
+                Some(r) => serde_json::json!({ "reason": r }),
+                None => serde_json::Value::Null,
+            },
             reason,
-            detail: serde_json::Value::Null,
             amendment: None,
             requests: Vec::new(),
         }
