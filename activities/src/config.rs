@@ -46,6 +46,12 @@ pub struct Settings {
     pub max_cached_workflows: usize,
     pub max_concurrent_workflow_tasks: usize,
     pub max_concurrent_activities: usize,
+    /// Hex of the 32-byte key webhook secrets are encrypted under (ChaCha20-Poly1305, see
+    /// `secrets.rs`). Empty: webhooks are disabled. Like the other credentials, a config file
+    /// never inherits the dev key.
+    pub webhook_key: String,
+    /// How long a webhook delivery is retried after its first attempt before it is `FAILED`.
+    pub webhook_retry_hours: f64,
 }
 
 /// Hex SHA-256, the form keys and tokens are stored in.
@@ -54,6 +60,11 @@ pub fn sha256_hex(secret: &str) -> String {
 }
 
 pub const DEV_SIM_SECRET: &str = "dev-sim-secret";
+
+/// The webhook encryption key of the dev defaults. It is public (it is in this file): for
+/// `orderflow dev` and tests only, never for real secrets.
+pub const DEV_WEBHOOK_KEY: &str =
+    "6f72646572666c6f772d6465762d6b65792d6e6f742d666f722d70726f642121";
 
 impl Default for Settings {
     /// The dev stack of `orderflow dev`: tenants `acme` / `globex`, supplier `sim`.
@@ -82,6 +93,8 @@ impl Default for Settings {
             max_cached_workflows: 2_000,
             max_concurrent_workflow_tasks: 100,
             max_concurrent_activities: 200,
+            webhook_key: DEV_WEBHOOK_KEY.into(),
+            webhook_retry_hours: 24.0,
         }
     }
 }
@@ -122,6 +135,7 @@ impl Settings {
             object
                 .entry("operator_token_sha256")
                 .or_insert(serde_json::json!(""));
+            object.entry("webhook_key").or_insert(serde_json::json!(""));
         }
         Ok(serde_json::from_value(value)?)
     }
@@ -198,6 +212,8 @@ mod tests {
         assert_eq!(s.authenticate("dev-acme-key"), None);
         assert_eq!(s.authenticate("dev-operator-token"), None);
         assert_eq!(s.authenticate(""), None);
+        assert_eq!(s.webhook_key, "");
+        assert_eq!(s.webhook_retry_hours, 24.0);
     }
 
     #[test]

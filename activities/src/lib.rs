@@ -3,7 +3,10 @@
 
 pub mod config;
 pub mod order_activities;
+pub mod secrets;
+pub mod signing;
 pub mod store;
 pub mod supplier;
+pub mod webhooks;
 
 pub use order_activities::OrderActivitiesImpl;

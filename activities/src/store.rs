@@ -21,7 +21,7 @@ use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 /// Filters of `GET /v1/orders`.
@@ -77,11 +77,15 @@ impl Store {
         Ok(Store { pool })
     }
 
-    /// Persists one change: the event (once) and the order row (if newer), atomically.
+    /// Persists one change: the event (once) with its webhook deliveries, and the order row
+    /// (if newer), atomically.
     pub async fn record(&self, input: &RecordInput) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         let e = &input.event;
-        sqlx::query(
+        let event_type = serde_json::to_value(e.event_type)?;
+        let event_type = event_type.as_str().unwrap_or_default();
+        let body = serde_json::to_string(e)?;
+        let inserted = sqlx::query(
             "INSERT INTO order_events (tenant_id, order_id, seq, event_uuid, event_type, occurred_at, body)
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
@@ -89,11 +93,17 @@ impl Store {
         .bind(&e.order_id)
         .bind(e.seq as i64)
         .bind(&e.event_uuid)
-        .bind(serde_json::to_value(e.event_type)?.as_str().unwrap_or_default())
+        .bind(event_type)
         .bind(&e.occurred_at)
-        .bind(serde_json::to_string(e)?)
+        .bind(&body)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        // The webhook outbox (SPEC §6), in the same transaction: only for an event this call
+        // inserted, so a retried or replayed record never enqueues twice.
+        if inserted == 1 {
+            crate::webhooks::enqueue(&mut tx, e, event_type, &body).await?;
+        }
         upsert_order(&mut tx, &input.view).await?;
         if let Some(a) = &input.amendment {
             sqlx::query(

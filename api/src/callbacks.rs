@@ -7,7 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use hmac::{Hmac, Mac};
+use orderflow_activities::signing::sign;
 use orderflow_workflows::StepCallback;
 use orderflow_workflows::model::{OrderDocument, OrderType, OrderView};
 use orderflow_workflows::order_workflow::{
@@ -16,7 +16,7 @@ use orderflow_workflows::order_workflow::{
 use orderflow_workflows::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 /// Signatures older (or further in the future) than this are refused, against replays.
 const MAX_SKEW_SECS: i64 = 300;
@@ -46,11 +46,12 @@ pub fn verify_signature(
         .and_then(|s| s.strip_prefix("v1="))
         .and_then(|s| hex::decode(s).ok())
         .ok_or_else(bad)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| bad())?;
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.verify_slice(&given).map_err(|_| bad())
+    let expected = hex::decode(sign(secret, timestamp, body)).map_err(|_| bad())?;
+    if bool::from(expected.ct_eq(&given)) {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -339,6 +340,8 @@ async fn unsolicited_cease(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
 
     fn signed(secret: &str, ts: i64, body: &[u8]) -> HeaderMap {
         let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();

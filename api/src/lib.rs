@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod orders;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -72,6 +73,18 @@ pub fn router(state: AppState) -> Router {
             get(cancellations::get_reactivation),
         )
         .route("/v1/orders/{id}/{action}", post(orders::operator_action))
+        .route(
+            "/v1/webhooks",
+            post(webhooks::create_webhook).get(webhooks::list_webhooks),
+        )
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::get_webhook).delete(webhooks::delete_webhook),
+        )
+        .route(
+            "/v1/webhooks/{id}/deliveries",
+            get(webhooks::list_deliveries),
+        )
         .route(
             "/v1/supplier/{supplier_id}/callbacks",
             post(callbacks::supplier_callback),

@@ -4,6 +4,7 @@ use orderflow_activities::OrderActivitiesImpl;
 use orderflow_activities::config::{Settings, temporal_client};
 use orderflow_activities::store::Store;
 use orderflow_activities::supplier::SupplierClient;
+use orderflow_activities::webhooks::Dispatcher;
 use orderflow_workflows::OrderWorkflow;
 use std::time::Duration;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
@@ -18,6 +19,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database_url).await?;
+    let dispatcher = Dispatcher::new(store.clone(), &settings)?;
+    if dispatcher.is_none() {
+        tracing::warn!("no webhook_key configured: webhooks are disabled");
+    }
     let suppliers = SupplierClient::new(
         settings.suppliers.clone(),
         Duration::from_secs(settings.workflow.supplier_call_timeout_secs),
@@ -35,16 +40,31 @@ pub async fn run(
     let mut worker = Worker::new(&runtime, client, options)
         .map_err(|e| anyhow::anyhow!("creating the worker: {e}"))?;
     let stop = worker.shutdown_handle();
+    // The webhook dispatcher runs next to the Temporal worker and stops with it.
+    let (stop_dispatcher, stopped) = tokio::sync::watch::channel(false);
+    let dispatcher = dispatcher.map(|d| tokio::spawn(d.run(stopped)));
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("worker shutting down: finishing in-flight tasks");
+        let _ = stop_dispatcher.send(true);
         stop();
     });
     tracing::info!(task_queue = %settings.task_queue, "worker polling");
-    worker
+    let result = worker
         .run()
         .await
-        .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"))
+        .map_err(|e| anyhow::anyhow!("worker stopped with an error: {e}"));
+    if let Some(dispatcher) = dispatcher {
+        // It stops after its batch in flight (each request times out after 10 s).
+        let abort = dispatcher.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(15), dispatcher)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+    result
 }
 
 /// Fixed slot counts from the settings: how many workflow tasks, activities and local

@@ -1,0 +1,222 @@
+//! Tenant webhooks (SPEC §6): `POST/GET /v1/webhooks`, `GET/DELETE /v1/webhooks/{id}` and
+//! `GET /v1/webhooks/{id}/deliveries`. Tenant keys only. The secret is encrypted before it is
+//! stored and never shown again; the worker's dispatcher sends the deliveries.
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{StrictJson, tenant_only};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use orderflow_activities::config::Caller;
+use orderflow_activities::secrets::SecretBox;
+use orderflow_activities::webhooks::Webhook;
+use orderflow_workflows::model::EventType;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const WHAT: &str = "webhooks are managed";
+const DELIVERIES_LIMIT: i64 = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookBody {
+    pub url: String,
+    pub topics: Vec<String>,
+    pub secret: String,
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::unprocessable("INVALID_FIELD", format!("{field}: {message}"))
+        .with_details(json!({ "fields": [{ "field": field, "message": message }] }))
+}
+
+/// Checks a subscription: an http(s) URL, known topics (or `*`), a 16–256 character secret.
+pub fn validate(body: &WebhookBody) -> Result<(), ApiError> {
+    match url::Url::parse(&body.url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
+        _ => {
+            return Err(invalid(
+                "url",
+                "must be an absolute http:// or https:// URL",
+            ));
+        }
+    }
+    if body.topics.is_empty() {
+        return Err(invalid(
+            "topics",
+            "must name at least one event type, or \"*\"",
+        ));
+    }
+    for topic in &body.topics {
+        let known = topic == "*"
+            || serde_json::from_value::<EventType>(Value::String(topic.clone())).is_ok();
+        if !known {
+            return Err(invalid(
+                "topics",
+                &format!("'{topic}' is not an event type (or \"*\")"),
+            ));
+        }
+    }
+    let len = body.secret.chars().count();
+    if !(16..=256).contains(&len) {
+        return Err(invalid("secret", "must be 16 to 256 characters"));
+    }
+    Ok(())
+}
+
+fn keys(state: &AppState) -> Result<SecretBox, ApiError> {
+    if state.settings.webhook_key.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "WEBHOOKS_DISABLED",
+            "webhooks are disabled: no webhook_key is configured",
+        ));
+    }
+    SecretBox::from_hex(&state.settings.webhook_key).map_err(ApiError::internal)
+}
+
+fn not_found(webhook_id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!("webhook '{webhook_id}' not found"),
+    )
+}
+
+/// `POST /v1/webhooks`: 201 with the subscription, without its secret.
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    StrictJson(body): StrictJson<WebhookBody>,
+) -> Result<(StatusCode, Json<Webhook>), ApiError> {
+    let tenant_id = tenant_only(caller, WHAT)?;
+    validate(&body)?;
+    let keys = keys(&state)?;
+    let webhook = Webhook {
+        webhook_id: uuid::Uuid::now_v7().to_string(),
+        url: body.url,
+        topics: body.topics,
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    };
+    let sealed = keys.seal(&webhook.webhook_id, &body.secret)?;
+    state
+        .store
+        .create_webhook(&tenant_id, &webhook, &sealed)
+        .await?;
+    Ok((StatusCode::CREATED, Json(webhook)))
+}
+
+/// `GET /v1/webhooks`: the caller's subscriptions.
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let tenant_id = tenant_only(caller, WHAT)?;
+    let webhooks = state.store.list_webhooks(&tenant_id).await?;
+    Ok(Json(json!({ "webhooks": webhooks })))
+}
+
+/// `GET /v1/webhooks/{id}`.
+pub async fn get_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(webhook_id): Path<String>,
+) -> Result<Json<Webhook>, ApiError> {
+    let tenant_id = tenant_only(caller, WHAT)?;
+    let webhook = state.store.get_webhook(&tenant_id, &webhook_id).await?;
+    webhook.map(Json).ok_or_else(|| not_found(&webhook_id))
+}
+
+/// `DELETE /v1/webhooks/{id}`: 204; nothing more is sent to it.
+pub async fn delete_webhook(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(webhook_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let tenant_id = tenant_only(caller, WHAT)?;
+    if state.store.delete_webhook(&tenant_id, &webhook_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&webhook_id))
+    }
+}
+
+/// `GET /v1/webhooks/{id}/deliveries`: the latest 100, newest first.
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(webhook_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let tenant_id = tenant_only(caller, WHAT)?;
+    if state
+        .store
+        .get_webhook(&tenant_id, &webhook_id)
+        .await?
+        .is_none()
+    {
+        return Err(not_found(&webhook_id));
+    }
+    let deliveries = state
+        .store
+        .list_deliveries(&webhook_id, DELIVERIES_LIMIT)
+        .await?;
+    Ok(Json(json!({ "deliveries": deliveries })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(url: &str, topics: &[&str], secret: &str) -> WebhookBody {
+        WebhookBody {
+            url: url.into(),
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            secret: secret.into(),
+        }
+    }
+
+    fn field(r: Result<(), ApiError>) -> String {
+        let e = r.unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.code, "INVALID_FIELD");
+        e.details["fields"][0]["field"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn subscriptions_are_validated() {
+        let s = "0123456789abcdef";
+        assert!(validate(&body("https://x.test/h", &["*"], s)).is_ok());
+        assert!(
+            validate(&body(
+                "http://127.0.0.1:9/h",
+                &["STATE_CHANGED", "ORDER_ACKNOWLEDGED"],
+                s
+            ))
+            .is_ok()
+        );
+        assert_eq!(field(validate(&body("ftp://x.test/h", &["*"], s))), "url");
+        assert_eq!(field(validate(&body("not a url", &["*"], s))), "url");
+        assert_eq!(field(validate(&body("https://x.test", &[], s))), "topics");
+        assert_eq!(
+            field(validate(&body("https://x.test", &["NOPE"], s))),
+            "topics"
+        );
+        assert_eq!(
+            field(validate(&body("https://x.test", &["state_changed"], s))),
+            "topics"
+        );
+        assert_eq!(
+            field(validate(&body("https://x.test", &["*"], "short"))),
+            "secret"
+        );
+        assert_eq!(
+            field(validate(&body("https://x.test", &["*"], &"x".repeat(257)))),
+            "secret"
+        );
+        assert!(validate(&body("https://x.test", &["*"], &"x".repeat(256))).is_ok());
+    }
+}
