@@ -416,22 +416,7 @@ mod tests {
     }
 
     fn draft(order_id: &str, order_ref: &str) -> OrderView {
-        let document = OrderDocument {
-            order_id: order_id.into(),
-            order_ref: order_ref.into(),
-            tenant_id: "acme".into(),
-            supplier_id: "sim".into(),
-            order_type: OrderType::Provide,
-            unsolicited: false,
-            recurring: false,
-            customer: None,
-            contact: None,
-            site: None,
-            requested_date: None,
-            notes: None,
-            attributes: Default::default(),
-            lines: vec![],
-        };
+        let document = OrderDocument::new("acme", order_id, order_ref, "sim", OrderType::Provide);
         OrderView {
             state: OrderState::Draft,
             ..OrderView::received(document, "2026-01-01T00:00:00.000Z".into())

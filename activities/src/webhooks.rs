@@ -472,22 +472,7 @@ mod outbox_tests {
     }
 
     fn record(tenant: &str, seq: u64, event_type: EventType) -> RecordInput {
-        let document = OrderDocument {
-            order_id: "o1".into(),
-            order_ref: "PO-1".into(),
-            tenant_id: tenant.into(),
-            supplier_id: "sim".into(),
-            order_type: OrderType::Provide,
-            unsolicited: false,
-            recurring: false,
-            customer: None,
-            contact: None,
-            site: None,
-            requested_date: None,
-            notes: None,
-            attributes: Default::default(),
-            lines: vec![],
-        };
+        let document = OrderDocument::new(tenant, "o1", "PO-1", "sim", OrderType::Provide);
         let mut view = OrderView::received(document, "2026-01-01T00:00:00.000Z".into());
         view.last_seq = seq;
         RecordInput {

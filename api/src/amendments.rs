@@ -101,8 +101,7 @@ pub async fn amend_order(
                 changes: body.changes,
                 expected_revision,
                 idempotency_key,
-                requested_at: chrono::Utc::now()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                requested_at: crate::orders::now(),
             },
         )
         .await?;

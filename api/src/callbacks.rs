@@ -293,24 +293,21 @@ async fn unsolicited_cease(
             Err(ApiError::duplicate_order(&callback.order_id))
         };
     }
+    let order_ref = callback
+        .order_ref
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| format!("CEASE-{}", callback.order_id));
     let order = OrderDocument {
-        order_ref: callback
-            .order_ref
-            .filter(|r| !r.trim().is_empty())
-            .unwrap_or_else(|| format!("CEASE-{}", callback.order_id)),
-        order_id: callback.order_id,
-        tenant_id: callback.tenant_id,
-        supplier_id: supplier_id.to_string(),
-        order_type: OrderType::Cease,
         unsolicited: true,
-        recurring: false,
-        customer: None,
-        contact: None,
-        site: None,
-        requested_date: None,
         notes: callback.reason,
         attributes: callback.attributes,
-        lines: Vec::new(),
+        ..OrderDocument::new(
+            &callback.tenant_id,
+            &callback.order_id,
+            &order_ref,
+            supplier_id,
+            OrderType::Cease,
+        )
     };
     if let Err(errors) = rules::validate_order(&order) {
         return Err(ApiError::unprocessable(
@@ -319,8 +316,7 @@ async fn unsolicited_cease(
         )
         .with_details(json!({ "fields": errors })));
     }
-    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut view = OrderView::received(order, created_at);
+    let mut view = OrderView::received(order, crate::orders::now());
     view.transferred = true;
     let started = crate::orders::start_workflow(state, &view).await;
     match started {

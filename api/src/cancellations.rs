@@ -8,7 +8,7 @@ use crate::amendments::{idempotency_key, tenant};
 use crate::engine::rule_error;
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, StrictJson};
-use crate::orders::load;
+use crate::orders::{load, now};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -37,10 +37,6 @@ pub struct ReactivateBody {
     pub reason: Option<String>,
     pub effective_date: Option<String>,
     pub effective_at: Option<String>,
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// The one effective instant of a request, or a 422 naming the bad field.

@@ -47,20 +47,31 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
 fn json_error(rejection: JsonRejection) -> ApiError {
     let text = rejection.body_text();
     match rejection {
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
-            "MALFORMED_JSON",
-            format!("request body is not valid JSON: {text}"),
-        ),
+        JsonRejection::JsonSyntaxError(_) => syntax_error(&text),
         JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
             "MALFORMED_JSON",
             "send the body as JSON with 'Content-Type: application/json'",
         ),
-        JsonRejection::JsonDataError(_) if text.contains("unknown field") => {
-            ApiError::unprocessable("UNKNOWN_FIELD", text.clone())
-                .with_details(json!({ "reason": text }))
-        }
-        JsonRejection::JsonDataError(_) => ApiError::bad_request("INVALID_FIELD", text),
+        JsonRejection::JsonDataError(_) => data_error(text),
         _ => ApiError::bad_request("MALFORMED_JSON", text),
+    }
+}
+
+fn syntax_error(text: &str) -> ApiError {
+    ApiError::bad_request(
+        "MALFORMED_JSON",
+        format!("request body is not valid JSON: {text}"),
+    )
+}
+
+/// Valid JSON of the wrong shape: an unknown field is 422 naming it, anything else (a missing
+/// or mistyped field) 400.
+fn data_error(text: String) -> ApiError {
+    if text.contains("unknown field") {
+        ApiError::unprocessable("UNKNOWN_FIELD", text.clone())
+            .with_details(json!({ "reason": text }))
+    } else {
+        ApiError::bad_request("INVALID_FIELD", text)
     }
 }
 
@@ -80,21 +91,9 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
         }
         serde_json::from_slice(&body)
             .map(OptionalJson)
-            .map_err(|e| {
-                let text = e.to_string();
-                match e.classify() {
-                    serde_json::error::Category::Data if text.contains("unknown field") => {
-                        ApiError::unprocessable("UNKNOWN_FIELD", text.clone())
-                            .with_details(json!({ "reason": text }))
-                    }
-                    serde_json::error::Category::Data => {
-                        ApiError::bad_request("INVALID_FIELD", text)
-                    }
-                    _ => ApiError::bad_request(
-                        "MALFORMED_JSON",
-                        format!("request body is not valid JSON: {text}"),
-                    ),
-                }
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => data_error(e.to_string()),
+                _ => syntax_error(&e.to_string()),
             })
     }
 }

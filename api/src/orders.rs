@@ -123,6 +123,7 @@ pub struct TenantQuery {
     pub tenant_id: Option<String>,
 }
 
+/// The API's timestamps: RFC 3339 UTC with milliseconds, like the workflow's.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }

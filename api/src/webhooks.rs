@@ -97,7 +97,7 @@ pub async fn create_webhook(
         webhook_id: uuid::Uuid::now_v7().to_string(),
         url: body.url,
         topics: body.topics,
-        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        created_at: crate::orders::now(),
     };
     let sealed = keys.seal(&webhook.webhook_id, &body.secret)?;
     state

@@ -70,6 +70,39 @@ pub struct Reactivation {
     pub event_uuid: Option<String>,
 }
 
+/// What cancellations and reactivations share: an id, a state, and how they are settled.
+pub trait Request: Clone {
+    fn id(&self) -> &str;
+    fn state(&self) -> RequestState;
+    /// Settles the request as `to` at `at`; a superseded one keeps `why`.
+    fn settle(&mut self, to: RequestState, why: &str, at: &str);
+}
+
+macro_rules! request {
+    ($type:ty, $id:ident) => {
+        impl Request for $type {
+            fn id(&self) -> &str {
+                &self.$id
+            }
+
+            fn state(&self) -> RequestState {
+                self.state
+            }
+
+            fn settle(&mut self, to: RequestState, why: &str, at: &str) {
+                self.state = to;
+                self.decided_at = Some(at.to_string());
+                if to == RequestState::Superseded {
+                    self.decision_reason = Some(why.to_string());
+                }
+            }
+        }
+    };
+}
+
+request!(Cancellation, cancellation_id);
+request!(Reactivation, reactivation_id);
+
 /// Any request resource other than an amendment, persisted by `store.record`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "SCREAMING_SNAKE_CASE")]
@@ -81,8 +114,8 @@ pub enum OrderRequest {
 impl OrderRequest {
     pub fn id(&self) -> &str {
         match self {
-            OrderRequest::Cancellation(c) => &c.cancellation_id,
-            OrderRequest::Reactivation(r) => &r.reactivation_id,
+            OrderRequest::Cancellation(c) => c.id(),
+            OrderRequest::Reactivation(r) => r.id(),
         }
     }
 
@@ -95,8 +128,8 @@ impl OrderRequest {
 
     pub fn state(&self) -> RequestState {
         match self {
-            OrderRequest::Cancellation(c) => c.state,
-            OrderRequest::Reactivation(r) => r.state,
+            OrderRequest::Cancellation(c) => c.state(),
+            OrderRequest::Reactivation(r) => r.state(),
         }
     }
 }
@@ -255,20 +288,8 @@ mod tests {
 
     fn view(state: OrderState, transferred: bool) -> OrderView {
         let doc = OrderDocument {
-            order_id: "o-1".into(),
-            order_ref: "PO-1".into(),
-            tenant_id: "acme".into(),
-            supplier_id: "sim".into(),
-            order_type: OrderType::Provide,
-            unsolicited: false,
             recurring: true,
-            customer: None,
-            contact: None,
-            site: None,
-            requested_date: None,
-            notes: None,
-            attributes: Default::default(),
-            lines: vec![],
+            ..OrderDocument::new("acme", "o-1", "PO-1", "sim", OrderType::Provide)
         };
         let mut v = OrderView::received(doc, "2026-01-01T00:00:00Z".into());
         v.state = state;

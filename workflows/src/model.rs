@@ -130,6 +130,32 @@ pub struct OrderDocument {
 }
 
 impl OrderDocument {
+    /// The smallest order: who, with whom and what kind, with no optional field and no lines.
+    pub fn new(
+        tenant_id: &str,
+        order_id: &str,
+        order_ref: &str,
+        supplier_id: &str,
+        order_type: OrderType,
+    ) -> OrderDocument {
+        OrderDocument {
+            order_id: order_id.to_string(),
+            order_ref: order_ref.to_string(),
+            tenant_id: tenant_id.to_string(),
+            supplier_id: supplier_id.to_string(),
+            order_type,
+            unsolicited: false,
+            recurring: false,
+            customer: None,
+            contact: None,
+            site: None,
+            requested_date: None,
+            notes: None,
+            attributes: BTreeMap::new(),
+            lines: Vec::new(),
+        }
+    }
+
     /// The Temporal workflow id: one workflow per (tenant, order), never reused.
     pub fn workflow_id(&self) -> String {
         workflow_id(&self.tenant_id, &self.order_id)

@@ -11,7 +11,7 @@ use crate::activities::{
     StepOutcome, SupplierCall, Verdict,
 };
 use crate::amendment::{self, AmendPath};
-use crate::cancellation::{self, CancelPath, Cancellation, OrderRequest, Reactivation};
+use crate::cancellation::{self, CancelPath, Cancellation, OrderRequest, Reactivation, Request};
 use crate::model::{
     Amendment, EventType, OrderDocument, OrderEvent, OrderState, OrderView, Plan, PlanStatus,
     PlanStep, PqfCause, RequestState, StepStatus,
@@ -565,7 +565,7 @@ impl OrderWorkflow {
             .map_err(|e| e.to_json())?;
         let id = match checked {
             Checked::Repeat(id) => id,
-            Checked::New(path, document) => {
+            Checked::New((path, document)) => {
                 let at = now(ctx);
                 let change = ctx.state_mut(|s| s.open_amendment(&request, path, *document, &at));
                 emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
@@ -609,11 +609,8 @@ impl OrderWorkflow {
             .state(|s| s.check_cancel(&request))
             .map_err(|e| e.to_json())?;
         let id = match checked {
-            Some(id) => id,
-            None => {
-                let path = ctx
-                    .state(|s| s.cancel_path(&request))
-                    .map_err(|e| e.to_json())?;
+            Checked::Repeat(id) => id,
+            Checked::New(path) => {
                 let (at, later) = (now(ctx), is_future(ctx, request.effective_at.as_deref()));
                 let change = ctx.state_mut(|s| s.open_cancellation(&request, path, later, &at));
                 emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
@@ -660,8 +657,8 @@ impl OrderWorkflow {
             .state(|s| s.check_reactivate(&request))
             .map_err(|e| e.to_json())?;
         let id = match checked {
-            Some(id) => id,
-            None => {
+            Checked::Repeat(id) => id,
+            Checked::New(()) => {
                 let (at, later) = (now(ctx), is_future(ctx, request.effective_at.as_deref()));
                 let change = ctx.state_mut(|s| s.open_reactivation(&request, later, &at));
                 emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
@@ -723,15 +720,19 @@ impl OrderWorkflow {
 }
 
 /// What the amendment check decided.
-enum Checked {
-    /// A repeat of an earlier request (same Idempotency-Key and changes).
+enum Checked<T> {
+    /// A repeat of an earlier request (same Idempotency-Key and content): its id.
     Repeat(String),
-    New(AmendPath, Box<OrderDocument>),
+    /// A new request, and what the rules decided for it.
+    New(T),
 }
 
 impl OrderWorkflow {
     /// Every check of an amendment request, against the authoritative workflow state.
-    fn check_amend(&self, request: &AmendRequest) -> Result<Checked, RuleError> {
+    fn check_amend(
+        &self,
+        request: &AmendRequest,
+    ) -> Result<Checked<(AmendPath, Box<OrderDocument>)>, RuleError> {
         if let Some(id) = self.repeat(request.idempotency_key.as_deref(), &request.changes)? {
             return Ok(Checked::Repeat(id));
         }
@@ -752,7 +753,7 @@ impl OrderWorkflow {
             &request.order_ref,
             &request.changes,
         )?;
-        Ok(Checked::New(path, Box::new(document)))
+        Ok(Checked::New((path, Box::new(document))))
     }
 
     /// A request repeated with the same `Idempotency-Key` and content: the id of the request it
@@ -772,18 +773,13 @@ impl OrderWorkflow {
         }
     }
 
-    /// Every check of a cancellation: `Some(id)` for a repeat of an earlier request.
-    fn check_cancel(&self, request: &CancelRequest) -> Result<Option<String>, RuleError> {
+    /// Every check of a cancellation, and its path.
+    fn check_cancel(&self, request: &CancelRequest) -> Result<Checked<CancelPath>, RuleError> {
         if let Some(id) =
             self.repeat(request.idempotency_key.as_deref(), &cancel_content(request))?
         {
-            return Ok(Some(id));
+            return Ok(Checked::Repeat(id));
         }
-        self.cancel_path(request)?;
-        Ok(None)
-    }
-
-    fn cancel_path(&self, request: &CancelRequest) -> Result<CancelPath, RuleError> {
         if request.reason.trim().is_empty() {
             return Err(RuleError::new(
                 "REASON_REQUIRED",
@@ -799,7 +795,7 @@ impl OrderWorkflow {
         if request.effective_at.is_some() {
             cancellation::check_schedule(path, &self.view)?;
         }
-        Ok(path)
+        Ok(Checked::New(path))
     }
 
     /// Records a new cancellation (see [`OrderWorkflow::cancel`]); `later` says its effective
@@ -830,7 +826,7 @@ impl OrderWorkflow {
             decision_reason: None,
             event_uuid: None,
         };
-        let change = match path {
+        match path {
             CancelPath::Consumer => {
                 let c = OrderRequest::Cancellation(c);
                 Change::request(
@@ -878,33 +874,26 @@ impl OrderWorkflow {
                     .collect();
                 Change::request(event, to, requests)
             }
-        };
-        for r in &change.requests {
-            self.store_request(r.clone());
         }
-        change
     }
 
-    /// Every check of a reactivation: `Some(id)` for a repeat of an earlier request.
-    fn check_reactivate(&self, request: &ReactivateRequest) -> Result<Option<String>, RuleError> {
-        let content = serde_json::json!({
-            "reason": request.reason, "effective_at": request.effective_at,
-        });
+    /// Every check of a reactivation.
+    fn check_reactivate(&self, request: &ReactivateRequest) -> Result<Checked<()>, RuleError> {
+        let content = reactivate_content(request);
         if let Some(id) = self.repeat(request.idempotency_key.as_deref(), &content)? {
-            return Ok(Some(id));
+            return Ok(Checked::Repeat(id));
         }
         cancellation::check_reactivation(&self.view)?;
-        Ok(None)
+        Ok(Checked::New(()))
     }
 
     /// Records a new reactivation (see [`OrderWorkflow::reactivate`]).
     fn open_reactivation(&mut self, request: &ReactivateRequest, later: bool, at: &str) -> Change {
         if let Some(key) = &request.idempotency_key {
-            let content = serde_json::json!({
-                "reason": request.reason, "effective_at": request.effective_at,
-            });
-            self.request_keys
-                .insert(key.clone(), (content, request.reactivation_id.clone()));
+            self.request_keys.insert(
+                key.clone(),
+                (reactivate_content(request), request.reactivation_id.clone()),
+            );
         }
         let mut r = Reactivation {
             reactivation_id: request.reactivation_id.clone(),
@@ -916,7 +905,7 @@ impl OrderWorkflow {
             decision_reason: None,
             event_uuid: None,
         };
-        let change = if self.view.state == OrderState::Active {
+        if self.view.state == OrderState::Active {
             let why = format!("reactivation {} removed it", r.reactivation_id);
             let removed = self.settle_scheduled_cancellation(RequestState::Superseded, &why, at);
             let requests = [OrderRequest::Reactivation(r)]
@@ -941,11 +930,7 @@ impl OrderWorkflow {
                 .chain(replaced)
                 .collect();
             Change::request(event, to, requests)
-        };
-        for r in &change.requests {
-            self.store_request(r.clone());
         }
-        change
     }
 
     /// Settles the SCHEDULED cancellation, if any: `Accepted` when it takes effect,
@@ -956,16 +941,7 @@ impl OrderWorkflow {
         why: &str,
         at: &str,
     ) -> Option<OrderRequest> {
-        let c = self
-            .cancellations
-            .iter_mut()
-            .find(|c| c.state == RequestState::Scheduled)?;
-        c.state = to;
-        c.decided_at = Some(at.to_string());
-        if to == RequestState::Superseded {
-            c.decision_reason = Some(why.to_string());
-        }
-        Some(OrderRequest::Cancellation(c.clone()))
+        settle_scheduled(&mut self.cancellations, to, why, at).map(OrderRequest::Cancellation)
     }
 
     /// Settles the SCHEDULED reactivation, if any (see above).
@@ -975,41 +951,14 @@ impl OrderWorkflow {
         why: &str,
         at: &str,
     ) -> Option<OrderRequest> {
-        let r = self
-            .reactivations
-            .iter_mut()
-            .find(|r| r.state == RequestState::Scheduled)?;
-        r.state = to;
-        r.decided_at = Some(at.to_string());
-        if to == RequestState::Superseded {
-            r.decision_reason = Some(why.to_string());
-        }
-        Some(OrderRequest::Reactivation(r.clone()))
+        settle_scheduled(&mut self.reactivations, to, why, at).map(OrderRequest::Reactivation)
     }
 
     /// Adds or replaces a cancellation or reactivation in the workflow's state.
     fn store_request(&mut self, request: OrderRequest) {
         match request {
-            OrderRequest::Cancellation(c) => {
-                match self
-                    .cancellations
-                    .iter_mut()
-                    .find(|x| x.cancellation_id == c.cancellation_id)
-                {
-                    Some(x) => *x = c,
-                    None => self.cancellations.push(c),
-                }
-            }
-            OrderRequest::Reactivation(r) => {
-                match self
-                    .reactivations
-                    .iter_mut()
-                    .find(|x| x.reactivation_id == r.reactivation_id)
-                {
-                    Some(x) => *x = r,
-                    None => self.reactivations.push(r),
-                }
-            }
+            OrderRequest::Cancellation(c) => upsert(&mut self.cancellations, c),
+            OrderRequest::Reactivation(r) => upsert(&mut self.reactivations, r),
         }
     }
 
@@ -1372,8 +1321,7 @@ impl OrderWorkflow {
 }
 
 fn now(ctx: &WorkflowContext<OrderWorkflow>) -> String {
-    let t = ctx.workflow_time().unwrap_or(std::time::UNIX_EPOCH);
-    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    workflow_now(ctx).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Applies a change, then persists it and updates what operators see.
@@ -1955,9 +1903,7 @@ async fn supersede_pending(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResu
             }
             let open = |state| matches!(state, RequestState::Pending | RequestState::Scheduled);
             if let Some(c) = s.cancellations.iter_mut().find(|c| open(c.state)) {
-                c.state = RequestState::Superseded;
-                c.decided_at = Some(at.clone());
-                c.decision_reason = Some(why);
+                c.settle(RequestState::Superseded, &why, &at);
                 let c = OrderRequest::Cancellation(c.clone());
                 return Some(Change::request(
                     EventType::CancellationSuperseded,
@@ -1966,9 +1912,7 @@ async fn supersede_pending(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResu
                 ));
             }
             let r = s.reactivations.iter_mut().find(|r| open(r.state))?;
-            r.state = RequestState::Superseded;
-            r.decided_at = Some(at.clone());
-            r.decision_reason = Some(why);
+            r.settle(RequestState::Superseded, &why, &at);
             let r = OrderRequest::Reactivation(r.clone());
             Some(Change::request(
                 EventType::ReactivationSuperseded,
@@ -2174,6 +2118,33 @@ fn workflow_now(ctx: &WorkflowContext<OrderWorkflow>) -> chrono::DateTime<chrono
 /// Is `effective_at` still ahead in workflow time?
 fn is_future(ctx: &WorkflowContext<OrderWorkflow>, effective_at: Option<&str>) -> bool {
     cancellation::is_future(effective_at, workflow_now(ctx))
+}
+
+/// The SCHEDULED request among `requests`, settled as `to`; a copy of it for persisting.
+fn settle_scheduled<R: Request>(
+    requests: &mut [R],
+    to: RequestState,
+    why: &str,
+    at: &str,
+) -> Option<R> {
+    let r = requests
+        .iter_mut()
+        .find(|r| r.state() == RequestState::Scheduled)?;
+    r.settle(to, why, at);
+    Some(r.clone())
+}
+
+/// Adds `request` to `requests`, or replaces the one with its id.
+fn upsert<R: Request>(requests: &mut Vec<R>, request: R) {
+    match requests.iter_mut().find(|r| r.id() == request.id()) {
+        Some(r) => *r = request,
+        None => requests.push(request),
+    }
+}
+
+/// What an Idempotency-Key remembers of a reactivation.
+fn reactivate_content(request: &ReactivateRequest) -> serde_json::Value {
+    serde_json::json!({ "reason": request.reason, "effective_at": request.effective_at })
 }
 
 /// What an Idempotency-Key remembers of a cancellation.

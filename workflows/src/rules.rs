@@ -313,19 +313,7 @@ mod tests {
 
     fn doc() -> OrderDocument {
         OrderDocument {
-            order_id: "ord-1".into(),
-            order_ref: "PO-1".into(),
-            tenant_id: "acme".into(),
-            supplier_id: "sim".into(),
-            order_type: OrderType::Provide,
-            unsolicited: false,
-            recurring: false,
-            customer: None,
-            contact: None,
-            site: None,
             requested_date: Some("2026-12-01".into()),
-            notes: None,
-            attributes: Default::default(),
             lines: vec![OrderLine {
                 line_id: "l1".into(),
                 product_code: "FIBRE-1G".into(),
@@ -333,6 +321,7 @@ mod tests {
                 unit_price: "49.99".into(),
                 action: LineAction::Add,
             }],
+            ..OrderDocument::new("acme", "ord-1", "PO-1", "sim", OrderType::Provide)
         }
     }
 
