@@ -67,8 +67,45 @@ pub struct Stack {
     config_path: PathBuf,
     supervisor: Supervisor,
     worker: Mutex<Option<Child>>,
-    _processes: Mutex<Vec<Child>>,
-    _server: Mutex<DevServer>,
+    sim: Mutex<Option<Child>>,
+    api: Mutex<Option<Child>>,
+    server: Mutex<Option<DevServer>>,
+    ports: Ports,
+    persistent: bool,
+}
+
+/// The fixed ports of a stack, so that a restarted process is found where it was.
+#[derive(Clone, Copy)]
+struct Ports {
+    temporal: u16,
+    api: u16,
+    sim: u16,
+}
+
+/// How a test stack differs from the default one.
+pub struct StackOptions {
+    /// Supplier-call retries and timeouts given to each order.
+    pub workflow: WorkflowSettings,
+    /// The Temporal dev server keeps its state in a SQLite file under the stack's directory,
+    /// so that [`Stack::restart_all`] finds every workflow again; otherwise it is in memory.
+    pub persistent: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            workflow: test_workflow_settings(),
+            persistent: false,
+        }
+    }
+}
+
+/// `kill -9` a child and reap it.
+fn kill9(child: Option<Child>) {
+    if let Some(mut child) = child {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 /// The directory holding the workspace's built binaries (next to `deps/` of this test).
@@ -110,36 +147,33 @@ pub fn test_workflow_settings() -> WorkflowSettings {
 impl Stack {
     /// Starts a whole stack; `name` labels its directory.
     pub async fn start(name: &str) -> Stack {
+        Stack::start_with(name, StackOptions::default()).await
+    }
+
+    /// Starts a whole stack with `options`.
+    pub async fn start_with(name: &str, options: StackOptions) -> Stack {
         let dir = tempfile::Builder::new()
             .prefix(&format!("orderflow-{name}-"))
             .tempdir()
             .expect("temp dir")
             .keep();
-        let supervisor = Supervisor::new();
-        let temporal_port = free_port();
-        let log = dir.join("temporal.log");
-        let server = supervisor
-            .run(move || {
-                DevServer::start(&DevServerOptions {
-                    port: temporal_port,
-                    ui_port: None,
-                    db_file: None,
-                    log_file: Some(log),
-                })
-            })
-            .expect("starting the Temporal dev server");
-        let (api_port, sim_port) = (free_port(), free_port());
-        let api_url = format!("http://127.0.0.1:{api_port}");
-        let sim_url = format!("http://127.0.0.1:{sim_port}");
+        let ports = Ports {
+            temporal: free_port(),
+            api: free_port(),
+            sim: free_port(),
+        };
+        let api_url = format!("http://127.0.0.1:{}", ports.api);
+        let sim_url = format!("http://127.0.0.1:{}", ports.sim);
+        let temporal_address = format!("127.0.0.1:{}", ports.temporal);
         let settings = Settings {
             database_url: format!("sqlite://{}", dir.join("orderflow.db").display()),
-            temporal_address: Some(server.address.clone()),
+            temporal_address: Some(temporal_address.clone()),
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url.clone(),
                 secret: DEV_SIM_SECRET.into(),
             }],
-            workflow: test_workflow_settings(),
+            workflow: options.workflow,
             ..Settings::default()
         };
         let config_path = dir.join("config.json");
@@ -148,38 +182,106 @@ impl Stack {
         let stack = Stack {
             api_url,
             sim_url,
-            temporal_address: server.address.clone(),
+            temporal_address,
             config_path,
-            supervisor,
+            supervisor: Supervisor::new(),
             worker: Mutex::new(None),
-            _processes: Mutex::new(Vec::new()),
-            _server: Mutex::new(server),
+            sim: Mutex::new(None),
+            api: Mutex::new(None),
+            server: Mutex::new(None),
+            ports,
+            persistent: options.persistent,
             dir,
         };
-        let sim = stack.spawn(
+        stack.start_server();
+        stack.start_sim();
+        stack.start_api();
+        stack.start_worker();
+        stack.wait_healthy().await;
+        stack
+    }
+
+    fn start_server(&self) {
+        let (port, log) = (self.ports.temporal, self.dir.join("temporal.log"));
+        let db_file = self.persistent.then(|| self.dir.join("temporal.db"));
+        let server = self
+            .supervisor
+            .run(move || {
+                DevServer::start(&DevServerOptions {
+                    port,
+                    ui_port: None,
+                    db_file,
+                    log_file: Some(log),
+                    ..Default::default()
+                })
+            })
+            .expect("starting the Temporal dev server");
+        *self.server.lock().unwrap() = Some(server);
+    }
+
+    /// Starts the supplier simulator on its port and data directory (replacing none: call
+    /// [`Stack::kill_sim`] first).
+    pub fn start_sim(&self) {
+        let child = self.spawn(
             "sim",
             binary("orderflow"),
             vec![
                 "supplier-sim".into(),
                 "--port".into(),
-                sim_port.to_string(),
+                self.ports.sim.to_string(),
                 "--data-dir".into(),
-                stack.dir.join("sim").display().to_string(),
+                self.dir.join("sim").display().to_string(),
                 "--callback-url".into(),
-                format!("{}/v1/supplier/sim/callbacks", stack.api_url),
+                format!("{}/v1/supplier/sim/callbacks", self.api_url),
                 "--secret".into(),
                 DEV_SIM_SECRET.into(),
             ],
         );
-        let api = stack.spawn(
+        *self.sim.lock().unwrap() = Some(child);
+    }
+
+    /// `kill -9` the supplier simulator: the supplier is down.
+    pub fn kill_sim(&self) {
+        kill9(self.sim.lock().unwrap().take());
+    }
+
+    /// Starts the API on its port (replacing none: call [`Stack::kill_api`] first).
+    pub fn start_api(&self) {
+        let child = self.spawn(
             "api",
             binary("orderflow"),
-            vec!["serve".into(), "--port".into(), api_port.to_string()],
+            vec!["serve".into(), "--port".into(), self.ports.api.to_string()],
         );
-        stack._processes.lock().unwrap().extend([sim, api]);
-        stack.start_worker();
-        stack.wait_healthy().await;
-        stack
+        *self.api.lock().unwrap() = Some(child);
+    }
+
+    /// `kill -9` the API: requests in flight are cut off.
+    pub fn kill_api(&self) {
+        kill9(self.api.lock().unwrap().take());
+    }
+
+    /// `kill -9` every process of the stack at once, the Temporal dev server included.
+    pub fn kill_all(&self) {
+        self.kill_worker();
+        self.kill_api();
+        self.kill_sim();
+        if let Some(server) = self.server.lock().unwrap().take() {
+            server.kill();
+        }
+    }
+
+    /// Starts every process again on the same ports and data (a persistent stack finds its
+    /// workflows again), and waits until the API reports a polling worker.
+    pub async fn restart_all(&self) {
+        assert!(
+            self.persistent,
+            "restart_all needs a stack started with `persistent: true`"
+        );
+        self.start_server();
+        self.start_sim();
+        self.start_api();
+        self.start_worker();
+        self.wait_healthy().await;
     }
 
     fn spawn(&self, name: &str, program: PathBuf, args: Vec<String>) -> Child {
@@ -219,7 +321,8 @@ impl Stack {
         }
     }
 
-    async fn wait_healthy(&self) {
+    /// Waits until the API answers `/healthz` with 200 (engine reachable, a worker polling).
+    pub async fn wait_healthy(&self) {
         let http = reqwest::Client::new();
         let start = Instant::now();
         let mut last = String::new();
