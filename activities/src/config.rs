@@ -158,6 +158,17 @@ impl Settings {
     }
 }
 
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How long a process keeps trying to reach Temporal at start-up.
+const CONNECT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Connects to Temporal at `settings.temporal_address`, or as configured by Temporal's
 /// standard environment variables (default `localhost:7233`, namespace `default`).
 pub async fn temporal_client(settings: &Settings) -> anyhow::Result<temporalio_client::Client> {
@@ -165,7 +176,7 @@ pub async fn temporal_client(settings: &Settings) -> anyhow::Result<temporalio_c
         Client, ClientOptions, Connection, ConnectionOptions, Url,
         envconfig::LoadClientConfigProfileOptions,
     };
-    let (conn_opts, client_opts) = match &settings.temporal_address {
+    let (mut conn_opts, client_opts) = match &settings.temporal_address {
         Some(address) => {
             let url = Url::parse(&format!("http://{address}"))
                 .with_context(|| format!("invalid Temporal address '{address}'"))?;
@@ -177,11 +188,26 @@ pub async fn temporal_client(settings: &Settings) -> anyhow::Result<temporalio_c
         None => ClientOptions::load_from_config(LoadClientConfigProfileOptions::default())
             .map_err(|e| anyhow::anyhow!("loading Temporal client configuration: {e}"))?,
     };
-    let connection = Connection::connect(conn_opts).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot reach Temporal ({e}); start it (`orderflow dev`) or set TEMPORAL_ADDRESS"
-        )
-    })?;
+    // gzip costs CPU on both ends and saves nothing on the loopback interface (orderflow dev,
+    // tests, benchmarks); elsewhere it saves bandwidth.
+    if conn_opts.target.host_str().is_some_and(is_loopback) {
+        conn_opts.grpc_compression = temporalio_client::GrpcCompression::None;
+    }
+    // A server that was just started (or restarted) accepts connections a moment before its
+    // frontend is ready: keep trying for a while rather than exit on the first refusal.
+    let start = std::time::Instant::now();
+    let connection = loop {
+        match Connection::connect(conn_opts.clone()).await {
+            Ok(connection) => break connection,
+            Err(e) if start.elapsed() < CONNECT_PATIENCE => {
+                tracing::warn!(error = %e, "Temporal not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => anyhow::bail!(
+                "cannot reach Temporal ({e}); start it (`orderflow dev`) or set TEMPORAL_ADDRESS"
+            ),
+        }
+    };
     Client::new(connection, client_opts).map_err(|e| anyhow::anyhow!("Temporal client: {e}"))
 }
 
@@ -214,6 +240,12 @@ mod tests {
         assert_eq!(s.authenticate(""), None);
         assert_eq!(s.webhook_key, "");
         assert_eq!(s.webhook_retry_hours, 24.0);
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("[::1]"));
+        assert!(!is_loopback("temporal.example.com") && !is_loopback("10.0.0.7"));
     }
 
     #[test]
