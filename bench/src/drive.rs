@@ -250,38 +250,68 @@ impl Driver {
 }
 
 /// Runs `total` jobs with `concurrency` workers, each starting its next job as soon as the
-/// previous one finishes (a closed loop). Returns the wall time and each job's latency.
-pub async fn closed_loop<F, Fut>(
+/// previous one finishes (a closed loop).
+pub async fn closed_loop<F, Fut>(concurrency: usize, total: usize, job: F) -> anyhow::Result<()>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    run_loop(concurrency, Some(total), None, job)
+        .await
+        .map(|_| ())
+}
+
+/// One job's start and end.
+pub type Span = (Instant, Instant);
+
+/// Like [`closed_loop`], for `duration`: no job starts after it, the jobs in flight finish.
+/// Returns every job's span.
+pub async fn closed_loop_for<F, Fut>(
     concurrency: usize,
-    total: usize,
+    duration: Duration,
     job: F,
-) -> anyhow::Result<(Duration, Vec<Duration>)>
+) -> anyhow::Result<Vec<Span>>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    run_loop(concurrency, None, Some(Instant::now() + duration), job).await
+}
+
+async fn run_loop<F, Fut>(
+    concurrency: usize,
+    total: Option<usize>,
+    deadline: Option<Instant>,
+    job: F,
+) -> anyhow::Result<Vec<Span>>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
     let next = Arc::new(AtomicUsize::new(0));
     let job = Arc::new(job);
-    let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
         let (next, job) = (next.clone(), job.clone());
         workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
+            let mut spans = Vec::new();
             loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return anyhow::Ok(spans);
+                }
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return anyhow::Ok(latencies);
+                if total.is_some_and(|t| i >= t) {
+                    return anyhow::Ok(spans);
                 }
                 let t = Instant::now();
                 job(i).await?;
-                latencies.push(t.elapsed());
+                spans.push((t, Instant::now()));
             }
         }));
     }
-    let mut latencies = Vec::with_capacity(total);
+    let mut spans = Vec::new();
     for w in workers {
-        latencies.extend(w.await??);
+        spans.extend(w.await??);
     }
-    Ok((start.elapsed(), latencies))
+    Ok(spans)
 }

@@ -40,9 +40,12 @@ struct BenchArgs {
     /// Concurrency levels of the throughput sweep (clients, each with one order in flight).
     #[arg(long, value_delimiter = ',')]
     concurrency: Option<Vec<usize>>,
-    /// Orders per system and concurrency level.
+    /// Throughput runs per system and concurrency level (they alternate).
     #[arg(long)]
-    orders: Option<usize>,
+    segments: Option<usize>,
+    /// Seconds of each throughput run.
+    #[arg(long)]
+    segment_secs: Option<u64>,
     /// Parked-order counts at which the workers' memory is read.
     #[arg(long, value_delimiter = ',')]
     park: Option<Vec<usize>>,
@@ -104,7 +107,9 @@ enum Command {
 /// What one run measures.
 struct Plan {
     concurrency: Vec<usize>,
-    orders: usize,
+    /// Throughput runs per system and level, and the length of each.
+    segments: usize,
+    segment: Duration,
     park: Vec<usize>,
     samples: usize,
     replays: usize,
@@ -112,12 +117,13 @@ struct Plan {
 
 impl Plan {
     fn from(args: &BenchArgs) -> Plan {
-        let (concurrency, orders, park, samples, replays) = if args.quick {
-            (vec![QUICK_CONCURRENCY], 160, vec![1_000], 100, 5)
+        let (concurrency, segments, secs, park, samples, replays) = if args.quick {
+            (vec![QUICK_CONCURRENCY], 3, 6, vec![1_000], 100, 5)
         } else {
             (
                 vec![1, 2, 4, 8, 16, 32, 64],
-                240,
+                4,
+                8,
                 vec![1_000, 10_000],
                 300,
                 9,
@@ -125,7 +131,8 @@ impl Plan {
         };
         Plan {
             concurrency: args.concurrency.clone().unwrap_or(concurrency),
-            orders: args.orders.unwrap_or(orders),
+            segments: args.segments.unwrap_or(segments),
+            segment: Duration::from_secs(args.segment_secs.unwrap_or(secs)),
             park: args.park.clone().unwrap_or(park),
             samples: args.samples.unwrap_or(samples),
             replays,
@@ -237,65 +244,28 @@ async fn bench(
     // Warm both workers (connections, caches, the JIT-free but lazy parts of the SDK).
     log("warming up");
     for system in [System::Baseline, System::Orderflow] {
-        throughput(&driver, system, 8, 24, "warm").await?;
+        segment(stack, &driver, system, 8, Duration::from_secs(3), "warm").await?;
     }
 
-    // Throughput: at each level A-B-B-A (baseline, orderflow, orderflow, baseline) so that a
-    // drift of the shared machine during the level weighs on both systems alike.
+    // Throughput, at each level: short runs of each system in turn, B-O-O-B-B-O-O-B…, so that
+    // the load other processes put on the shared machine weighs on both alike. Each run is a
+    // closed loop for `segment` seconds; orders/s counts the orders completed after its first
+    // second (the ramp-up) until its end (the drain of the last orders is not counted).
     for &c in &plan.concurrency {
-        let half = (plan.orders / 2).max(1);
-        let mut runs = Vec::new();
-        for (round, system) in [
-            System::Baseline,
-            System::Orderflow,
-            System::Orderflow,
-            System::Baseline,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let phase = format!("c{c}r{round}");
-            let before = (stack.cpu(), server_counters(stack).await);
-            let (wall, latencies) = throughput(&driver, system, c, half, &phase).await?;
-            // The server publishes its counters about once a second.
-            tokio::time::sleep(Duration::from_millis(1_500)).await;
-            let ops = metrics::per_unit(&before.1, &server_counters(stack).await, half);
-            runs.push((
-                system,
-                wall,
-                latencies,
-                cpu_delta(&before.0, &stack.cpu()),
-                ops,
-            ));
+        let mut runs: Vec<Segment> = Vec::new();
+        for round in 0..plan.segments {
+            let order = if round % 2 == 0 {
+                [System::Baseline, System::Orderflow]
+            } else {
+                [System::Orderflow, System::Baseline]
+            };
+            for system in order {
+                let phase = format!("c{c}r{round}");
+                runs.push(segment(stack, &driver, system, c, plan.segment, &phase).await?);
+            }
         }
         for system in [System::Orderflow, System::Baseline] {
-            let mine: Vec<_> = runs.iter().filter(|r| r.0 == system).collect();
-            let wall: Duration = mine.iter().map(|r| r.1).sum();
-            let latencies: Vec<Duration> = mine.iter().flat_map(|r| r.2.iter().copied()).collect();
-            let mut cpu = std::collections::BTreeMap::new();
-            for r in &mine {
-                for (name, d) in &r.3 {
-                    *cpu.entry(name.to_string()).or_insert(0.0) +=
-                        d.as_secs_f64() * 1e3 / latencies.len() as f64;
-                }
-            }
-            // Counts are exact, so the average of the two runs is the figure.
-            let mut server_ops = std::collections::BTreeMap::new();
-            for r in &mine {
-                for (k, v) in &r.4 {
-                    *server_ops.entry(k.clone()).or_insert(0.0) += v / mine.len() as f64;
-                }
-            }
-            let point = ThroughputPoint {
-                system,
-                server_ops_per_order: server_ops,
-                concurrency: c,
-                orders: latencies.len(),
-                seconds: wall.as_secs_f64(),
-                per_s: latencies.len() as f64 / wall.as_secs_f64(),
-                latency: Summary::of(&latencies),
-                cpu_ms_per_order: cpu,
-            };
+            let point = ThroughputPoint::of(system, c, runs.iter().filter(|r| r.system == system));
             log(&format!(
                 "c={c:<3} {:<9} {:>6.1} orders/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
                 system.name(),
@@ -380,21 +350,60 @@ fn cpu_delta(
         .collect()
 }
 
-/// `orders` orders (or baseline workflows) at `concurrency`, each from submit to completion.
-async fn throughput(
+/// One closed-loop run of one system: what it completed and what it cost.
+pub struct Segment {
+    pub system: System,
+    /// Seconds of the counted window, and the orders completed in it.
+    pub window_secs: f64,
+    pub completed: usize,
+    /// Submit-to-completion latency of the orders completed in the window.
+    pub latencies: Vec<Duration>,
+    /// Orders completed in the whole run (window, ramp-up and drain), which the costs below
+    /// are divided by.
+    pub orders: usize,
+    pub cpu: Vec<(&'static str, Duration)>,
+    pub server_ops: std::collections::BTreeMap<String, f64>,
+}
+
+async fn segment(
+    stack: &stack::Stack,
     driver: &Driver,
     system: System,
     concurrency: usize,
-    orders: usize,
+    length: Duration,
     phase: &str,
-) -> anyhow::Result<(Duration, Vec<Duration>)> {
+) -> anyhow::Result<Segment> {
+    let before = (stack.cpu(), server_counters(stack).await);
+    let start = Instant::now();
     let (d, phase) = (driver.clone(), format!("{phase}-{}", system.name()));
-    drive::closed_loop(concurrency, orders, move |i| {
+    let spans = drive::closed_loop_for(concurrency, length, move |i| {
         let (d, id) = (d.clone(), d.id(&phase, i));
         async move { d.one(system, &id, STEPS, false).await }
     })
-    .await
+    .await?;
+    let cpu = cpu_delta(&before.0, &stack.cpu());
+    // The server publishes its counters about once a second.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let orders = spans.len().max(1);
+    let server_ops = metrics::per_unit(&before.1, &server_counters(stack).await, orders);
+    let (from, to) = (start + RAMP_UP, start + length);
+    let counted: Vec<&drive::Span> = spans
+        .iter()
+        .filter(|(_, end)| *end >= from && *end <= to)
+        .collect();
+    Ok(Segment {
+        system,
+        window_secs: (to - from).as_secs_f64(),
+        completed: counted.len(),
+        latencies: counted.iter().map(|(s, e)| *e - *s).collect(),
+        orders,
+        cpu,
+        server_ops,
+    })
 }
+
+/// The first part of a throughput run, not counted: the loop fills up.
+const RAMP_UP: Duration = Duration::from_secs(1);
 
 /// Parks workflows `from..to` of the system and waits until all `to` are parked.
 async fn park(driver: &Driver, system: System, from: usize, to: usize) -> anyhow::Result<()> {

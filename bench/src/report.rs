@@ -13,6 +13,7 @@ use std::path::Path;
 pub struct ThroughputPoint {
     pub system: System,
     pub concurrency: usize,
+    /// Orders completed in the counted windows, and their total length.
     pub orders: usize,
     pub seconds: f64,
     pub per_s: f64,
@@ -52,6 +53,48 @@ pub struct Machine {
     pub kernel: String,
     /// `debug` or `release`: the profile the binaries were built with.
     pub build: &'static str,
+}
+
+impl ThroughputPoint {
+    /// One system's figures at one level, from its runs.
+    pub fn of<'a>(
+        system: System,
+        concurrency: usize,
+        runs: impl Iterator<Item = &'a crate::Segment>,
+    ) -> ThroughputPoint {
+        let runs: Vec<&crate::Segment> = runs.collect();
+        let seconds: f64 = runs.iter().map(|r| r.window_secs).sum();
+        let completed: usize = runs.iter().map(|r| r.completed).sum();
+        let orders: usize = runs.iter().map(|r| r.orders).sum();
+        let latencies: Vec<std::time::Duration> = runs
+            .iter()
+            .flat_map(|r| r.latencies.iter().copied())
+            .collect();
+        let mut cpu = std::collections::BTreeMap::new();
+        let mut server_ops = std::collections::BTreeMap::new();
+        for r in &runs {
+            for (name, d) in &r.cpu {
+                *cpu.entry(name.to_string()).or_insert(0.0) += d.as_secs_f64() * 1e3;
+            }
+            for (k, v) in &r.server_ops {
+                // Per order of that run: weigh by its orders.
+                *server_ops.entry(k.clone()).or_insert(0.0) += v * r.orders as f64;
+            }
+        }
+        for v in cpu.values_mut().chain(server_ops.values_mut()) {
+            *v /= orders.max(1) as f64;
+        }
+        ThroughputPoint {
+            system,
+            concurrency,
+            orders: completed,
+            seconds,
+            per_s: ratio(completed as f64, seconds),
+            latency: Summary::of(&latencies),
+            cpu_ms_per_order: cpu,
+            server_ops_per_order: server_ops,
+        }
+    }
 }
 
 impl Machine {
