@@ -60,7 +60,8 @@ struct BenchArgs {
     /// Worker settings, as in the config file: `--set max_cached_workflows=5000`.
     #[arg(long = "set", value_name = "KEY=JSON")]
     set: Vec<String>,
-    /// More `temporal server start-dev` flags, e.g. `--temporal-arg=--sqlite-pragma=cache_size=-64000`.
+    /// More `temporal server start-dev` flags, one per occurrence, e.g.
+    /// `--temporal-arg=--dynamic-config-value --temporal-arg=KEY=JSON`.
     #[arg(long = "temporal-arg", allow_hyphen_values = true)]
     temporal_args: Vec<String>,
     /// Run this `orderflow-worker` binary instead of the one built with the benchmark (to
@@ -285,10 +286,18 @@ async fn bench(
     // Parked orders: memory per open order, then latencies on them.
     let mut parked = 0;
     let rss0 = (stack.worker_rss(), stack.baseline_rss());
+    let already = (
+        driver.parked(System::Orderflow).await?,
+        driver.parked(System::Baseline).await?,
+    );
     for (index, &target) in plan.park.iter().enumerate() {
         log(&format!("parking {target} orders of each system"));
         for system in [System::Baseline, System::Orderflow] {
-            park(&driver, system, parked, target).await?;
+            let already = match system {
+                System::Orderflow => already.0,
+                System::Baseline => already.1,
+            };
+            park(&driver, system, parked, target, already).await?;
         }
         parked = target;
         // Let the last activities and cache inserts settle before reading memory.
@@ -406,7 +415,15 @@ async fn segment(
 const RAMP_UP: Duration = Duration::from_secs(1);
 
 /// Parks workflows `from..to` of the system and waits until all `to` are parked.
-async fn park(driver: &Driver, system: System, from: usize, to: usize) -> anyhow::Result<()> {
+///
+/// `already` were parked before the benchmark started (a targeted stack may have its own).
+async fn park(
+    driver: &Driver,
+    system: System,
+    from: usize,
+    to: usize,
+    already: usize,
+) -> anyhow::Result<()> {
     let d = driver.clone();
     let phase = format!("park-{}", system.name());
     drive::closed_loop(32, to - from, move |i| {
@@ -416,7 +433,7 @@ async fn park(driver: &Driver, system: System, from: usize, to: usize) -> anyhow
     .await?;
     let start = Instant::now();
     loop {
-        let n = driver.parked(system).await?;
+        let n = driver.parked(system).await?.saturating_sub(already);
         if n >= to {
             return Ok(());
         }
