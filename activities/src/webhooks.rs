@@ -33,6 +33,7 @@ const MAX_BACKOFF_MS: i64 = 3_600_000;
 const MAX_ERROR_LEN: usize = 500;
 
 /// A subscription as the API shows it (never with its secret).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Webhook {
     pub webhook_id: String,
@@ -42,6 +43,7 @@ pub struct Webhook {
 }
 
 /// One event for one webhook, as `GET /v1/webhooks/{id}/deliveries` shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Delivery {
     pub delivery_id: i64,

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 pub const TEMPORAL_CLI_MODULE: &str = "github.com/temporalio/cli/cmd/temporal@v1.5.1";
 
-fn cache_dir() -> PathBuf {
+/// Where built tools are kept: `$ORDERFLOW_CACHE_DIR` or `~/.cache/orderflow`.
+pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ORDERFLOW_CACHE_DIR") {
         return PathBuf::from(dir);
     }
