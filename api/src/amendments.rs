@@ -30,9 +30,8 @@ use utoipa::ToSchema;
 pub struct AmendBody {
     /// Must be the order's `order_ref` (a guard against amending the wrong order).
     pub order_ref: String,
-    /// The fields to change and their new values, e.g. `{"notes": "…"}`.
-    #[schema(value_type = Object)]
-    pub changes: Value,
+    /// The fields to change and their new values, e.g. `{"notes": "…"}` (a JSON merge patch).
+    pub changes: serde_json::Map<String, Value>,
 }
 
 pub(crate) fn tenant(caller: Caller) -> Result<String, ApiError> {
@@ -111,16 +110,12 @@ pub async fn amend_order(
     let tenant_id = tenant(caller)?;
     let expected_revision = if_match(&headers)?;
     let idempotency_key = idempotency_key(&headers)?;
+    let changes = Value::Object(body.changes);
     let current = load(&state, &tenant_id, &order_id).await?;
     // A draft or an ended order has no running workflow to ask: answer from the rules.
     if !rules::has_running_workflow(current.state) {
-        amendment::check_amendment(
-            &current,
-            current.pending_kind(),
-            &body.order_ref,
-            &body.changes,
-        )
-        .map_err(rule_error)?;
+        amendment::check_amendment(&current, current.pending_kind(), &body.order_ref, &changes)
+            .map_err(rule_error)?;
     }
     let outcome = state
         .engine
@@ -130,7 +125,7 @@ pub async fn amend_order(
             AmendRequest {
                 amendment_id: uuid::Uuid::now_v7().to_string(),
                 order_ref: body.order_ref,
-                changes: body.changes,
+                changes,
                 expected_revision,
                 idempotency_key,
                 requested_at: crate::orders::now(),
@@ -189,10 +184,10 @@ pub async fn preview(
 ) -> Result<Json<Preview>, ApiError> {
     let tenant_id = tenant(caller)?;
     let view = load(&state, &tenant_id, &order_id).await?;
-    let refused = amendment::fields_refused_while_executing(&view.document, &body.changes);
+    let changes = Value::Object(body.changes);
+    let refused = amendment::fields_refused_while_executing(&view.document, &changes);
     Ok(Json(
-        match amendment::check_amendment(&view, view.pending_kind(), &body.order_ref, &body.changes)
-        {
+        match amendment::check_amendment(&view, view.pending_kind(), &body.order_ref, &changes) {
             Ok((path, document)) => {
                 let mut order = view.clone();
                 order.document = document;
