@@ -148,6 +148,23 @@ impl Store {
     }
 
     async fn open_postgres(url: &str) -> anyhow::Result<Store> {
+        // A server still starting (a fresh container) is waited for; any other error, such
+        // as a refused password, ends the start at once with the server's own words, which
+        // the pool would hide behind "timed out".
+        let start = std::time::Instant::now();
+        loop {
+            match AnyConnection::connect(url).await {
+                Ok(conn) => {
+                    conn.close().await?;
+                    break;
+                }
+                Err(e) if worth_waiting_for(&e) && start.elapsed() < Duration::from_secs(30) => {
+                    tracing::warn!(error = %e, "database not reachable yet");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
@@ -432,6 +449,20 @@ impl Store {
     pub async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+/// A connection error that goes away once the server is up: nothing listening or answering
+/// yet, or PostgreSQL still starting (SQLSTATE 57P03). Not a refused certificate or password.
+fn worth_waiting_for(error: &sqlx::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        sqlx::Error::Io(e) => !matches!(
+            e.kind(),
+            ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::PermissionDenied
+        ),
+        sqlx::Error::Database(e) => e.code().as_deref() == Some("57P03"),
+        _ => false,
     }
 }
 
