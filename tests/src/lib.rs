@@ -166,16 +166,23 @@ impl Stack {
             .expect("temp dir")
             .keep();
         let supervisor = Supervisor::new();
-        let temporal_port = free_port();
         let log = dir.join("temporal.log");
         let server = supervisor
             .run(move || {
-                DevServer::start(&DevServerOptions {
-                    port: temporal_port,
-                    ui_port: None,
-                    db_file: None,
-                    log_file: Some(log),
-                })
+                // Another process on the machine may take the free port first: try another.
+                let mut attempts = 0;
+                loop {
+                    let started = DevServer::start(&DevServerOptions {
+                        port: free_port(),
+                        ui_port: None,
+                        db_file: None,
+                        log_file: Some(log.clone()),
+                    });
+                    attempts += 1;
+                    if started.is_ok() || attempts == 3 {
+                        return started;
+                    }
+                }
             })
             .expect("starting the Temporal dev server");
         let api_ports: Vec<u16> = (0..options.apis.max(1)).map(|_| free_port()).collect();
