@@ -2,7 +2,8 @@
 //!
 //! The server is `ORDERFLOW_TEST_POSTGRES_URL` when set (any server where that user may
 //! `CREATE DATABASE`), else a throwaway cluster this process starts once: `initdb` into a
-//! temp dir and `postgres` on a free port, found on `PATH` or in Debian's
+//! temp dir and `postgres` listening only on a Unix socket in that dir (so no TCP port can
+//! collide with another process), found on `PATH` or in Debian's
 //! `/usr/lib/postgresql/<version>/bin`. PostgreSQL refuses to run as root, so under root the
 //! cluster runs as the `postgres` user (which Debian's package creates), or the user named by
 //! `ORDERFLOW_TEST_POSTGRES_USER`.
@@ -217,19 +218,24 @@ fn start_cluster() -> anyhow::Result<Server> {
         bail!("initdb failed ({status}):\n{log}");
     }
 
-    let port = free_port()?;
     let mut cmd = command("postgres", "postgres.log")?;
     cmd.arg("-D")
         .arg(&data)
-        .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
+        .args(["-c", "listen_addresses=", "-k"])
         .arg(&dir)
         // A throwaway cluster: durability buys nothing, speed does.
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
         .args(["-c", "full_page_writes=off", "-c", "max_connections=200"]);
     die_with_parent(&mut cmd);
     spawn_from_lasting_thread(cmd).context("starting postgres")?;
+    // `host` naming a directory means that directory's Unix socket (libpq's convention,
+    // which sqlx follows).
+    let mut admin_url = url::Url::parse("postgres://postgres@localhost/postgres")?;
+    admin_url
+        .query_pairs_mut()
+        .append_pair("host", &dir.display().to_string());
     Ok(Server {
-        admin_url: url::Url::parse(&format!("postgres://postgres@127.0.0.1:{port}/postgres"))?,
+        admin_url,
         log: Some(dir.join("postgres.log")),
     })
 }
@@ -262,12 +268,6 @@ fn die_with_parent(cmd: &mut Command) {
             Ok(())
         });
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// Deletes clusters of earlier test runs: their postmaster is gone (killed with its test
