@@ -182,10 +182,6 @@ impl Store {
         })
     }
 
-    pub fn backend(&self) -> Backend {
-        self.backend
-    }
-
     /// Persists one change: the event (once) with its webhook deliveries, and the order row
     /// (if newer), atomically.
     pub async fn record(&self, input: &RecordInput) -> anyhow::Result<()> {
