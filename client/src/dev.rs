@@ -36,7 +36,10 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     if std::env::var("ORDERFLOW_DATABASE_URL").map_or(true, |u| u.is_empty()) {
         settings.database_url = format!("sqlite://{}", data_dir.join("orderflow.db").display());
     }
+    // Its own dev server, whatever TEMPORAL_* in the shell points at.
     settings.temporal_address = Some(server.address.clone());
+    settings.temporal_namespace = None;
+    settings.temporal_env_config = false;
     settings.suppliers = vec![SupplierSettings {
         id: "sim".into(),
         base_url: format!("http://127.0.0.1:{}", options.sim_port),

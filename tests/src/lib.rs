@@ -2,6 +2,10 @@
 //! simulator, the API and a worker, each the real binary in its own process — shared by the
 //! tests of that binary. Nothing is mocked.
 //!
+//! The database is SQLite, or PostgreSQL when `ORDERFLOW_TEST_DATABASE=postgres` (each stack
+//! gets a new database on the test server, see `orderflow-testpg`). A stack may run several
+//! workers and API instances against the one Temporal and database ([`StackOptions`]).
+//!
 //! Children are spawned from one long-lived supervisor thread with `PR_SET_PDEATHSIG`, so
 //! they die with the test process even though statics are never dropped.
 
@@ -59,14 +63,56 @@ impl Supervisor {
     }
 }
 
+/// The database a stack runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
+}
+
+impl Database {
+    /// `ORDERFLOW_TEST_DATABASE`: `sqlite` (the default) or `postgres`.
+    pub fn from_env() -> Database {
+        match std::env::var("ORDERFLOW_TEST_DATABASE").as_deref() {
+            Ok("postgres") => Database::Postgres,
+            Ok("sqlite") | Ok("") | Err(_) => Database::Sqlite,
+            Ok(other) => panic!("ORDERFLOW_TEST_DATABASE={other}: use sqlite or postgres"),
+        }
+    }
+}
+
+/// What a stack runs.
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+    pub database: Database,
+    /// Worker processes polling the one task queue.
+    pub workers: usize,
+    /// API processes; the simulator calls back into the last one.
+    pub apis: usize,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            database: Database::from_env(),
+            workers: 1,
+            apis: 1,
+        }
+    }
+}
+
 pub struct Stack {
     pub dir: PathBuf,
+    /// The first API instance.
     pub api_url: String,
+    pub api_urls: Vec<String>,
     pub sim_url: String,
     pub temporal_address: String,
+    pub database_url: String,
     config_path: PathBuf,
     supervisor: Supervisor,
-    worker: Mutex<Option<Child>>,
+    /// Worker processes by index; `None` once killed.
+    workers: Mutex<Vec<Option<Child>>>,
     _processes: Mutex<Vec<Child>>,
     _server: Mutex<DevServer>,
 }
@@ -80,7 +126,7 @@ fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
     assert!(
         path.is_file(),
@@ -108,32 +154,53 @@ pub fn test_workflow_settings() -> WorkflowSettings {
 }
 
 impl Stack {
-    /// Starts a whole stack; `name` labels its directory.
+    /// Starts a whole stack with one worker and one API; `name` labels its directory.
     pub async fn start(name: &str) -> Stack {
+        Stack::start_with(name, StackOptions::default()).await
+    }
+
+    pub async fn start_with(name: &str, options: StackOptions) -> Stack {
         let dir = tempfile::Builder::new()
             .prefix(&format!("orderflow-{name}-"))
             .tempdir()
             .expect("temp dir")
             .keep();
         let supervisor = Supervisor::new();
-        let temporal_port = free_port();
         let log = dir.join("temporal.log");
         let server = supervisor
             .run(move || {
-                DevServer::start(&DevServerOptions {
-                    port: temporal_port,
-                    ui_port: None,
-                    db_file: None,
-                    log_file: Some(log),
-                })
+                // Another process on the machine may take the free port first: try another.
+                let mut attempts = 0;
+                loop {
+                    let started = DevServer::start(&DevServerOptions {
+                        port: free_port(),
+                        ui_port: None,
+                        db_file: None,
+                        log_file: Some(log.clone()),
+                    });
+                    attempts += 1;
+                    if started.is_ok() || attempts == 3 {
+                        return started;
+                    }
+                }
             })
             .expect("starting the Temporal dev server");
-        let (api_port, sim_port) = (free_port(), free_port());
-        let api_url = format!("http://127.0.0.1:{api_port}");
+        let api_ports: Vec<u16> = (0..options.apis.max(1)).map(|_| free_port()).collect();
+        let sim_port = free_port();
+        let api_urls: Vec<String> = api_ports
+            .iter()
+            .map(|port| format!("http://127.0.0.1:{port}"))
+            .collect();
         let sim_url = format!("http://127.0.0.1:{sim_port}");
+        let database_url = match options.database {
+            Database::Sqlite => format!("sqlite://{}", dir.join("orderflow.db").display()),
+            Database::Postgres => orderflow_testpg::database(name).await,
+        };
         let settings = Settings {
-            database_url: format!("sqlite://{}", dir.join("orderflow.db").display()),
+            database_url: database_url.clone(),
             temporal_address: Some(server.address.clone()),
+            // The stack's own dev server, whatever TEMPORAL_* the shell has.
+            temporal_env_config: false,
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url.clone(),
@@ -146,12 +213,14 @@ impl Stack {
         std::fs::write(&config_path, serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
 
         let stack = Stack {
-            api_url,
+            api_url: api_urls[0].clone(),
+            api_urls,
             sim_url,
             temporal_address: server.address.clone(),
+            database_url,
             config_path,
             supervisor,
-            worker: Mutex::new(None),
+            workers: Mutex::new(Vec::new()),
             _processes: Mutex::new(Vec::new()),
             _server: Mutex::new(server),
             dir,
@@ -166,18 +235,26 @@ impl Stack {
                 "--data-dir".into(),
                 stack.dir.join("sim").display().to_string(),
                 "--callback-url".into(),
-                format!("{}/v1/supplier/sim/callbacks", stack.api_url),
+                format!(
+                    "{}/v1/supplier/sim/callbacks",
+                    stack.api_urls.last().unwrap()
+                ),
                 "--secret".into(),
                 DEV_SIM_SECRET.into(),
             ],
         );
-        let api = stack.spawn(
-            "api",
-            binary("orderflow"),
-            vec!["serve".into(), "--port".into(), api_port.to_string()],
-        );
-        stack._processes.lock().unwrap().extend([sim, api]);
-        stack.start_worker();
+        stack._processes.lock().unwrap().push(sim);
+        for (i, port) in api_ports.iter().enumerate() {
+            let api = stack.spawn(
+                &numbered("api", i),
+                binary("orderflow"),
+                vec!["serve".into(), "--port".into(), port.to_string()],
+            );
+            stack._processes.lock().unwrap().push(api);
+        }
+        for _ in 0..options.workers.max(1) {
+            stack.start_worker();
+        }
         stack.wait_healthy().await;
         stack
     }
@@ -205,43 +282,72 @@ impl Stack {
             .unwrap_or_else(|e| panic!("spawning {name}: {e}"))
     }
 
-    /// Starts a worker process (replacing none: call [`Stack::kill_worker`] first).
-    pub fn start_worker(&self) {
-        let child = self.spawn("worker", binary("orderflow-worker"), vec![]);
-        *self.worker.lock().unwrap() = Some(child);
+    /// Starts one more worker process; returns its index (logs in `worker.log`, then
+    /// `worker-1.log`, …).
+    pub fn start_worker(&self) -> usize {
+        let mut workers = self.workers.lock().unwrap();
+        let index = workers.len();
+        let child = self.spawn(
+            &numbered("worker", index),
+            binary("orderflow-worker"),
+            vec![],
+        );
+        workers.push(Some(child));
+        index
     }
 
-    /// `kill -9` the worker: no graceful shutdown, in-flight activities are abandoned.
-    pub fn kill_worker(&self) {
-        if let Some(mut child) = self.worker.lock().unwrap().take() {
+    /// `kill -9` worker `index`: no graceful shutdown, in-flight tasks are abandoned.
+    pub fn kill_worker(&self, index: usize) {
+        if let Some(mut child) = self.workers.lock().unwrap()[index].take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
+    /// The process id of worker `index`, while it runs. Temporal names a worker
+    /// `{pid}@{host}` (`last_worker_identity` of a pending activity).
+    pub fn worker_pid(&self, index: usize) -> Option<u32> {
+        self.workers.lock().unwrap()[index].as_ref().map(Child::id)
+    }
+
     async fn wait_healthy(&self) {
         let http = reqwest::Client::new();
         let start = Instant::now();
-        let mut last = String::new();
-        while start.elapsed() < Duration::from_secs(90) {
-            match http.get(format!("{}/healthz", self.api_url)).send().await {
-                Ok(r) if r.status().is_success() => return,
-                Ok(r) => last = r.text().await.unwrap_or_default(),
-                Err(e) => last = e.to_string(),
+        for api_url in &self.api_urls {
+            loop {
+                let last = match http.get(format!("{api_url}/healthz")).send().await {
+                    Ok(r) if r.status().is_success() => break,
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                };
+                if start.elapsed() > Duration::from_secs(90) {
+                    panic!(
+                        "stack in {} never became healthy: {last}\n{}",
+                        self.dir.display(),
+                        self.logs()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        panic!(
-            "stack in {} never became healthy: {last}\n{}",
-            self.dir.display(),
-            self.logs()
-        );
     }
 
     /// The last lines of every process log, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        for name in ["api", "worker", "sim", "temporal"] {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".log")
+                    .map(String::from)
+            })
+            .collect();
+        names.sort();
+        for name in names {
             let text =
                 std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(15).collect();
@@ -279,11 +385,20 @@ impl Stack {
     pub async fn temporal(&self) -> temporalio_client::Client {
         let settings = Settings {
             temporal_address: Some(self.temporal_address.clone()),
+            temporal_env_config: false,
             ..Settings::default()
         };
         orderflow_activities::config::temporal_client(&settings)
             .await
             .unwrap()
+    }
+}
+
+/// `name` for the first process of its kind, `name-i` for the others.
+fn numbered(name: &str, index: usize) -> String {
+    match index {
+        0 => name.to_string(),
+        i => format!("{name}-{i}"),
     }
 }
 

@@ -29,7 +29,7 @@ async fn worker_killed_mid_step_completes_without_duplicate_supplier_effects() {
         }
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    stack.kill_worker();
+    stack.kill_worker(0);
     let at_kill: Vec<serde_json::Value> = futures_lite_join(&acme, &ids).await;
     assert!(
         at_kill.iter().all(|o| o["state"] == "EXECUTION"),

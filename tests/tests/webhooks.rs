@@ -396,7 +396,7 @@ async fn a_receiver_down_for_a_minute_across_a_worker_restart_loses_nothing() {
     assert!(first["last_error"].is_string(), "{first}");
 
     // orderflow restarts without a chance to clean up; the outbox is in the database.
-    stack.kill_worker();
+    stack.kill_worker(0);
     tokio::time::sleep(Duration::from_secs(2)).await;
     stack.start_worker();
 
