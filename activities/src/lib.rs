@@ -9,4 +9,7 @@ pub mod store;
 pub mod supplier;
 pub mod webhooks;
 
+#[cfg(test)]
+mod test_support;
+
 pub use order_activities::OrderActivitiesImpl;

@@ -13,7 +13,7 @@
 use crate::config::Settings;
 use crate::secrets::SecretBox;
 use crate::signing::signature_header;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use orderflow_workflows::model::OrderEvent;
 use rand::Rng;
 use serde::Serialize;
@@ -33,6 +33,7 @@ const MAX_BACKOFF_MS: i64 = 3_600_000;
 const MAX_ERROR_LEN: usize = 500;
 
 /// A subscription as the API shows it (never with its secret).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Webhook {
     pub webhook_id: String,
@@ -42,6 +43,7 @@ pub struct Webhook {
 }
 
 /// One event for one webhook, as `GET /v1/webhooks/{id}/deliveries` shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Delivery {
     pub delivery_id: i64,
@@ -72,35 +74,50 @@ fn rfc3339(ms: i64) -> String {
 /// Writes the deliveries of a just-inserted event: one per webhook of the event's tenant
 /// whose topics contain `*` or the event's type. Call only in the transaction that inserted
 /// the event; the unique `(webhook_id, event_uuid)` keeps it idempotent anyway.
+///
+/// Delivery ids must follow commit order, because only a webhook's oldest pending delivery
+/// is ever due: an id taken by a transaction that commits later would be overtaken. SQLite
+/// runs one write transaction at a time; on PostgreSQL the tenant's webhook rows are locked
+/// (`FOR UPDATE`) before any id is taken, so the event transactions of one tenant with
+/// webhooks take their ids, and commit, one after the other.
 pub(crate) async fn enqueue(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
     event: &OrderEvent,
     event_type: &str,
     body: &str,
 ) -> anyhow::Result<u64> {
+    let webhooks = sqlx::query(&format!(
+        "SELECT webhook_id, topics FROM webhooks WHERE tenant_id = $1 ORDER BY webhook_id{}",
+        backend.for_update()
+    ))
+    .bind(&event.tenant_id)
+    .fetch_all(&mut *tx)
+    .await?;
     let now = now_ms();
-    let written = sqlx::query(
-        "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
-                                         body, status, attempts, created_at, next_attempt_at)
-         SELECT w.webhook_id, ?, ?, ?, ?, ?, 'PENDING', 0, ?, ?
-         FROM webhooks w
-         WHERE w.tenant_id = ?
-           AND EXISTS (SELECT 1 FROM json_each(w.topics) t WHERE t.value IN ('*', ?))
-         ORDER BY w.webhook_id
-         ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
-    )
-    .bind(&event.tenant_id)
-    .bind(&event.order_id)
-    .bind(&event.event_uuid)
-    .bind(event_type)
-    .bind(body)
-    .bind(now)
-    .bind(now)
-    .bind(&event.tenant_id)
-    .bind(event_type)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let mut written = 0;
+    for w in webhooks {
+        let topics: Vec<String> = serde_json::from_str(w.get::<&str, _>("topics"))?;
+        if !topics.iter().any(|t| t == "*" || t == event_type) {
+            continue;
+        }
+        written += sqlx::query(
+            "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
+                                             body, status, attempts, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7)
+             ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
+        )
+        .bind(w.get::<&str, _>("webhook_id"))
+        .bind(&event.tenant_id)
+        .bind(&event.order_id)
+        .bind(&event.event_uuid)
+        .bind(event_type)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
     Ok(written)
 }
 
@@ -114,7 +131,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO webhooks (webhook_id, tenant_id, url, topics, secret_enc, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&webhook.webhook_id)
         .bind(tenant_id)
@@ -130,7 +147,7 @@ impl Store {
     /// The tenant's webhooks, oldest first.
     pub async fn list_webhooks(&self, tenant_id: &str) -> anyhow::Result<Vec<Webhook>> {
         let rows = sqlx::query(
-            "SELECT webhook_id, url, topics, created_at FROM webhooks WHERE tenant_id = ?
+            "SELECT webhook_id, url, topics, created_at FROM webhooks WHERE tenant_id = $1
              ORDER BY created_at, webhook_id",
         )
         .bind(tenant_id)
@@ -146,7 +163,7 @@ impl Store {
     ) -> anyhow::Result<Option<Webhook>> {
         let row = sqlx::query(
             "SELECT webhook_id, url, topics, created_at FROM webhooks
-             WHERE tenant_id = ? AND webhook_id = ?",
+             WHERE tenant_id = $1 AND webhook_id = $2",
         )
         .bind(tenant_id)
         .bind(webhook_id)
@@ -159,14 +176,14 @@ impl Store {
     /// whether it existed.
     pub async fn delete_webhook(&self, tenant_id: &str, webhook_id: &str) -> anyhow::Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let deleted = sqlx::query("DELETE FROM webhooks WHERE tenant_id = ? AND webhook_id = ?")
+        let deleted = sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND webhook_id = $2")
             .bind(tenant_id)
             .bind(webhook_id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         if deleted == 1 {
-            sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = ?")
+            sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
                 .bind(webhook_id)
                 .execute(&mut *tx)
                 .await?;
@@ -184,7 +201,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT delivery_id, event_uuid, event_type, order_id, status, attempts,
                     last_status_code, last_error, next_attempt_at, delivered_at
-             FROM webhook_deliveries WHERE webhook_id = ? ORDER BY delivery_id DESC LIMIT ?",
+             FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY delivery_id DESC LIMIT $2",
         )
         .bind(webhook_id)
         .bind(limit)
@@ -212,7 +229,7 @@ impl Store {
     }
 }
 
-fn webhook_row(r: &sqlx::sqlite::SqliteRow) -> anyhow::Result<Webhook> {
+fn webhook_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Webhook> {
     Ok(Webhook {
         webhook_id: r.get("webhook_id"),
         url: r.get("url"),
@@ -312,10 +329,10 @@ impl Dispatcher {
             "SELECT d.delivery_id, d.webhook_id, w.url, w.secret_enc, d.event_uuid, d.body,
                     d.attempts, d.first_attempt_at, d.next_attempt_at
              FROM webhook_deliveries d JOIN webhooks w ON w.webhook_id = d.webhook_id
-             WHERE d.status = 'PENDING' AND d.next_attempt_at <= ?
+             WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1
                AND d.delivery_id = (SELECT MIN(x.delivery_id) FROM webhook_deliveries x
                                     WHERE x.webhook_id = d.webhook_id AND x.status = 'PENDING')
-             ORDER BY d.next_attempt_at LIMIT ?",
+             ORDER BY d.next_attempt_at LIMIT $2",
         )
         .bind(now)
         .bind(BATCH)
@@ -325,8 +342,8 @@ impl Dispatcher {
         for r in rows {
             let delivery_id: i64 = r.get("delivery_id");
             let leased = sqlx::query(
-                "UPDATE webhook_deliveries SET next_attempt_at = ?
-                 WHERE delivery_id = ? AND status = 'PENDING' AND next_attempt_at = ?",
+                "UPDATE webhook_deliveries SET next_attempt_at = $1
+                 WHERE delivery_id = $2 AND status = 'PENDING' AND next_attempt_at = $3",
             )
             .bind(now + LEASE_MS)
             .bind(delivery_id)
@@ -404,10 +421,10 @@ impl Dispatcher {
         match outcome {
             Outcome::Delivered(status) => {
                 sqlx::query(
-                    "UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = ?,
-                         last_status_code = ?, last_error = NULL, first_attempt_at = ?,
-                         delivered_at = ?
-                     WHERE delivery_id = ? AND status = 'PENDING'",
+                    "UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = $1,
+                         last_status_code = $2, last_error = NULL, first_attempt_at = $3,
+                         delivered_at = $4
+                     WHERE delivery_id = $5 AND status = 'PENDING'",
                 )
                 .bind(attempts)
                 .bind(status as i64)
@@ -422,10 +439,10 @@ impl Dispatcher {
                 let error: String = error.chars().take(MAX_ERROR_LEN).collect();
                 tracing::info!(delivery_id = c.delivery_id, attempts, %error, give_up, "webhook delivery failed");
                 sqlx::query(
-                    "UPDATE webhook_deliveries SET status = ?, attempts = ?,
-                         last_status_code = ?, last_error = ?, first_attempt_at = ?,
-                         next_attempt_at = ?
-                     WHERE delivery_id = ? AND status = 'PENDING'",
+                    "UPDATE webhook_deliveries SET status = $1, attempts = $2,
+                         last_status_code = $3, last_error = $4, first_attempt_at = $5,
+                         next_attempt_at = $6
+                     WHERE delivery_id = $7 AND status = 'PENDING'",
                 )
                 .bind(if give_up { "FAILED" } else { "PENDING" })
                 .bind(attempts)
@@ -462,24 +479,92 @@ mod tests {
 mod outbox_tests {
     use super::*;
     use crate::config::DEV_WEBHOOK_KEY;
+    use crate::test_support::on_both_backends;
     use orderflow_workflows::activities::RecordInput;
     use orderflow_workflows::model::{EventType, OrderDocument, OrderState, OrderType, OrderView};
 
-    async fn store() -> (Store, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        (Store::connect(&url).await.unwrap(), dir)
+    on_both_backends!(
+        events_enqueue_once_per_matching_webhook_of_their_tenant,
+        only_the_oldest_pending_delivery_of_a_webhook_is_claimed_and_only_once,
+        concurrent_and_repeated_records_write_each_event_and_delivery_once,
+        concurrent_dispatchers_claim_each_due_delivery_once,
+    );
+
+    /// Several workers record events of one tenant at once, and a retried record can run
+    /// next to its original: every event and delivery is written once, nothing deadlocks,
+    /// and each order's events are queued in the order they were recorded.
+    async fn concurrent_and_repeated_records_write_each_event_and_delivery_once(store: Store) {
+        subscribe(&store, "acme", "all", &["*"]).await;
+        let orders: Vec<String> = (0..6).map(|i| format!("o{i}")).collect();
+        let writers = orders.iter().map(|order| {
+            let store = store.clone();
+            let order = order.clone();
+            async move {
+                for seq in 1..=4 {
+                    let input = record_for("acme", &order, seq, EventType::StateChanged);
+                    let (a, b) = tokio::join!(store.record(&input), store.record(&input));
+                    a.unwrap();
+                    b.unwrap();
+                }
+            }
+        });
+        futures::future::join_all(writers).await;
+        let deliveries = store.list_deliveries("all", 1000).await.unwrap();
+        assert_eq!(deliveries.len(), 24);
+        for order in &orders {
+            // Newest first: seq 4, 3, 2, 1.
+            let uuids: Vec<&str> = deliveries
+                .iter()
+                .filter(|d| &d.order_id == order)
+                .map(|d| d.event_uuid.as_str())
+                .collect();
+            let expected: Vec<String> = (1..=4)
+                .rev()
+                .map(|s| format!("acme-{order}-e{s}"))
+                .collect();
+            assert_eq!(uuids, expected);
+            assert_eq!(store.events("acme", order, 0).await.unwrap().len(), 4);
+            let row = store.get_order("acme", order).await.unwrap().unwrap();
+            assert_eq!(row.last_seq, 4);
+        }
+    }
+
+    async fn concurrent_dispatchers_claim_each_due_delivery_once(store: Store) {
+        for i in 0..6 {
+            subscribe(&store, "acme", &format!("w{i}"), &["*"]).await;
+        }
+        store
+            .record(&record("acme", 1, EventType::OrderAcknowledged))
+            .await
+            .unwrap();
+        let settings = Settings::default();
+        let dispatchers: Vec<Dispatcher> = (0..4)
+            .map(|_| Dispatcher::new(store.clone(), &settings).unwrap().unwrap())
+            .collect();
+        let now = now_ms() + 1;
+        let claims = futures::future::join_all(dispatchers.iter().map(|d| d.claim(now))).await;
+        let mut claimed: Vec<String> = claims
+            .into_iter()
+            .flat_map(|c| c.unwrap())
+            .map(|c| c.webhook_id)
+            .collect();
+        claimed.sort();
+        assert_eq!(claimed, ["w0", "w1", "w2", "w3", "w4", "w5"]);
     }
 
     fn record(tenant: &str, seq: u64, event_type: EventType) -> RecordInput {
-        let document = OrderDocument::new(tenant, "o1", "PO-1", "sim", OrderType::Provide);
+        record_for(tenant, "o1", seq, event_type)
+    }
+
+    fn record_for(tenant: &str, order_id: &str, seq: u64, event_type: EventType) -> RecordInput {
+        let document = OrderDocument::new(tenant, order_id, "PO-1", "sim", OrderType::Provide);
         let mut view = OrderView::received(document, "2026-01-01T00:00:00.000Z".into());
         view.last_seq = seq;
         RecordInput {
             view,
             event: OrderEvent {
-                event_uuid: format!("{tenant}-e{seq}"),
-                order_id: "o1".into(),
+                event_uuid: format!("{tenant}-{order_id}-e{seq}"),
+                order_id: order_id.into(),
                 tenant_id: tenant.into(),
                 seq,
                 event_type,
@@ -510,9 +595,7 @@ mod outbox_tests {
             .unwrap();
     }
 
-    #[tokio::test]
-    async fn events_enqueue_once_per_matching_webhook_of_their_tenant() {
-        let (store, _dir) = store().await;
+    async fn events_enqueue_once_per_matching_webhook_of_their_tenant(store: Store) {
         subscribe(&store, "acme", "all", &["*", "STATE_CHANGED"]).await;
         subscribe(&store, "acme", "steps", &["PLAN_STEP_COMPLETED"]).await;
         subscribe(&store, "globex", "other", &["*"]).await;
@@ -550,9 +633,7 @@ mod outbox_tests {
         assert!(store.list_deliveries("all", 100).await.unwrap().is_empty());
     }
 
-    #[tokio::test]
-    async fn only_the_oldest_pending_delivery_of_a_webhook_is_claimed_and_only_once() {
-        let (store, _dir) = store().await;
+    async fn only_the_oldest_pending_delivery_of_a_webhook_is_claimed_and_only_once(store: Store) {
         subscribe(&store, "acme", "all", &["*"]).await;
         store
             .record(&record("acme", 1, EventType::OrderAcknowledged))
@@ -568,7 +649,7 @@ mod outbox_tests {
         let now = now_ms() + 1;
         let claimed = one.claim(now).await.unwrap();
         assert_eq!(claimed.len(), 1);
-        assert_eq!(claimed[0].event_uuid, "acme-e1");
+        assert_eq!(claimed[0].event_uuid, "acme-o1-e1");
         assert_eq!(
             claimed[0].body,
             serde_json::to_string(&record("acme", 1, EventType::OrderAcknowledged).event).unwrap()
@@ -594,13 +675,13 @@ mod outbox_tests {
         );
         assert!(two.claim(now).await.unwrap().is_empty());
         let again = two.claim(now + 2_000).await.unwrap();
-        assert_eq!(again[0].event_uuid, "acme-e1");
+        assert_eq!(again[0].event_uuid, "acme-o1-e1");
         two.finish(&again[0], now + 2_000, Outcome::Delivered(204))
             .await
             .unwrap();
         let next = one.claim(now + LEASE_MS * 2).await.unwrap();
         assert_eq!(next.len(), 1);
-        assert_eq!(next[0].event_uuid, "acme-e2");
+        assert_eq!(next[0].event_uuid, "acme-o1-e2");
         let d = store.list_deliveries("all", 100).await.unwrap();
         assert_eq!((d[1].status.as_str(), d[1].attempts), ("DELIVERED", 2));
         assert!(d[1].delivered_at.is_some() && d[1].next_attempt_at.is_none());

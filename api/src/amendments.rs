@@ -4,6 +4,7 @@
 //! capabilities apply them to the stored view.
 
 use crate::AppState;
+use crate::answers::{AmendmentAnswer, Capabilities, ErrorBody, Preview, RuleRefusal};
 use crate::engine::rule_error;
 use crate::error::ApiError;
 use crate::extract::StrictJson;
@@ -16,17 +17,21 @@ use orderflow_workflows::amendment::{
     self, AmendPath, DOCUMENT_FIELDS, IMMUTABLE_FIELDS, PATCHABLE_WHILE_EXECUTING,
 };
 use orderflow_workflows::cancellation;
+use orderflow_workflows::model::Amendment;
 use orderflow_workflows::model::RequestState;
 use orderflow_workflows::order_workflow::AmendRequest;
 use orderflow_workflows::rules;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AmendBody {
+    /// Must be the order's `order_ref` (a guard against amending the wrong order).
     pub order_ref: String,
-    pub changes: Value,
+    /// The fields to change and their new values, e.g. `{"notes": "…"}` (a JSON merge patch).
+    pub changes: serde_json::Map<String, Value>,
 }
 
 pub(crate) fn tenant(caller: Caller) -> Result<String, ApiError> {
@@ -55,6 +60,21 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
         })
 }
 
+/// The `Idempotency-Key` header, documented once for every request that takes it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct IdempotencyKey {
+    /// 1-200 visible characters; a repeated request answers with the first one's outcome.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$"
+    )]
+    #[allow(dead_code)] // read from the headers by `idempotency_key`
+    key: Option<String>,
+}
+
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key") {
         None => Ok(None),
@@ -69,26 +89,33 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
 }
 
 /// `PATCH /v1/orders/{id}`: 200 with the decided amendment, 202 while it is PENDING.
+#[utoipa::path(patch, path = "/v1/orders/{id}", tag = "amendments", request_body = AmendBody,
+    params(("id" = String, Path, description = "Order id"),
+        ("If-Match" = Option<String>, Header, description = "The order's revision the change is based on, e.g. `\"3\"`; 412 otherwise", pattern = r#"^(W/)?"?[0-9]{1,9}"?$"#),
+        IdempotencyKey),
+    responses(
+        (status = 200, description = "Accepted (restart path) or rejected", body = AmendmentAnswer),
+        (status = 202, description = "PENDING: the supplier decides (patch path)", body = AmendmentAnswer),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`NOT_AMENDABLE`, `REQUEST_IN_PROGRESS`, `FIELD_NOT_AMENDABLE`", body = ErrorBody),
+        (status = 412, description = "`REVISION_MISMATCH`", body = ErrorBody),
+        (status = 422, description = "`ORDER_REF_MISMATCH`, `VALIDATION_FAILED`", body = ErrorBody)))]
 pub async fn amend_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     StrictJson(body): StrictJson<AmendBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<AmendmentAnswer>), ApiError> {
     let tenant_id = tenant(caller)?;
     let expected_revision = if_match(&headers)?;
     let idempotency_key = idempotency_key(&headers)?;
+    let changes = Value::Object(body.changes);
     let current = load(&state, &tenant_id, &order_id).await?;
     // A draft or an ended order has no running workflow to ask: answer from the rules.
     if !rules::has_running_workflow(current.state) {
-        amendment::check_amendment(
-            &current,
-            current.pending_kind(),
-            &body.order_ref,
-            &body.changes,
-        )
-        .map_err(rule_error)?;
+        amendment::check_amendment(&current, current.pending_kind(), &body.order_ref, &changes)
+            .map_err(rule_error)?;
     }
     let outcome = state
         .engine
@@ -98,7 +125,7 @@ pub async fn amend_order(
             AmendRequest {
                 amendment_id: uuid::Uuid::now_v7().to_string(),
                 order_ref: body.order_ref,
-                changes: body.changes,
+                changes,
                 expected_revision,
                 idempotency_key,
                 requested_at: crate::orders::now(),
@@ -112,16 +139,22 @@ pub async fn amend_order(
     };
     Ok((
         status,
-        Json(json!({ "amendment": outcome.amendment, "order": outcome.order })),
+        Json(AmendmentAnswer {
+            amendment: outcome.amendment,
+            order: outcome.order,
+        }),
     ))
 }
 
 /// `GET /v1/orders/{id}/amendments/{amendment_id}`.
+#[utoipa::path(get, path = "/v1/orders/{id}/amendments/{amendment_id}", tag = "amendments",
+    params(("id" = String, Path, description = "Order id"), ("amendment_id" = String, Path)),
+    responses((status = 200, body = Amendment), (status = 404, body = ErrorBody)))]
 pub async fn get_amendment(
     State(state): State<AppState>,
     caller: Caller,
     Path((order_id, amendment_id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Amendment>, ApiError> {
     let tenant_id = tenant(caller)?;
     load(&state, &tenant_id, &order_id).await?;
     let found = state
@@ -135,55 +168,73 @@ pub async fn get_amendment(
                 format!("amendment '{amendment_id}' of order '{order_id}' not found"),
             )
         })?;
-    Ok(Json(json!(found)))
+    Ok(Json(found))
 }
 
 /// `POST /v1/orders/{id}/amendments:preview`: what the same PATCH would do now. Changes
 /// nothing.
+#[utoipa::path(post, path = "/v1/orders/{id}/amendments:preview", tag = "amendments", request_body = AmendBody,
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, body = Preview), (status = 404, body = ErrorBody)))]
 pub async fn preview(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
     StrictJson(body): StrictJson<AmendBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Preview>, ApiError> {
     let tenant_id = tenant(caller)?;
     let view = load(&state, &tenant_id, &order_id).await?;
-    let refused = amendment::fields_refused_while_executing(&view.document, &body.changes);
+    let changes = Value::Object(body.changes);
+    let refused = amendment::fields_refused_while_executing(&view.document, &changes);
     Ok(Json(
-        match amendment::check_amendment(&view, view.pending_kind(), &body.order_ref, &body.changes)
-        {
+        match amendment::check_amendment(&view, view.pending_kind(), &body.order_ref, &changes) {
             Ok((path, document)) => {
                 let mut order = view.clone();
                 order.document = document;
                 if path == AmendPath::Restart {
                     order.revision += 1;
                 }
-                json!({
-                    "allowed": true,
-                    "path": path,
-                    "status": if path == AmendPath::Restart { "ACCEPTED" } else { "PENDING" },
-                    "order": order,
-                    "refused_fields": [],
-                    "error": null,
-                })
+                Preview {
+                    allowed: true,
+                    path: Some(path),
+                    status: Some(if path == AmendPath::Restart {
+                        RequestState::Accepted
+                    } else {
+                        RequestState::Pending
+                    }),
+                    order,
+                    refused_fields: vec![],
+                    error: None,
+                }
             }
-            Err(e) => json!({
-                "allowed": false,
-                "path": amendment::amend_path(&view, view.pending_kind()).ok(),
-                "order": view,
-                "refused_fields": if e.code == amendment::FIELD_NOT_AMENDABLE { refused } else { vec![] },
-                "error": { "code": e.code, "message": e.message },
-            }),
+            Err(e) => Preview {
+                allowed: false,
+                path: amendment::amend_path(&view, view.pending_kind()).ok(),
+                status: None,
+                refused_fields: if e.code == amendment::FIELD_NOT_AMENDABLE {
+                    refused
+                } else {
+                    vec![]
+                },
+                order: view,
+                error: Some(RuleRefusal {
+                    code: e.code,
+                    message: e.message,
+                }),
+            },
         },
     ))
 }
 
 /// `GET /v1/orders/{id}/capabilities`: what may change now, by which path, and why not.
+#[utoipa::path(get, path = "/v1/orders/{id}/capabilities", tag = "amendments",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, body = Capabilities), (status = 404, body = ErrorBody)))]
 pub async fn capabilities(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Capabilities>, ApiError> {
     let tenant_id = tenant(caller)?;
     let view = load(&state, &tenant_id, &order_id).await?;
     let mutable: Vec<&str> = DOCUMENT_FIELDS
@@ -211,17 +262,17 @@ pub async fn capabilities(
         codes,
     );
     let reactivatable = cancellation::check_reactivation(&view);
-    Ok(Json(json!({
-        "amendable": amendable,
-        "amend_path": path,
-        "patchable_fields": fields,
-        "cancellable": cancel.is_ok(),
-        "cancel_path": cancel.as_ref().ok(),
-        "cancel_reason_codes": if view.document.unsolicited { Some(codes) } else { None },
-        "reactivatable": reactivatable.is_ok(),
-        "reason": reason,
-        "cancel_reason": cancel.err().map(|e| e.message),
-        "reactivate_reason": reactivatable.err().map(|e| e.message),
-        "revision": view.revision,
-    })))
+    Ok(Json(Capabilities {
+        amendable,
+        amend_path: path,
+        patchable_fields: fields.into_iter().map(String::from).collect(),
+        cancellable: cancel.is_ok(),
+        cancel_path: cancel.as_ref().ok().copied(),
+        cancel_reason_codes: view.document.unsolicited.then(|| codes.clone()),
+        reactivatable: reactivatable.is_ok(),
+        reason,
+        cancel_reason: cancel.err().map(|e| e.message),
+        reactivate_reason: reactivatable.err().map(|e| e.message),
+        revision: view.revision,
+    }))
 }

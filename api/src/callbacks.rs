@@ -2,6 +2,7 @@
 //! The signature is checked before anything else is read.
 
 use crate::AppState;
+use crate::answers::{CallbackAnswer, ErrorBody};
 use crate::error::ApiError;
 use axum::Json;
 use axum::body::Bytes;
@@ -17,6 +18,7 @@ use orderflow_workflows::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 /// Signatures older (or further in the future) than this are refused, against replays.
 const MAX_SKEW_SECS: i64 = 300;
@@ -54,32 +56,58 @@ pub fn verify_signature(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct Callback {
+/// A supplier's report. Which fields are needed depends on `type`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Callback {
+    /// `STEP_DONE`, `STEP_FAILED`, `AMENDMENT_DECISION`, `SUPPLIER_AMEND`,
+    /// `CANCELLATION_DECISION`, `SUPPLIER_CANCEL`, `HOLD`, `RESUME` or `UNSOLICITED_CEASE`.
     #[serde(rename = "type")]
     kind: String,
+    /// Makes a repeat recognisable; without it the signed body is the identity.
     #[serde(default)]
     callback_id: Option<String>,
     tenant_id: String,
     order_id: String,
+    /// STEP_DONE, STEP_FAILED.
     step_id: Option<String>,
+    /// AMENDMENT_DECISION.
     amendment_id: Option<String>,
+    /// AMENDMENT_DECISION: `ACCEPT` or `REJECT`.
     decision: Option<String>,
+    /// CANCELLATION_DECISION.
     cancellation_id: Option<String>,
+    /// CANCELLATION_DECISION: `AP` or `RE`.
     response_code: Option<String>,
+    /// SUPPLIER_AMEND: the fields the supplier changed.
+    #[schema(value_type = Option<Object>)]
     changes: Option<Value>,
     reason: Option<String>,
+    /// UNSOLICITED_CEASE.
     order_ref: Option<String>,
+    /// UNSOLICITED_CEASE.
     #[serde(default)]
     attributes: std::collections::BTreeMap<String, String>,
 }
 
+/// `POST /v1/supplier/{supplier_id}/callbacks`, signed by the supplier (not a bearer token).
+#[utoipa::path(post, path = "/v1/supplier/{supplier_id}/callbacks", tag = "suppliers",
+    request_body = Callback, security(()),
+    params(("supplier_id" = String, Path, description = "The configured supplier"),
+        ("orderflow-timestamp" = String, Header, description = "Unix seconds; at most 5 minutes old"),
+        ("orderflow-signature" = String, Header, description = "`v1=` hex HMAC-SHA256(secret, timestamp + \".\" + body)")),
+    responses(
+        (status = 200, description = "Taken (HOLD, RESUME, a repeated UNSOLICITED_CEASE)", body = CallbackAnswer),
+        (status = 201, description = "UNSOLICITED_CEASE opened an order", body = CallbackAnswer),
+        (status = 202, description = "Taken; the order acts on it", body = CallbackAnswer),
+        (status = 401, description = "`INVALID_SIGNATURE`: nothing was read or changed", body = ErrorBody),
+        (status = 404, description = "No such order with this supplier", body = ErrorBody),
+        (status = 422, description = "`UNSUPPORTED_CALLBACK`, `VALIDATION_FAILED`, `UNKNOWN_TENANT`", body = ErrorBody)))]
 pub async fn supplier_callback(
     State(state): State<AppState>,
     Path(supplier_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CallbackAnswer>), ApiError> {
     let supplier = state.settings.supplier(&supplier_id).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -126,7 +154,7 @@ pub async fn supplier_callback(
                     },
                 )
                 .await?;
-            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+            Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
         "AMENDMENT_DECISION" => {
             let (Some(amendment_id), Some(decision)) = (callback.amendment_id, callback.decision)
@@ -154,7 +182,7 @@ pub async fn supplier_callback(
                     },
                 )
                 .await?;
-            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+            Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
         "SUPPLIER_AMEND" => {
             let changes = callback.changes.ok_or_else(|| {
@@ -175,7 +203,7 @@ pub async fn supplier_callback(
                     },
                 )
                 .await?;
-            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+            Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
         "CANCELLATION_DECISION" => {
             let (Some(cancellation_id), Some(code)) =
@@ -204,7 +232,7 @@ pub async fn supplier_callback(
                     },
                 )
                 .await?;
-            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+            Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
         "SUPPLIER_CANCEL" => {
             state
@@ -218,7 +246,7 @@ pub async fn supplier_callback(
                     },
                 )
                 .await?;
-            Ok((StatusCode::ACCEPTED, Json(json!({ "accepted": true }))))
+            Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
         // The supplier holds or releases the order: the same commands an operator has.
         "HOLD" | "RESUME" => {
@@ -250,7 +278,10 @@ pub async fn supplier_callback(
                 .await?;
             Ok((
                 StatusCode::OK,
-                Json(json!({ "accepted": true, "state": view.state })),
+                Json(CallbackAnswer {
+                    state: Some(view.state),
+                    ..CallbackAnswer::accepted()
+                }),
             ))
         }
         other => Err(ApiError::unprocessable(
@@ -267,7 +298,7 @@ async fn unsolicited_cease(
     state: &AppState,
     supplier_id: &str,
     callback: Callback,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CallbackAnswer>), ApiError> {
     if !state
         .settings
         .tenants
@@ -287,7 +318,10 @@ async fn unsolicited_cease(
         return if existing.document.unsolicited && existing.document.supplier_id == supplier_id {
             Ok((
                 StatusCode::OK,
-                Json(json!({ "accepted": true, "order": existing })),
+                Json(CallbackAnswer {
+                    order: Some(existing),
+                    ..CallbackAnswer::accepted()
+                }),
             ))
         } else {
             Err(ApiError::duplicate_order(&callback.order_id))
@@ -322,14 +356,17 @@ async fn unsolicited_cease(
     match started {
         // The same cease delivered twice at once: the other delivery started it.
         Err(e) if e.code == "DUPLICATE_ORDER" => {
-            return Ok((StatusCode::OK, Json(json!({ "accepted": true }))));
+            return Ok((StatusCode::OK, Json(CallbackAnswer::accepted())));
         }
         other => other?,
     }
     state.store.insert_received(&view).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "accepted": true, "order": view })),
+        Json(CallbackAnswer {
+            order: Some(view),
+            ..CallbackAnswer::accepted()
+        }),
     ))
 }
 

@@ -4,7 +4,8 @@
 //! the authoritative state (and here directly for orders whose workflow has ended).
 
 use crate::AppState;
-use crate::amendments::{idempotency_key, tenant};
+use crate::amendments::{IdempotencyKey, idempotency_key, tenant};
+use crate::answers::{CancellationAnswer, ErrorBody, ReactivationAnswer};
 use crate::engine::rule_error;
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, StrictJson};
@@ -14,28 +15,38 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::config::Caller;
 use orderflow_workflows::cancellation::{self, OrderRequest};
+use orderflow_workflows::cancellation::{Cancellation, Reactivation};
 use orderflow_workflows::model::RequestState;
 use orderflow_workflows::order_workflow::{CancelRequest, ReactivateRequest};
 use orderflow_workflows::rules;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::ToSchema;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
+    #[schema(min_length = 1, pattern = r"\S")]
     pub reason: String,
+    /// Required for an unsolicited cease: one of the configured codes (see capabilities).
     pub reason_code: Option<String>,
-    /// `YYYY-MM-DD`: the cancellation takes effect at the start of that day (UTC).
+    /// The cancellation takes effect at the start of that day (UTC).
+    #[schema(format = Date)]
     pub effective_date: Option<String>,
-    /// RFC 3339 instant.
+    /// The instant the cancellation takes effect (RFC 3339).
+    #[schema(format = DateTime)]
     pub effective_at: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReactivateBody {
     pub reason: Option<String>,
+    /// Reactivate at the start of that day (UTC).
+    #[schema(format = Date)]
     pub effective_date: Option<String>,
+    /// The instant of the reactivation (RFC 3339).
+    #[schema(format = DateTime)]
     pub effective_at: Option<String>,
 }
 
@@ -57,13 +68,22 @@ fn status(state: RequestState) -> StatusCode {
 
 /// `POST /v1/orders/{id}/cancel`: 200 when decided, 202 while PENDING at the supplier or
 /// SCHEDULED for later.
+#[utoipa::path(post, path = "/v1/orders/{id}/cancel", tag = "cancellations", request_body = CancelBody,
+    params(("id" = String, Path, description = "Order id"),
+        IdempotencyKey),
+    responses(
+        (status = 200, description = "Decided: ACCEPTED or REJECTED", body = CancellationAnswer),
+        (status = 202, description = "PENDING at the supplier, or SCHEDULED", body = CancellationAnswer),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`NOT_CANCELLABLE`, `REQUEST_IN_PROGRESS`, `REASON_CODE_NOT_ALLOWED`, `SCHEDULE_NOT_ALLOWED`", body = ErrorBody),
+        (status = 422, description = "`INVALID_FIELD`", body = ErrorBody)))]
 pub async fn cancel_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     StrictJson(body): StrictJson<CancelBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<CancellationAnswer>), ApiError> {
     let tenant_id = tenant(caller)?;
     let key = idempotency_key(&headers)?;
     if body.reason.trim().is_empty() {
@@ -100,23 +120,33 @@ pub async fn cancel_order(
         .await?;
     Ok((
         status(outcome.cancellation.state),
-        Json(json!({
-            "cancellation": outcome.cancellation,
-            "event_uuid": outcome.event_uuid,
-            "order": outcome.order,
-        })),
+        Json(CancellationAnswer {
+            cancellation: outcome.cancellation,
+            event_uuid: outcome.event_uuid,
+            order: outcome.order,
+        }),
     ))
 }
 
 /// `POST /v1/orders/{id}/reactivate`: 200 when the subscription is ACTIVE again (or its
 /// scheduled cancellation is gone), 202 while the reactivation is SCHEDULED.
+#[utoipa::path(post, path = "/v1/orders/{id}/reactivate", tag = "cancellations",
+    request_body(content = Option<ReactivateBody>, description = "Optional"),
+    params(("id" = String, Path, description = "Order id"),
+        IdempotencyKey),
+    responses(
+        (status = 200, description = "ACTIVE again, or its scheduled cancellation removed", body = ReactivationAnswer),
+        (status = 202, description = "SCHEDULED", body = ReactivationAnswer),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`NOT_REACTIVATABLE`", body = ErrorBody),
+        (status = 422, description = "`INVALID_FIELD`", body = ErrorBody)))]
 pub async fn reactivate_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
     headers: HeaderMap,
     OptionalJson(body): OptionalJson<ReactivateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReactivationAnswer>), ApiError> {
     let tenant_id = tenant(caller)?;
     let key = idempotency_key(&headers)?;
     let effective_at = effective(body.effective_date.as_deref(), body.effective_at.as_deref())?;
@@ -140,34 +170,40 @@ pub async fn reactivate_order(
         .await?;
     Ok((
         status(outcome.reactivation.state),
-        Json(json!({
-            "reactivation": outcome.reactivation,
-            "event_uuid": outcome.event_uuid,
-            "order": outcome.order,
-        })),
+        Json(ReactivationAnswer {
+            reactivation: outcome.reactivation,
+            event_uuid: outcome.event_uuid,
+            order: outcome.order,
+        }),
     ))
 }
 
 /// `GET /v1/orders/{id}/cancellations/{cancellation_id}`.
+#[utoipa::path(get, path = "/v1/orders/{id}/cancellations/{request_id}", tag = "cancellations",
+    params(("id" = String, Path, description = "Order id"), ("request_id" = String, Path, description = "Cancellation id")),
+    responses((status = 200, body = Cancellation), (status = 404, body = ErrorBody)))]
 pub async fn get_cancellation(
     State(state): State<AppState>,
     caller: Caller,
     Path((order_id, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Cancellation>, ApiError> {
     match find_request(&state, caller, &order_id, &id).await? {
-        Some(OrderRequest::Cancellation(c)) => Ok(Json(json!(c))),
+        Some(OrderRequest::Cancellation(c)) => Ok(Json(c)),
         _ => Err(request_not_found("cancellation", &order_id, &id)),
     }
 }
 
 /// `GET /v1/orders/{id}/reactivations/{reactivation_id}`.
+#[utoipa::path(get, path = "/v1/orders/{id}/reactivations/{request_id}", tag = "cancellations",
+    params(("id" = String, Path, description = "Order id"), ("request_id" = String, Path, description = "Reactivation id")),
+    responses((status = 200, body = Reactivation), (status = 404, body = ErrorBody)))]
 pub async fn get_reactivation(
     State(state): State<AppState>,
     caller: Caller,
     Path((order_id, id)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Reactivation>, ApiError> {
     match find_request(&state, caller, &order_id, &id).await? {
-        Some(OrderRequest::Reactivation(r)) => Ok(Json(json!(r))),
+        Some(OrderRequest::Reactivation(r)) => Ok(Json(r)),
         _ => Err(request_not_found("reactivation", &order_id, &id)),
     }
 }

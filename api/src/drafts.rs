@@ -7,6 +7,7 @@
 //! `orderflow_activities::store`), so a request racing a `place` never changes a placed order.
 
 use crate::AppState;
+use crate::answers::ErrorBody;
 use crate::error::ApiError;
 use crate::extract::StrictJson;
 use crate::orders::{self, NewOrder, load, now};
@@ -61,6 +62,12 @@ const ALREADY_PLACED: &str = "it has already been placed";
 /// `PUT /v1/orders/{id}`: replaces the draft's document with the body (same shape as
 /// `POST /v1/orders`). 200 with the draft. `"place": true` is refused (422): a draft is placed
 /// with `POST /v1/orders/{id}/place`; `"place": false` is accepted, as it stays a draft.
+#[utoipa::path(put, path = "/v1/orders/{id}", tag = "drafts", request_body = NewOrder,
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "The updated draft", body = OrderView),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`NOT_DRAFT`: placed orders change by PATCH", body = ErrorBody),
+        (status = 422, description = "`PLACE_NOT_ALLOWED`, `ORDER_ID_MISMATCH`, `VALIDATION_FAILED`", body = ErrorBody)))]
 pub async fn update_draft(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,6 +113,12 @@ pub async fn update_draft(
 /// nothing recorded (`last_seq` 0) is an order being placed (a place that stopped after its
 /// claim, or one in progress): placing it again starts the workflow if it is missing, so a
 /// retried place finishes the job. Any other state is 409 `NOT_DRAFT`.
+#[utoipa::path(post, path = "/v1/orders/{id}/place", tag = "drafts",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, description = "Placed: state START, its workflow started", body = OrderView),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`NOT_DRAFT`", body = ErrorBody),
+        (status = 503, description = "`ENGINE_UNAVAILABLE`: still a draft, place again", body = ErrorBody)))]
 pub async fn place_draft(
     State(state): State<AppState>,
     caller: Caller,
@@ -146,6 +159,11 @@ pub async fn place_draft(
 }
 
 /// `DELETE /v1/orders/{id}`: 204 and the draft is gone (the id may be used again).
+#[utoipa::path(delete, path = "/v1/orders/{id}", tag = "drafts",
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`NOT_DRAFT`: placed orders are cancelled", body = ErrorBody)))]
 pub async fn delete_draft(
     State(state): State<AppState>,
     caller: Caller,

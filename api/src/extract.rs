@@ -4,6 +4,7 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use orderflow_activities::config::Caller;
 use serde::de::DeserializeOwned;
@@ -46,6 +47,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for StrictJson<T> {
 
 fn json_error(rejection: JsonRejection) -> ApiError {
     let text = rejection.body_text();
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
     match rejection {
         JsonRejection::JsonSyntaxError(_) => syntax_error(&text),
         JsonRejection::MissingJsonContentType(_) => ApiError::bad_request(
@@ -55,6 +59,14 @@ fn json_error(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(_) => data_error(text),
         _ => ApiError::bad_request("MALFORMED_JSON", text),
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("request bodies are limited to {} bytes", crate::BODY_LIMIT),
+    )
 }
 
 fn syntax_error(text: &str) -> ApiError {
@@ -85,8 +97,14 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::bad_request("MALFORMED_JSON", e.body_text()))?;
-        if body.iter().all(u8::is_ascii_whitespace) {
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                _ => ApiError::bad_request("MALFORMED_JSON", e.body_text()),
+            })?;
+        // No body, or JSON `null`: nothing to say, so the defaults.
+        if body.iter().all(u8::is_ascii_whitespace)
+            || serde_json::from_slice::<serde_json::Value>(&body).is_ok_and(|v| v.is_null())
+        {
             return Ok(OptionalJson(T::default()));
         }
         serde_json::from_slice(&body)
@@ -95,6 +113,21 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
                 serde_json::error::Category::Data => data_error(e.to_string()),
                 _ => syntax_error(&e.to_string()),
             })
+    }
+}
+
+/// Query parameters whose problems (an unknown parameter, a wrong type) are answered in the
+/// API's error format: 400 `INVALID_QUERY` naming the parameter.
+pub struct StrictQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for StrictQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| StrictQuery(value))
+            .map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))
     }
 }
 

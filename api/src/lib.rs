@@ -2,24 +2,28 @@
 //! order's workflow, which records them before answering (read-your-writes).
 
 pub mod amendments;
+pub mod answers;
 pub mod callbacks;
 pub mod cancellations;
 pub mod drafts;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod orders;
 pub mod webhooks;
 
+use answers::Health;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use engine::Engine;
 use orderflow_activities::config::{Settings, temporal_client};
 use orderflow_activities::store::Store;
-use serde_json::json;
 use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,76 +33,70 @@ pub struct AppState {
 }
 
 /// Request bodies above this are refused with 413 before they are read.
-const BODY_LIMIT: usize = 1 << 20;
+pub(crate) const BODY_LIMIT: usize = 1 << 20;
+
+/// The API's routes, built from the annotated handlers so that `/openapi.json` documents
+/// every one of them (a handler without `#[utoipa::path]` does not compile here).
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(orders::create_order, orders::list_orders))
+        .routes(routes!(
+            orders::get_order,
+            amendments::amend_order,
+            drafts::update_draft,
+            drafts::delete_draft
+        ))
+        .routes(routes!(drafts::place_draft))
+        .routes(routes!(amendments::capabilities))
+        .routes(routes!(amendments::preview))
+        .routes(routes!(amendments::get_amendment))
+        .routes(routes!(orders::list_events))
+        .routes(routes!(cancellations::cancel_order))
+        .routes(routes!(cancellations::reactivate_order))
+        .routes(routes!(cancellations::get_cancellation))
+        .routes(routes!(cancellations::get_reactivation))
+        .routes(routes!(orders::operator_action))
+        .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
+        .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(callbacks::supplier_callback))
+}
+
+/// The routes and their OpenAPI document.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut document) = routes().split_for_parts();
+    openapi::conventions(&mut document);
+    (router, document)
+}
+
+/// The OpenAPI document of [`router`] (also `orderflow openapi` and `docs/openapi.json`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    parts().1
+}
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
+    let (router, document) = parts();
+    let document = Arc::new(document);
+    router
         .route(
-            "/v1/orders",
-            post(orders::create_order).get(orders::list_orders),
-        )
-        .route(
-            "/v1/orders/{id}",
-            get(orders::get_order)
-                .patch(amendments::amend_order)
-                .put(drafts::update_draft)
-                .delete(drafts::delete_draft),
-        )
-        .route("/v1/orders/{id}/place", post(drafts::place_draft))
-        .route(
-            "/v1/orders/{id}/capabilities",
-            get(amendments::capabilities),
-        )
-        .route(
-            "/v1/orders/{id}/amendments:preview",
-            post(amendments::preview),
-        )
-        .route(
-            "/v1/orders/{id}/amendments/{amendment_id}",
-            get(amendments::get_amendment),
-        )
-        .route("/v1/orders/{id}/events", get(orders::list_events))
-        .route("/v1/orders/{id}/cancel", post(cancellations::cancel_order))
-        .route(
-            "/v1/orders/{id}/reactivate",
-            post(cancellations::reactivate_order),
-        )
-        .route(
-            "/v1/orders/{id}/cancellations/{request_id}",
-            get(cancellations::get_cancellation),
-        )
-        .route(
-            "/v1/orders/{id}/reactivations/{request_id}",
-            get(cancellations::get_reactivation),
-        )
-        .route("/v1/orders/{id}/{action}", post(orders::operator_action))
-        .route(
-            "/v1/webhooks",
-            post(webhooks::create_webhook).get(webhooks::list_webhooks),
-        )
-        .route(
-            "/v1/webhooks/{id}",
-            get(webhooks::get_webhook).delete(webhooks::delete_webhook),
-        )
-        .route(
-            "/v1/webhooks/{id}/deliveries",
-            get(webhooks::list_deliveries),
-        )
-        .route(
-            "/v1/supplier/{supplier_id}/callbacks",
-            post(callbacks::supplier_callback),
+            "/openapi.json",
+            get(move || std::future::ready(axum::Json(document.clone()))),
         )
         .fallback(|| async {
             error::ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(error::uniform))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
 /// 200 once the database answers, Temporal answers, and a worker polls the order queue.
-async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()),
+    responses((status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready: what is missing", body = Health)))]
+async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
     let db = state
         .store
         .ping()
@@ -108,19 +106,25 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<serde
     match (db, engine) {
         (Ok(()), Ok(pollers)) if pollers > 0 => (
             StatusCode::OK,
-            axum::Json(json!({ "status": "ok", "workers": pollers })),
+            axum::Json(Health {
+                status: "ok".into(),
+                workers: Some(pollers),
+                database: None,
+                engine: None,
+            }),
         ),
         (db, engine) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({
-                "status": "unavailable",
-                "database": db.err().unwrap_or_else(|| "ok".into()),
-                "engine": match engine {
+            axum::Json(Health {
+                status: "unavailable".into(),
+                workers: None,
+                database: Some(db.err().unwrap_or_else(|| "ok".into())),
+                engine: Some(match engine {
                     Ok(0) => "no worker is polling the order task queue".to_string(),
                     Ok(_) => "ok".to_string(),
                     Err(e) => e,
-                },
-            })),
+                }),
+            }),
         ),
     }
 }

@@ -1,11 +1,12 @@
 //! Order endpoints: submit, read, list, events, operator commands. Drafts are in `drafts`.
 
 use crate::AppState;
+use crate::answers::{ErrorBody, EventList, OrderAnswer, OrderList};
 use crate::drafts;
 use crate::error::ApiError;
-use crate::extract::{OptionalJson, StrictJson};
+use crate::extract::{OptionalJson, StrictJson, StrictQuery};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_activities::config::Caller;
@@ -17,23 +18,34 @@ use orderflow_workflows::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /v1/orders` (and of `PUT /v1/orders/{id}`, which replaces a draft). The
 /// tenant comes from the credentials, never from here.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
+    /// Unique per tenant; generated (UUIDv7) when absent.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,128}$")]
     pub order_id: Option<String>,
+    #[schema(min_length = 1, pattern = r"\S")]
     pub order_ref: String,
+    /// A configured supplier (`UNKNOWN_SUPPLIER` otherwise).
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,128}$")]
     pub supplier_id: String,
     pub order_type: OrderType,
     #[serde(default)]
     pub unsolicited: bool,
     #[serde(default)]
     pub recurring: bool,
+    #[schema(value_type = Option<Object>)]
     pub customer: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     pub contact: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     pub site: Option<Value>,
+    /// A calendar date.
+    #[schema(format = Date)]
     pub requested_date: Option<String>,
     pub notes: Option<String>,
     #[serde(default)]
@@ -118,8 +130,10 @@ fn acting_tenant(caller: &Caller, query: &TenantQuery) -> Result<String, ApiErro
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TenantQuery {
+    /// Operators only: the order's tenant. Tenants act for themselves.
     pub tenant_id: Option<String>,
 }
 
@@ -144,6 +158,13 @@ pub async fn start_workflow(state: &AppState, view: &OrderView) -> Result<(), Ap
 }
 
 /// `POST /v1/orders`: 201 with the order, placed (START) or, with `"place": false`, a DRAFT.
+#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = NewOrder,
+    responses(
+        (status = 201, description = "Placed (state START) or stored as a DRAFT", body = OrderView,
+            headers(("Location" = String, description = "The order's URL"))),
+        (status = 409, description = "`DUPLICATE_ORDER`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_FAILED`, `UNKNOWN_SUPPLIER`, `UNKNOWN_FIELD`", body = ErrorBody),
+    ))]
 pub async fn create_order(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,31 +211,42 @@ pub async fn load(
         .ok_or_else(|| ApiError::not_found(order_id))
 }
 
+/// `GET /v1/orders/{id}`: the order as recorded (read-your-writes after any change).
+#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders", params(("id" = String, Path, description = "Order id"), TenantQuery),
+    responses((status = 200, body = OrderView), (status = 404, description = "No such order for this tenant", body = ErrorBody)))]
 pub async fn get_order(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
-    Query(query): Query<TenantQuery>,
+    StrictQuery(query): StrictQuery<TenantQuery>,
 ) -> Result<Json<OrderView>, ApiError> {
     let tenant = acting_tenant(&caller, &query)?;
     Ok(Json(load(&state, &tenant, &order_id).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Only orders in this state, e.g. `EXECUTION`.
+    #[param(value_type = Option<OrderState>)]
     pub state: Option<String>,
     pub supplier_id: Option<String>,
+    /// Operators only: one tenant's orders (all tenants when absent).
     pub tenant_id: Option<String>,
+    /// 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
+/// `GET /v1/orders`: the newest orders first.
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(ListQuery),
+    responses((status = 200, body = OrderList), (status = 400, description = "`INVALID_QUERY`", body = ErrorBody)))]
 pub async fn list_orders(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    StrictQuery(query): StrictQuery<ListQuery>,
+) -> Result<Json<OrderList>, ApiError> {
     if let Some(s) = &query.state
         && OrderState::parse(s).is_none()
     {
@@ -243,49 +275,65 @@ pub async fn list_orders(
             limit,
         })
         .await?;
-    Ok(Json(json!({ "orders": orders })))
+    Ok(Json(OrderList { orders }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// Operators only: the order's tenant.
     pub tenant_id: Option<String>,
-    pub after_seq: Option<u64>,
+    /// Only events after this sequence number (for polling).
+    #[param(minimum = 0)]
+    pub after_seq: Option<i64>,
 }
 
+/// `GET /v1/orders/{id}/events`: the order's gapless event log, oldest first.
+#[utoipa::path(get, path = "/v1/orders/{id}/events", tag = "orders", params(("id" = String, Path, description = "Order id"), EventsQuery),
+    responses((status = 200, body = EventList), (status = 404, body = ErrorBody)))]
 pub async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
     Path(order_id): Path<String>,
-    Query(query): Query<EventsQuery>,
-) -> Result<Json<Value>, ApiError> {
+    StrictQuery(query): StrictQuery<EventsQuery>,
+) -> Result<Json<EventList>, ApiError> {
     let tenant = acting_tenant(
         &caller,
         &TenantQuery {
             tenant_id: query.tenant_id,
         },
     )?;
+    let after_seq = u64::try_from(query.after_seq.unwrap_or(0))
+        .map_err(|_| ApiError::bad_request("INVALID_QUERY", "after_seq must be 0 or more"))?;
     load(&state, &tenant, &order_id).await?;
-    let events = state
-        .store
-        .events(&tenant, &order_id, query.after_seq.unwrap_or(0))
-        .await?;
-    Ok(Json(json!({ "events": events })))
+    let events = state.store.events(&tenant, &order_id, after_seq).await?;
+    Ok(Json(EventList { events }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorBody {
+    /// Shown in the order's `state_reason` and events.
     reason: Option<String>,
 }
 
 /// `POST /v1/orders/{id}/{suspend|resume|retry|withdraw}` (operator token only).
+#[utoipa::path(post, path = "/v1/orders/{id}/{action}", tag = "operators",
+    params(("id" = String, Path, description = "Order id"),
+        ("action" = String, Path, description = "`suspend`, `resume`, `retry` or `withdraw`"),
+        TenantQuery),
+    request_body(content = Option<OperatorBody>, description = "Optional"),
+    responses((status = 200, body = OrderAnswer),
+        (status = 403, description = "Not the operator token", body = ErrorBody),
+        (status = 404, description = "No such order or action", body = ErrorBody),
+        (status = 409, description = "The order's state does not allow the command", body = ErrorBody)))]
 pub async fn operator_action(
     State(state): State<AppState>,
     caller: Caller,
     Path((order_id, action)): Path<(String, String)>,
-    Query(query): Query<TenantQuery>,
+    StrictQuery(query): StrictQuery<TenantQuery>,
     OptionalJson(body): OptionalJson<OperatorBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderAnswer>, ApiError> {
     let Some(action) = OperatorAction::parse(&action) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -317,5 +365,5 @@ pub async fn operator_action(
             },
         )
         .await?;
-    Ok(Json(json!({ "order": order })))
+    Ok(Json(OrderAnswer { order }))
 }

@@ -3,6 +3,7 @@
 //! stored and never shown again; the worker's dispatcher sends the deliveries.
 
 use crate::AppState;
+use crate::answers::{DeliveryList, ErrorBody, WebhookList};
 use crate::error::ApiError;
 use crate::extract::{StrictJson, tenant_only};
 use axum::Json;
@@ -14,15 +15,22 @@ use orderflow_activities::webhooks::Webhook;
 use orderflow_workflows::model::EventType;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 const WHAT: &str = "webhooks are managed";
 const DELIVERIES_LIMIT: i64 = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
+    /// The receiver, an absolute `http://` or `https://` URL.
+    #[schema(pattern = r"^https?://[^\s/?#]+")]
     pub url: String,
+    /// Event types (e.g. `STATE_CHANGED`) or `*` for all.
+    #[schema(min_items = 1)]
     pub topics: Vec<String>,
+    /// 16–256 characters; signs each delivery. Stored encrypted, never shown again.
+    #[schema(min_length = 16, max_length = 256)]
     pub secret: String,
 }
 
@@ -85,6 +93,8 @@ fn not_found(webhook_id: &str) -> ApiError {
 }
 
 /// `POST /v1/webhooks`: 201 with the subscription, without its secret.
+#[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookBody,
+    responses((status = 201, body = Webhook), (status = 422, description = "`INVALID_FIELD`", body = ErrorBody)))]
 pub async fn create_webhook(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,16 +118,19 @@ pub async fn create_webhook(
 }
 
 /// `GET /v1/webhooks`: the caller's subscriptions.
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", responses((status = 200, body = WebhookList)))]
 pub async fn list_webhooks(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WebhookList>, ApiError> {
     let tenant_id = tenant_only(caller, WHAT)?;
     let webhooks = state.store.list_webhooks(&tenant_id).await?;
-    Ok(Json(json!({ "webhooks": webhooks })))
+    Ok(Json(WebhookList { webhooks }))
 }
 
 /// `GET /v1/webhooks/{id}`.
+#[utoipa::path(get, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = Webhook), (status = 404, body = ErrorBody)))]
 pub async fn get_webhook(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,6 +142,8 @@ pub async fn get_webhook(
 }
 
 /// `DELETE /v1/webhooks/{id}`: 204; nothing more is sent to it.
+#[utoipa::path(delete, path = "/v1/webhooks/{id}", tag = "webhooks", params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody)))]
 pub async fn delete_webhook(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,11 +158,13 @@ pub async fn delete_webhook(
 }
 
 /// `GET /v1/webhooks/{id}/deliveries`: the latest 100, newest first.
+#[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "Webhook id")),
+    responses((status = 200, body = DeliveryList), (status = 404, body = ErrorBody)))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(webhook_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryList>, ApiError> {
     let tenant_id = tenant_only(caller, WHAT)?;
     if state
         .store
@@ -161,7 +178,7 @@ pub async fn list_deliveries(
         .store
         .list_deliveries(&webhook_id, DELIVERIES_LIMIT)
         .await?;
-    Ok(Json(json!({ "deliveries": deliveries })))
+    Ok(Json(DeliveryList { deliveries }))
 }
 
 #[cfg(test)]

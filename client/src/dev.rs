@@ -4,6 +4,7 @@
 
 use crate::temporal_cli::{DevServer, DevServerOptions};
 use anyhow::Context;
+use futures::FutureExt;
 use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
 use orderflow_supplier_sim::SimConfig;
 use std::path::PathBuf;
@@ -36,7 +37,10 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     if std::env::var("ORDERFLOW_DATABASE_URL").map_or(true, |u| u.is_empty()) {
         settings.database_url = format!("sqlite://{}", data_dir.join("orderflow.db").display());
     }
+    // Its own dev server, whatever TEMPORAL_* in the shell points at.
     settings.temporal_address = Some(server.address.clone());
+    settings.temporal_namespace = None;
+    settings.temporal_env_config = false;
     settings.suppliers = vec![SupplierSettings {
         id: "sim".into(),
         base_url: format!("http://127.0.0.1:{}", options.sim_port),
@@ -57,23 +61,35 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     let api_listener = tokio::net::TcpListener::bind(("127.0.0.1", options.api_port))
         .await
         .with_context(|| format!("binding the API port {}", options.api_port))?;
-    let sim = tokio::spawn(orderflow_supplier_sim::serve(
-        sim_listener,
-        SimConfig {
-            data_dir: data_dir.join("sim"),
-            callback_url: format!(
-                "http://127.0.0.1:{}/v1/supplier/sim/callbacks",
-                options.api_port
-            ),
-            secret: DEV_SIM_SECRET.into(),
-        },
-        stopped(),
-    ));
-    let api = tokio::spawn(orderflow_api::serve(
-        api_listener,
-        settings.clone(),
-        stopped(),
-    ));
+    // A part that fails stops the whole stack, saying why, rather than leaving it half up.
+    let stop_on_error = |part: &'static str, stop: watch::Sender<bool>| {
+        move |result: anyhow::Result<()>| {
+            if let Err(e) = &result {
+                tracing::error!("{part} failed: {e:#}; stopping the dev stack");
+                let _ = stop.send(true);
+            }
+            result
+        }
+    };
+    let sim = tokio::spawn(
+        orderflow_supplier_sim::serve(
+            sim_listener,
+            SimConfig {
+                data_dir: data_dir.join("sim"),
+                callback_url: format!(
+                    "http://127.0.0.1:{}/v1/supplier/sim/callbacks",
+                    options.api_port
+                ),
+                secret: DEV_SIM_SECRET.into(),
+            },
+            stopped(),
+        )
+        .map(stop_on_error("the supplier simulator", stop_tx.clone())),
+    );
+    let api = tokio::spawn(
+        orderflow_api::serve(api_listener, settings.clone(), stopped())
+            .map(stop_on_error("the API", stop_tx.clone())),
+    );
 
     println!("orderflow dev stack is up (data in {})", data_dir.display());
     println!("  API:          http://127.0.0.1:{}", options.api_port);

@@ -81,6 +81,8 @@ enum Command {
     },
     /// Print the path of the Temporal CLI, building it first if needed.
     TemporalCli,
+    /// Print the API's OpenAPI 3.1 document (the one served at `/openapi.json`).
+    Openapi,
     /// Submit an order (from a JSON file, or from flags).
     Submit {
         /// JSON file with the order (`-` for stdin); flags below are ignored when given.
@@ -313,6 +315,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 orderflow_worker::shutdown_signal(),
             )
             .await
+        }
+        Command::Openapi => {
+            println!("{}", orderflow_api::openapi_document().to_pretty_json()?);
+            Ok(())
         }
         Command::TemporalCli => {
             let path =

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 pub const TEMPORAL_CLI_MODULE: &str = "github.com/temporalio/cli/cmd/temporal@v1.5.1";
 
-fn cache_dir() -> PathBuf {
+/// Where built tools are kept: `$ORDERFLOW_CACHE_DIR` or `~/.cache/orderflow`.
+pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("ORDERFLOW_CACHE_DIR") {
         return PathBuf::from(dir);
     }
@@ -151,18 +152,27 @@ impl DevServer {
         let child = cmd
             .spawn()
             .with_context(|| format!("starting {}", cli.display()))?;
-        let server = DevServer {
+        let mut server = DevServer {
             child,
             address: format!("127.0.0.1:{}", options.port),
         };
-        server.wait_ready(Duration::from_secs(60))?;
+        server.wait_ready(options.port, Duration::from_secs(60))?;
         Ok(server)
     }
 
-    fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
+    /// Waits until the dev server itself listens on `port`. Another process may hold the
+    /// port (a free port picked a moment ago can be taken by then): the server then exits,
+    /// and a plain connect would talk to the other process instead.
+    fn wait_ready(&mut self, port: u16, timeout: Duration) -> anyhow::Result<()> {
         let start = Instant::now();
         while start.elapsed() < timeout {
-            if std::net::TcpStream::connect(&self.address).is_ok() {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "the Temporal dev server exited ({status}) before listening on {}; is the port in use?",
+                    self.address
+                );
+            }
+            if listens(self.child.id(), port) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -219,6 +229,36 @@ pub fn die_with_parent(cmd: &mut Command) {
             Ok(())
         });
     }
+}
+
+/// Whether process `pid` has a listening TCP socket on `port` (from `/proc`: the socket
+/// inodes listening on the port, and the process's open file descriptors).
+fn listens(pid: u32, port: u16) -> bool {
+    let port = format!(":{port:04X}");
+    let inodes: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    // local_address, state (0A: LISTEN), inode.
+                    (fields.len() > 9 && fields[1].ends_with(&port) && fields[3] == "0A")
+                        .then(|| format!("socket:[{}]", fields[9]))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
 }
 
 /// A free TCP port on 127.0.0.1.

@@ -2,6 +2,10 @@
 //! simulator, the API and a worker, each the real binary in its own process — shared by the
 //! tests of that binary. Nothing is mocked.
 //!
+//! The database is SQLite, or PostgreSQL when `ORDERFLOW_TEST_DATABASE=postgres` (each stack
+//! gets a new database on the test server, see `orderflow-testpg`). A stack may run several
+//! workers and API instances against the one Temporal and database ([`StackOptions`]).
+//!
 //! Children are spawned from one long-lived supervisor thread with `PR_SET_PDEATHSIG`, so
 //! they die with the test process even though statics are never dropped.
 
@@ -59,31 +63,32 @@ impl Supervisor {
     }
 }
 
-pub struct Stack {
-    pub dir: PathBuf,
-    pub api_url: String,
-    pub sim_url: String,
-    pub temporal_address: String,
-    config_path: PathBuf,
-    supervisor: Supervisor,
-    worker: Mutex<Option<Child>>,
-    sim: Mutex<Option<Child>>,
-    api: Mutex<Option<Child>>,
-    server: Mutex<Option<DevServer>>,
-    ports: Ports,
-    persistent: bool,
+/// The database a stack runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
 }
 
-/// The fixed ports of a stack, so that a restarted process is found where it was.
-#[derive(Clone, Copy)]
-struct Ports {
-    temporal: u16,
-    api: u16,
-    sim: u16,
+impl Database {
+    /// `ORDERFLOW_TEST_DATABASE`: `sqlite` (the default) or `postgres`.
+    pub fn from_env() -> Database {
+        match std::env::var("ORDERFLOW_TEST_DATABASE").as_deref() {
+            Ok("postgres") => Database::Postgres,
+            Ok("sqlite") | Ok("") | Err(_) => Database::Sqlite,
+            Ok(other) => panic!("ORDERFLOW_TEST_DATABASE={other}: use sqlite or postgres"),
+        }
+    }
 }
 
-/// How a test stack differs from the default one.
+/// What a stack runs.
+#[derive(Clone, Debug)]
 pub struct StackOptions {
+    pub database: Database,
+    /// Worker processes polling the one task queue.
+    pub workers: usize,
+    /// API processes; the simulator calls back into the last one.
+    pub apis: usize,
     /// Supplier-call retries and timeouts given to each order.
     pub workflow: WorkflowSettings,
     /// The Temporal dev server keeps its state in a SQLite file under the stack's directory,
@@ -94,10 +99,41 @@ pub struct StackOptions {
 impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
+            database: Database::from_env(),
+            workers: 1,
+            apis: 1,
             workflow: test_workflow_settings(),
             persistent: false,
         }
     }
+}
+
+pub struct Stack {
+    pub dir: PathBuf,
+    /// The first API instance.
+    pub api_url: String,
+    pub api_urls: Vec<String>,
+    pub sim_url: String,
+    pub temporal_address: String,
+    pub database_url: String,
+    config_path: PathBuf,
+    supervisor: Supervisor,
+    /// Worker processes by index; `None` once killed.
+    workers: Mutex<Vec<Option<Child>>>,
+    /// API processes, one per port of `ports.apis`; `None` while killed.
+    apis: Mutex<Vec<Option<Child>>>,
+    sim: Mutex<Option<Child>>,
+    server: Mutex<Option<DevServer>>,
+    ports: Ports,
+    options: StackOptions,
+}
+
+/// The ports of a stack, kept so that a restarted process is found where it was.
+#[derive(Clone, Debug)]
+struct Ports {
+    temporal: u16,
+    apis: Vec<u16>,
+    sim: u16,
 }
 
 /// `kill -9` a child and reap it.
@@ -117,7 +153,7 @@ fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
-fn binary(name: &str) -> PathBuf {
+pub fn binary(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
     assert!(
         path.is_file(),
@@ -144,79 +180,118 @@ pub fn test_workflow_settings() -> WorkflowSettings {
     }
 }
 
+/// Starts the dev server of a stack on `port`, or on a free port when `None`; the state is
+/// in `dir/temporal.db` when `persistent`.
+fn start_dev_server(
+    supervisor: &Supervisor,
+    dir: &Path,
+    persistent: bool,
+    port: Option<u16>,
+) -> DevServer {
+    let log = dir.join("temporal.log");
+    let db_file = persistent.then(|| dir.join("temporal.db"));
+    supervisor
+        .run(move || {
+            // Another process on the machine may take a free port first: try another. A
+            // restarted server must come back on its own port.
+            let mut attempts = 0;
+            loop {
+                let started = DevServer::start(&DevServerOptions {
+                    port: port.unwrap_or_else(free_port),
+                    ui_port: None,
+                    db_file: db_file.clone(),
+                    log_file: Some(log.clone()),
+                    ..Default::default()
+                });
+                attempts += 1;
+                if started.is_ok() || port.is_some() || attempts == 3 {
+                    return started;
+                }
+            }
+        })
+        .expect("starting the Temporal dev server")
+}
+
 impl Stack {
-    /// Starts a whole stack; `name` labels its directory.
+    /// Starts a whole stack with one worker and one API; `name` labels its directory.
     pub async fn start(name: &str) -> Stack {
         Stack::start_with(name, StackOptions::default()).await
     }
 
-    /// Starts a whole stack with `options`.
+    /// Starts a whole stack as `options` say.
     pub async fn start_with(name: &str, options: StackOptions) -> Stack {
         let dir = tempfile::Builder::new()
             .prefix(&format!("orderflow-{name}-"))
             .tempdir()
             .expect("temp dir")
             .keep();
+        let supervisor = Supervisor::new();
+        let server = start_dev_server(&supervisor, &dir, options.persistent, None);
+        let temporal_port = server
+            .address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the dev server's port");
         let ports = Ports {
-            temporal: free_port(),
-            api: free_port(),
+            temporal: temporal_port,
+            apis: (0..options.apis.max(1)).map(|_| free_port()).collect(),
             sim: free_port(),
         };
-        let api_url = format!("http://127.0.0.1:{}", ports.api);
+        let api_urls: Vec<String> = ports
+            .apis
+            .iter()
+            .map(|port| format!("http://127.0.0.1:{port}"))
+            .collect();
         let sim_url = format!("http://127.0.0.1:{}", ports.sim);
-        let temporal_address = format!("127.0.0.1:{}", ports.temporal);
+        let database_url = match options.database {
+            Database::Sqlite => format!("sqlite://{}", dir.join("orderflow.db").display()),
+            Database::Postgres => orderflow_testpg::database(name).await,
+        };
         let settings = Settings {
-            database_url: format!("sqlite://{}", dir.join("orderflow.db").display()),
-            temporal_address: Some(temporal_address.clone()),
+            database_url: database_url.clone(),
+            temporal_address: Some(server.address.clone()),
+            // The stack's own dev server, whatever TEMPORAL_* the shell has.
+            temporal_env_config: false,
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url.clone(),
                 secret: DEV_SIM_SECRET.into(),
             }],
-            workflow: options.workflow,
+            workflow: options.workflow.clone(),
             ..Settings::default()
         };
         let config_path = dir.join("config.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
 
         let stack = Stack {
-            api_url,
+            api_url: api_urls[0].clone(),
+            api_urls,
             sim_url,
-            temporal_address,
+            temporal_address: server.address.clone(),
+            database_url,
             config_path,
-            supervisor: Supervisor::new(),
-            worker: Mutex::new(None),
+            supervisor,
+            workers: Mutex::new(Vec::new()),
+            apis: Mutex::new(Vec::new()),
             sim: Mutex::new(None),
-            api: Mutex::new(None),
-            server: Mutex::new(None),
+            server: Mutex::new(Some(server)),
             ports,
-            persistent: options.persistent,
+            options,
             dir,
         };
-        stack.start_server();
-        stack.start_sim();
-        stack.start_api();
-        stack.start_worker();
-        stack.wait_healthy().await;
+        stack.start_processes().await;
         stack
     }
 
-    fn start_server(&self) {
-        let (port, log) = (self.ports.temporal, self.dir.join("temporal.log"));
-        let db_file = self.persistent.then(|| self.dir.join("temporal.db"));
-        let server = self
-            .supervisor
-            .run(move || {
-                DevServer::start(&DevServerOptions {
-                    port,
-                    ui_port: None,
-                    db_file,
-                    log_file: Some(log),
-                    ..Default::default()
-                })
-            })
-            .expect("starting the Temporal dev server");
-        *self.server.lock().unwrap() = Some(server);
+    /// Starts the simulator, the APIs and the workers, and waits until every API is healthy.
+    async fn start_processes(&self) {
+        self.start_sim();
+        self.start_api();
+        for _ in 0..self.options.workers.max(1) {
+            self.start_worker();
+        }
+        self.wait_healthy().await;
     }
 
     /// Starts the supplier simulator on its port and data directory (replacing none: call
@@ -232,7 +307,10 @@ impl Stack {
                 "--data-dir".into(),
                 self.dir.join("sim").display().to_string(),
                 "--callback-url".into(),
-                format!("{}/v1/supplier/sim/callbacks", self.api_url),
+                format!(
+                    "{}/v1/supplier/sim/callbacks",
+                    self.api_urls.last().unwrap()
+                ),
                 "--secret".into(),
                 DEV_SIM_SECRET.into(),
             ],
@@ -245,24 +323,36 @@ impl Stack {
         kill9(self.sim.lock().unwrap().take());
     }
 
-    /// Starts the API on its port (replacing none: call [`Stack::kill_api`] first).
+    /// Starts every API instance on its port (call [`Stack::kill_api`] first).
     pub fn start_api(&self) {
-        let child = self.spawn(
-            "api",
-            binary("orderflow"),
-            vec!["serve".into(), "--port".into(), self.ports.api.to_string()],
-        );
-        *self.api.lock().unwrap() = Some(child);
+        let children = self
+            .ports
+            .apis
+            .iter()
+            .enumerate()
+            .map(|(i, port)| {
+                Some(self.spawn(
+                    &numbered("api", i),
+                    binary("orderflow"),
+                    vec!["serve".into(), "--port".into(), port.to_string()],
+                ))
+            })
+            .collect();
+        *self.apis.lock().unwrap() = children;
     }
 
-    /// `kill -9` the API: requests in flight are cut off.
+    /// `kill -9` every API instance: requests in flight are cut off.
     pub fn kill_api(&self) {
-        kill9(self.api.lock().unwrap().take());
+        for child in self.apis.lock().unwrap().drain(..) {
+            kill9(child);
+        }
     }
 
     /// `kill -9` every process of the stack at once, the Temporal dev server included.
     pub fn kill_all(&self) {
-        self.kill_worker();
+        for child in self.workers.lock().unwrap().iter_mut() {
+            kill9(child.take());
+        }
         self.kill_api();
         self.kill_sim();
         if let Some(server) = self.server.lock().unwrap().take() {
@@ -271,17 +361,15 @@ impl Stack {
     }
 
     /// Starts every process again on the same ports and data (a persistent stack finds its
-    /// workflows again), and waits until the API reports a polling worker.
+    /// workflows again), and waits until the APIs report a polling worker.
     pub async fn restart_all(&self) {
         assert!(
-            self.persistent,
+            self.options.persistent,
             "restart_all needs a stack started with `persistent: true`"
         );
-        self.start_server();
-        self.start_sim();
-        self.start_api();
-        self.start_worker();
-        self.wait_healthy().await;
+        let server = start_dev_server(&self.supervisor, &self.dir, true, Some(self.ports.temporal));
+        *self.server.lock().unwrap() = Some(server);
+        self.start_processes().await;
     }
 
     fn spawn(&self, name: &str, program: PathBuf, args: Vec<String>) -> Child {
@@ -307,44 +395,70 @@ impl Stack {
             .unwrap_or_else(|e| panic!("spawning {name}: {e}"))
     }
 
-    /// Starts a worker process (replacing none: call [`Stack::kill_worker`] first).
-    pub fn start_worker(&self) {
-        let child = self.spawn("worker", binary("orderflow-worker"), vec![]);
-        *self.worker.lock().unwrap() = Some(child);
+    /// Starts one more worker process; returns its index (logs in `worker.log`, then
+    /// `worker-1.log`, …).
+    pub fn start_worker(&self) -> usize {
+        let mut workers = self.workers.lock().unwrap();
+        let index = workers.len();
+        let child = self.spawn(
+            &numbered("worker", index),
+            binary("orderflow-worker"),
+            vec![],
+        );
+        workers.push(Some(child));
+        index
     }
 
-    /// `kill -9` the worker: no graceful shutdown, in-flight activities are abandoned.
-    pub fn kill_worker(&self) {
-        if let Some(mut child) = self.worker.lock().unwrap().take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    /// `kill -9` worker `index`: no graceful shutdown, in-flight tasks are abandoned.
+    pub fn kill_worker(&self, index: usize) {
+        kill9(self.workers.lock().unwrap()[index].take());
     }
 
-    /// Waits until the API answers `/healthz` with 200 (engine reachable, a worker polling).
+    /// The process id of worker `index`, while it runs. Temporal names a worker
+    /// `{pid}@{host}` (`last_worker_identity` of a pending activity).
+    pub fn worker_pid(&self, index: usize) -> Option<u32> {
+        self.workers.lock().unwrap()[index].as_ref().map(Child::id)
+    }
+
+    /// Waits until every API answers `/healthz` with 200 (engine reachable, a worker polling).
     pub async fn wait_healthy(&self) {
         let http = reqwest::Client::new();
         let start = Instant::now();
-        let mut last = String::new();
-        while start.elapsed() < Duration::from_secs(90) {
-            match http.get(format!("{}/healthz", self.api_url)).send().await {
-                Ok(r) if r.status().is_success() => return,
-                Ok(r) => last = r.text().await.unwrap_or_default(),
-                Err(e) => last = e.to_string(),
+        for api_url in &self.api_urls {
+            loop {
+                let last = match http.get(format!("{api_url}/healthz")).send().await {
+                    Ok(r) if r.status().is_success() => break,
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(e) => e.to_string(),
+                };
+                if start.elapsed() > Duration::from_secs(90) {
+                    panic!(
+                        "stack in {} never became healthy: {last}\n{}",
+                        self.dir.display(),
+                        self.logs()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        panic!(
-            "stack in {} never became healthy: {last}\n{}",
-            self.dir.display(),
-            self.logs()
-        );
     }
 
     /// The last lines of every process log, for failure messages.
     pub fn logs(&self) -> String {
         let mut out = String::new();
-        for name in ["api", "worker", "sim", "temporal"] {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".log")
+                    .map(String::from)
+            })
+            .collect();
+        names.sort();
+        for name in names {
             let text =
                 std::fs::read_to_string(self.dir.join(format!("{name}.log"))).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(15).collect();
@@ -382,11 +496,20 @@ impl Stack {
     pub async fn temporal(&self) -> temporalio_client::Client {
         let settings = Settings {
             temporal_address: Some(self.temporal_address.clone()),
+            temporal_env_config: false,
             ..Settings::default()
         };
         orderflow_activities::config::temporal_client(&settings)
             .await
             .unwrap()
+    }
+}
+
+/// `name` for the first process of its kind, `name-i` for the others.
+fn numbered(name: &str, index: usize) -> String {
+    match index {
+        0 => name.to_string(),
+        i => format!("{name}-{i}"),
     }
 }
 

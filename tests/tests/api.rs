@@ -299,3 +299,60 @@ async fn supplier_callbacks_must_be_signed() {
 fn orderflow_supplier_sim_sign(secret: &str, ts: i64, body: &str) -> String {
     orderflow_supplier_sim::sign(secret, ts, body.as_bytes())
 }
+
+/// Errors axum itself raises (body too large, wrong method, a path that is not UTF-8, a
+/// query of the wrong type) carry the same error shape and codes as ours, and change nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_error_has_the_error_shape() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = new_id("big");
+    let mut big = order(&id, &[]);
+    big["notes"] = json!("x".repeat(1 << 20));
+    let r = acme.post("/v1/orders", &big).await.unwrap();
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(code(&r), "PAYLOAD_TOO_LARGE");
+    assert_eq!(
+        acme.get(&format!("/v1/orders/{id}")).await.unwrap().status,
+        404
+    );
+    // The callback endpoint reads raw bytes (to check the signature): same limit, same shape.
+    let r = acme
+        .post_raw(
+            "/v1/supplier/sim/callbacks",
+            &"x".repeat((1 << 20) + 1),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert_eq!(code(&r), "PAYLOAD_TOO_LARGE");
+
+    let r = acme
+        .send(reqwest::Method::PUT, "/v1/webhooks", Some(&json!({})))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(code(&r), "METHOD_NOT_ALLOWED");
+    let r = acme.get("/v1/orders/%FF%FE").await.unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(code(&r), "INVALID_REQUEST");
+    for query in [
+        "after_seq=-1",
+        "after_seq=x",
+        "after_seq=9223372036854775808",
+    ] {
+        let r = acme
+            .get(&format!("/v1/orders/{id}/events?{query}"))
+            .await
+            .unwrap();
+        assert_eq!(r.status, 400, "{query}: {}", r.body);
+        assert_eq!(code(&r), "INVALID_QUERY", "{query}");
+    }
+    let r = acme.get("/v1/orders?limit=ten").await.unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(code(&r), "INVALID_QUERY");
+    let r = acme.get("/v1/nothing-here").await.unwrap();
+    assert_eq!(r.status, 404);
+    assert_eq!(code(&r), "NOT_FOUND");
+}

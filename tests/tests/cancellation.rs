@@ -102,6 +102,11 @@ async fn consumer_path_cancels_before_transfer_and_the_supplier_never_gets_it() 
     // Every supplier call fails twice first: the order sits in retries before its transfer.
     let id = new_id("consumer");
     submit(&acme, &order(&id, &[("sim.flaky", "3")])).await;
+    // Until its first event is recorded (START) the order answers "try again in a moment".
+    wait_for(&acme, &id, Duration::from_secs(30), |o| {
+        o["state"] != "START"
+    })
+    .await;
     let r = cancel(&acme, &id, json!({ "reason": "ordered by mistake" })).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let c = &r.body["cancellation"];

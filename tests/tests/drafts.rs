@@ -310,8 +310,7 @@ async fn a_place_interrupted_after_its_claim_is_finished_by_placing_again() {
     let id = new_id("interrupted");
     create_draft(&acme, &id, &[]).await;
     // What a crash between claiming the row and starting the workflow leaves behind.
-    let db = format!("sqlite://{}", stack.dir.join("orderflow.db").display());
-    let store = Store::connect(&db).await.unwrap();
+    let store = Store::connect(&stack.database_url).await.unwrap();
     let claimed = store
         .claim_draft("acme", &id, "2026-01-01T00:00:00.000Z")
         .await

@@ -108,7 +108,7 @@ async fn worker_killed_mid_step_completes_without_duplicate_supplier_effects() {
         }
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    stack.kill_worker();
+    stack.kill_worker(0);
     for id in &ids {
         assert_eq!(order_state(&stack, id).await["state"], "EXECUTION");
     }

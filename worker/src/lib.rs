@@ -30,13 +30,7 @@ pub async fn run(
     let client = temporal_client(&settings).await?;
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|e| anyhow::anyhow!("creating the Temporal runtime: {e}"))?;
-    let options = WorkerOptions::new(settings.task_queue.clone())
-        .register_workflow::<OrderWorkflow>()
-        .map_err(|e| anyhow::anyhow!("registering the order workflow: {e}"))?
-        .register_activities(OrderActivitiesImpl { store, suppliers })
-        .max_cached_workflows(settings.max_cached_workflows)
-        .tuner(tuner(&settings))
-        .build();
+    let options = worker_options(&settings, OrderActivitiesImpl { store, suppliers })?;
     let mut worker = Worker::new(&runtime, client, options)
         .map_err(|e| anyhow::anyhow!("creating the worker: {e}"))?;
     let stop = worker.shutdown_handle();
@@ -65,6 +59,31 @@ pub async fn run(
         }
     }
     result
+}
+
+/// The worker's options: the order workflow and activities on the configured task queue,
+/// with the configured cache size and slot counts.
+pub fn worker_options(
+    settings: &Settings,
+    activities: OrderActivitiesImpl,
+) -> anyhow::Result<WorkerOptions> {
+    // Zero slots would never run anything, and a caching worker needs a sticky and a
+    // non-sticky workflow task slot at once.
+    anyhow::ensure!(
+        settings.max_concurrent_activities >= 1,
+        "max_concurrent_activities must be at least 1"
+    );
+    anyhow::ensure!(
+        settings.max_concurrent_workflow_tasks >= 2,
+        "max_concurrent_workflow_tasks must be at least 2"
+    );
+    Ok(WorkerOptions::new(settings.task_queue.clone())
+        .register_workflow::<OrderWorkflow>()
+        .map_err(|e| anyhow::anyhow!("registering the order workflow: {e}"))?
+        .register_activities(activities)
+        .max_cached_workflows(settings.max_cached_workflows)
+        .tuner(tuner(settings))
+        .build())
 }
 
 /// Fixed slot counts from the settings: how many workflow tasks, activities and local
@@ -114,4 +133,67 @@ pub fn init_tracing() {
         )
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn activities(dir: &std::path::Path) -> OrderActivitiesImpl {
+        let url = format!("sqlite://{}", dir.join("t.db").display());
+        OrderActivitiesImpl {
+            store: Store::connect(&url).await.unwrap(),
+            suppliers: SupplierClient::new(vec![], Duration::from_secs(1)).unwrap(),
+        }
+    }
+
+    /// What the SDK hands to its core for these settings: the task queue, the cache size,
+    /// and the workflow task, activity and local activity slots.
+    async fn core_config(
+        settings: &Settings,
+    ) -> anyhow::Result<(String, usize, [Option<usize>; 3])> {
+        let dir = tempfile::tempdir().unwrap();
+        let options = worker_options(settings, activities(dir.path()).await)?;
+        let config = options
+            .to_core_options("default".into(), "test".into())
+            .map_err(anyhow::Error::msg)?;
+        let tuner = config.tuner.expect("a tuner");
+        let slots = [
+            tuner.workflow_task_slot_supplier().available_slots(),
+            tuner.activity_task_slot_supplier().available_slots(),
+            tuner.local_activity_slot_supplier().available_slots(),
+        ];
+        Ok((config.task_queue, config.max_cached_workflows, slots))
+    }
+
+    #[tokio::test]
+    async fn the_worker_runs_with_the_configured_cache_and_slots() {
+        let settings = Settings {
+            task_queue: "tuned".into(),
+            max_cached_workflows: 123,
+            max_concurrent_workflow_tasks: 7,
+            max_concurrent_activities: 11,
+            ..Settings::default()
+        };
+        assert_eq!(
+            core_config(&settings).await.unwrap(),
+            ("tuned".to_string(), 123, [Some(7), Some(11), Some(11)])
+        );
+    }
+
+    #[tokio::test]
+    async fn slot_counts_a_worker_cannot_run_with_are_refused() {
+        for settings in [
+            Settings {
+                max_concurrent_activities: 0,
+                ..Settings::default()
+            },
+            Settings {
+                max_concurrent_workflow_tasks: 1,
+                ..Settings::default()
+            },
+        ] {
+            assert!(core_config(&settings).await.is_err());
+        }
+    }
 }

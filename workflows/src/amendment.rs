@@ -404,6 +404,7 @@ pub fn merge_changes(order: &OrderDocument, changes: &Value) -> Result<OrderDocu
 // ---------------------------------------------------------------------------------------------
 
 /// How an accepted amendment is carried out (SPEC §4).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AmendPath {

@@ -23,6 +23,7 @@ pub const SCHEDULE_NOT_ALLOWED: &str = "SCHEDULE_NOT_ALLOWED";
 pub const DEFAULT_UNSOLICITED_REASON_CODES: [&str; 2] = ["CUSTOMER_RETAINED", "RAISED_IN_ERROR"];
 
 /// How a cancellation is carried out.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CancelPath {
@@ -35,6 +36,7 @@ pub enum CancelPath {
 }
 
 /// A cancellation request and its outcome (`GET /v1/orders/{id}/cancellations/{id}`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cancellation {
     pub cancellation_id: String,
@@ -57,6 +59,7 @@ pub struct Cancellation {
 }
 
 /// A reactivation request (`POST /v1/orders/{id}/reactivate`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reactivation {
     pub reactivation_id: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Lifecycle state of an order (SPEC §3).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderState {
@@ -73,6 +74,7 @@ impl std::fmt::Display for OrderState {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderType {
@@ -81,6 +83,7 @@ pub enum OrderType {
     Cease,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum LineAction {
@@ -90,18 +93,24 @@ pub enum LineAction {
     NoChange,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLine {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,128}$"))]
     pub line_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub product_code: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub quantity: u32,
     /// Decimal string (e.g. `"12.50"`), never a float, so amounts survive round trips exactly.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"))]
     pub unit_price: String,
     pub action: LineAction,
 }
 
 /// What the tenant ordered: the fields of SPEC §2 that the tenant controls.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderDocument {
     pub order_id: String,
@@ -172,6 +181,7 @@ pub fn workflow_id(tenant_id: &str, order_id: &str) -> String {
     format!("order/{tenant_id}/{order_id}")
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PqfCause {
@@ -179,6 +189,7 @@ pub enum PqfCause {
     Feasibility,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PlanStatus {
@@ -188,6 +199,7 @@ pub enum PlanStatus {
     Discarded,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StepStatus {
@@ -197,6 +209,7 @@ pub enum StepStatus {
     Failed,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanStep {
     pub step_id: String,
@@ -206,6 +219,7 @@ pub struct PlanStep {
     pub point_of_no_return: bool,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub plan_id: String,
@@ -215,6 +229,7 @@ pub struct Plan {
 
 /// The full order as the tenant and operators see it (`GET /v1/orders/{id}`, the `status`
 /// query, the database row).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderView {
     #[serde(flatten)]
@@ -258,6 +273,7 @@ impl OrderView {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventType {
@@ -289,6 +305,7 @@ pub enum EventType {
 }
 
 /// One change to an order, as told to the tenant (SPEC §6). `seq` is gapless per order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderEvent {
     pub event_uuid: String,
@@ -307,6 +324,7 @@ pub struct OrderEvent {
 
 /// State of a request against an order (amendment, cancellation) — separate from the
 /// order's own state (seed 000, "Order Request State Diagram").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RequestState {
@@ -319,6 +337,7 @@ pub enum RequestState {
 }
 
 /// An amendment request and its outcome (`GET /v1/orders/{id}/amendments/{amendment_id}`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Amendment {
     pub amendment_id: String,

@@ -1,0 +1,152 @@
+//! The API's response bodies, as types: the handlers return them and the OpenAPI document
+//! (`/openapi.json`) is generated from them, so the document cannot drift from the wire.
+
+use orderflow_activities::webhooks::{Delivery, Webhook};
+use orderflow_workflows::amendment::AmendPath;
+use orderflow_workflows::cancellation::{CancelPath, Cancellation, Reactivation};
+use orderflow_workflows::model::{Amendment, OrderEvent, OrderState, OrderView, RequestState};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every error: `{"error": {"code", "message", "details"}}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `NOT_AMENDABLE` (README, "Error codes").
+    #[schema(example = "NOT_FOUND")]
+    pub code: String,
+    /// What went wrong and what to do next.
+    pub message: String,
+    /// Structured context, e.g. `fields` for validation errors; `{}` when there is none.
+    pub details: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderList {
+    pub orders: Vec<OrderView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    pub events: Vec<OrderEvent>,
+}
+
+/// The order after an operator command.
+#[derive(Serialize, ToSchema)]
+pub struct OrderAnswer {
+    pub order: OrderView,
+}
+
+/// The amendment as decided (or PENDING at the supplier) and the order it produced.
+#[derive(Serialize, ToSchema)]
+pub struct AmendmentAnswer {
+    pub amendment: Amendment,
+    pub order: OrderView,
+}
+
+/// What the same PATCH would do now.
+#[derive(Serialize, ToSchema)]
+pub struct Preview {
+    pub allowed: bool,
+    pub path: Option<AmendPath>,
+    /// `ACCEPTED` (restart) or `PENDING` (patch, the supplier decides); absent when refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<RequestState>,
+    /// The order as it would be.
+    pub order: OrderView,
+    /// Fields the running plan cannot take (only with `FIELD_NOT_AMENDABLE`).
+    pub refused_fields: Vec<String>,
+    pub error: Option<RuleRefusal>,
+}
+
+/// Why a rule refuses a request.
+#[derive(Serialize, ToSchema)]
+pub struct RuleRefusal {
+    pub code: String,
+    pub message: String,
+}
+
+/// What may change now, by which path, and why not.
+#[derive(Serialize, ToSchema)]
+pub struct Capabilities {
+    pub amendable: bool,
+    pub amend_path: Option<AmendPath>,
+    pub patchable_fields: Vec<String>,
+    pub cancellable: bool,
+    pub cancel_path: Option<CancelPath>,
+    /// The reason codes an unsolicited cease may be cancelled with.
+    pub cancel_reason_codes: Option<Vec<String>>,
+    pub reactivatable: bool,
+    /// Why it is not amendable.
+    pub reason: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub reactivate_reason: Option<String>,
+    pub revision: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CancellationAnswer {
+    pub cancellation: Cancellation,
+    /// The event that recorded this answer.
+    pub event_uuid: Option<String>,
+    pub order: OrderView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReactivationAnswer {
+    pub reactivation: Reactivation,
+    pub event_uuid: Option<String>,
+    pub order: OrderView,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WebhookList {
+    pub webhooks: Vec<Webhook>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryList {
+    /// The latest 100, newest first.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// A supplier callback was taken.
+#[derive(Default, Serialize, ToSchema)]
+pub struct CallbackAnswer {
+    pub accepted: bool,
+    /// The order's state after a HOLD or RESUME.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<OrderState>,
+    /// The order an UNSOLICITED_CEASE opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderView>,
+}
+
+impl CallbackAnswer {
+    pub fn accepted() -> CallbackAnswer {
+        CallbackAnswer {
+            accepted: true,
+            ..CallbackAnswer::default()
+        }
+    }
+}
+
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Workers polling the order task queue (when ok).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// What is wrong with the database, or `ok` (when unavailable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// What is wrong with Temporal or the workers, or `ok` (when unavailable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+}
