@@ -47,25 +47,7 @@ pub struct Driver {
 
 /// An order body with the simulator knobs of the benchmark.
 pub fn order_body(order_id: &str, knobs: &[(&str, String)]) -> Value {
-    let attributes: serde_json::Map<String, Value> = knobs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
-        .collect();
-    json!({
-        "order_id": order_id,
-        "order_ref": format!("PO-{order_id}"),
-        "supplier_id": "sim",
-        "order_type": "PROVIDE",
-        "customer": { "name": "Acme Ltd" },
-        "contact": { "name": "Wile E.", "email": "wile@acme.test" },
-        "site": { "address": "1 Desert Road" },
-        "requested_date": "2026-12-01",
-        "notes": "benchmark order",
-        "attributes": attributes,
-        "lines": [
-            { "line_id": "l1", "product_code": "FIBRE-1G", "quantity": 1, "unit_price": "49.99", "action": "ADD" }
-        ]
-    })
+    orderflow_client::sample::order(order_id, "benchmark order", knobs)
 }
 
 /// Knobs of an order that runs `steps` steps at once (`sim.step_ms=0`).

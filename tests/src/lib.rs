@@ -13,7 +13,8 @@ use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
 use orderflow_client::api_client::ApiClient;
 use orderflow_client::temporal_cli::{DevServer, DevServerOptions, die_with_parent, free_port};
 use orderflow_workflows::WorkflowSettings;
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -515,25 +516,7 @@ fn numbered(name: &str, index: usize) -> String {
 
 /// A valid order body with the given id and simulator knobs.
 pub fn order(order_id: &str, knobs: &[(&str, &str)]) -> Value {
-    let attributes: serde_json::Map<String, Value> = knobs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-        .collect();
-    json!({
-        "order_id": order_id,
-        "order_ref": format!("PO-{order_id}"),
-        "supplier_id": "sim",
-        "order_type": "PROVIDE",
-        "customer": { "name": "Acme Ltd" },
-        "contact": { "name": "Wile E.", "email": "wile@acme.test" },
-        "site": { "address": "1 Desert Road" },
-        "requested_date": "2026-12-01",
-        "notes": "test order",
-        "attributes": attributes,
-        "lines": [
-            { "line_id": "l1", "product_code": "FIBRE-1G", "quantity": 1, "unit_price": "49.99", "action": "ADD" }
-        ]
-    })
+    orderflow_client::sample::order(order_id, "test order", knobs)
 }
 
 /// A fresh order id, unique across runs.
@@ -667,6 +650,35 @@ pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize
         .await
         .unwrap()
         .count()
+}
+
+/// Asserts that each of the order's supplier calls (validate, transfer, feasibility, plan and
+/// `steps` steps) went out under one idempotency key, however often it was retried, and that
+/// the supplier applied each key once (repeats answered from its idempotency store).
+pub async fn assert_each_supplier_call_applied_once(stack: &Stack, order_id: &str, steps: usize) {
+    let calls = stack.sim_calls("acme", order_id).await;
+    let mut keys: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut effects: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &calls {
+        let key = c["idempotency_key"].as_str().unwrap();
+        keys.entry(c["path"].as_str().unwrap())
+            .or_default()
+            .insert(key);
+        if c["status"].as_u64().unwrap() < 300 && c["replayed"] == false {
+            *effects.entry(key).or_default() += 1;
+        }
+    }
+    let expected = 4 + steps;
+    assert_eq!(keys.len(), expected, "{order_id}: {keys:?}");
+    assert!(
+        keys.values().all(|k| k.len() == 1),
+        "{order_id}: a call was re-issued under a new key: {keys:?}"
+    );
+    assert_eq!(effects.len(), expected, "{order_id}: {effects:?}");
+    assert!(
+        effects.values().all(|n| *n == 1),
+        "{order_id}: duplicate supplier effect: {effects:?}"
+    );
 }
 
 /// POSTs to one of the simulator's admin endpoints and asserts it took the request.

@@ -1347,12 +1347,17 @@ async fn emit(ctx: &WorkflowContext<OrderWorkflow>, change: Change) -> WorkflowR
         .as_ref()
         .and_then(|p| p.get("kind").and_then(|k| k.as_str()).map(str::to_string))
         .unwrap_or_else(|| "NONE".to_string());
+    // The API starts the workflow with `OrderState` SUBMITTED (older APIs: START), the state
+    // its first task moves to; writing START here would only cost a visibility write and
+    // undo it. Histories from before the patch upserted every value and still do.
+    let state = record.view.state;
+    let order_state = (state != OrderState::Start || !ctx.state(|s| s.sa_only_changes))
+        .then(|| (SA_ORDER_STATE, state.as_str().to_string()));
     upsert_keywords(
         ctx,
-        [
-            (SA_ORDER_STATE, record.view.state.as_str().to_string()),
-            (SA_PENDING_REQUEST, pending),
-        ],
+        order_state
+            .into_iter()
+            .chain([(SA_PENDING_REQUEST, pending)]),
     );
     ctx.set_current_details(rules::describe(&record.view));
     ctx.execute_local_activity(
@@ -1374,9 +1379,9 @@ async fn emit(ctx: &WorkflowContext<OrderWorkflow>, change: Change) -> WorkflowR
 
 /// Upserts keyword search attributes: only those whose value changes, under
 /// [`PATCH_SA_ONLY_CHANGES`], else all of them (as histories recorded before it expect).
-fn upsert_keywords<const N: usize>(
+fn upsert_keywords(
     ctx: &WorkflowContext<OrderWorkflow>,
-    values: [(SearchAttributeKey<String>, String); N],
+    values: impl IntoIterator<Item = (SearchAttributeKey<String>, String)>,
 ) {
     let current = ctx
         .state(|s| s.sa_only_changes)
