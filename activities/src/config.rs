@@ -173,6 +173,17 @@ impl Settings {
     }
 }
 
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// How long a process keeps trying to reach Temporal at start-up.
+const CONNECT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How to reach Temporal: Temporal's environment configuration (unless
 /// `temporal_env_config` is off), with `temporal_address` and `temporal_namespace` on top.
 /// The API key and TLS settings always come from Temporal's configuration, so secrets stay
@@ -204,15 +215,30 @@ pub fn temporal_options(
 
 /// Connects to Temporal as [`temporal_options`] says.
 pub async fn temporal_client(settings: &Settings) -> anyhow::Result<Client> {
-    let (connection, client) = temporal_options(settings, None)?;
+    let (mut connection, client) = temporal_options(settings, None)?;
+    // gzip costs CPU on both ends and saves nothing on the loopback interface (orderflow dev,
+    // tests, benchmarks); elsewhere it saves bandwidth.
+    if connection.target.host_str().is_some_and(is_loopback) {
+        connection.grpc_compression = temporalio_client::GrpcCompression::None;
+    }
     let target = connection.target.to_string();
     let namespace = client.namespace.clone();
-    let connection = Connection::connect(connection).await.map_err(|e| {
-        anyhow::anyhow!(
-            "cannot reach Temporal at {target} (namespace {namespace}): {e}; start it \
-             (`orderflow dev`) or set TEMPORAL_ADDRESS"
-        )
-    })?;
+    // A server that was just started (or restarted) accepts connections a moment before its
+    // frontend is ready: keep trying for a while rather than exit on the first refusal.
+    let start = std::time::Instant::now();
+    let connection = loop {
+        match Connection::connect(connection.clone()).await {
+            Ok(connection) => break connection,
+            Err(e) if start.elapsed() < CONNECT_PATIENCE => {
+                tracing::warn!(error = %e, "Temporal not reachable yet; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+            Err(e) => anyhow::bail!(
+                "cannot reach Temporal at {target} (namespace {namespace}): {e}; start it \
+                 (`orderflow dev`) or set TEMPORAL_ADDRESS"
+            ),
+        }
+    };
     Client::new(connection, client).map_err(|e| anyhow::anyhow!("Temporal client: {e}"))
 }
 
@@ -343,6 +369,12 @@ mod tests {
         assert_eq!(conn.target.as_str(), "http://127.0.0.1:7233/");
         assert_eq!(client.namespace, "default");
         assert!(conn.tls_options.is_none() && conn.api_key.is_none());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("[::1]"));
+        assert!(!is_loopback("temporal.example.com") && !is_loopback("10.0.0.7"));
     }
 
     #[test]

@@ -19,11 +19,15 @@ pub struct OrderActivitiesImpl {
 /// Runs a supplier call while heartbeating, so that if this worker dies Temporal notices
 /// within the heartbeat timeout (seconds) instead of the call timeout, and retries the call
 /// elsewhere with the same idempotency key.
+///
+/// The first heartbeat waits one interval: the SDK sends a first heartbeat to the server at
+/// once, and most calls finish sooner, so an immediate one would cost an RPC and a database
+/// write on the server per call for nothing (docs/BENCHMARKS.md).
 async fn heartbeating<T>(ctx: &ActivityContext, call: impl Future<Output = T>) -> T {
     let beat = async {
         loop {
-            let _ = ctx.record_heartbeat(()).await;
             tokio::time::sleep(HEARTBEAT_EVERY).await;
+            let _ = ctx.record_heartbeat(()).await;
         }
     };
     tokio::select! {

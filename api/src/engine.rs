@@ -2,7 +2,7 @@
 //! Translates Temporal's errors into API errors so handlers stay about HTTP.
 
 use crate::error::ApiError;
-use orderflow_workflows::model::{OrderView, workflow_id};
+use orderflow_workflows::model::{OrderState, OrderView, workflow_id};
 use orderflow_workflows::order_workflow::{
     AmendOutcome, AmendRequest, AmendmentDecision, CancelOutcome, CancelRequest,
     CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, SA_ORDER_REF,
@@ -79,10 +79,13 @@ impl Engine {
     }
 
     /// Starts the order's workflow. Order ids are never reused, even after the order ends.
+    ///
+    /// `OrderState` starts as SUBMITTED, the state the workflow's first task moves to, so that
+    /// this first move costs the server no search-attribute upsert (a visibility write).
     pub async fn start_order(&self, input: OrderWorkflowInput) -> Result<(), ApiError> {
         let d = &input.order;
         let attributes = SearchAttributes::new([
-            SA_ORDER_STATE.value_set("START".to_string()),
+            SA_ORDER_STATE.value_set(OrderState::Submitted.as_str().to_string()),
             SA_TENANT_ID.value_set(d.tenant_id.clone()),
             SA_SUPPLIER_ID.value_set(d.supplier_id.clone()),
             SA_ORDER_REF.value_set(d.order_ref.clone()),

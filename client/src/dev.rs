@@ -29,6 +29,7 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
             ui_port: Some(options.ui_port),
             db_file: Some(data_dir.join("temporal.db")),
             log_file: Some(data_dir.join("temporal.log")),
+            ..Default::default()
         })
     })?;
 

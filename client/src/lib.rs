@@ -4,5 +4,6 @@
 
 pub mod api_client;
 pub mod dev;
+pub mod sample;
 pub mod temporal_cli;
 pub mod timeline;

@@ -13,7 +13,8 @@ use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
 use orderflow_client::api_client::ApiClient;
 use orderflow_client::temporal_cli::{DevServer, DevServerOptions, die_with_parent, free_port};
 use orderflow_workflows::WorkflowSettings;
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -89,6 +90,11 @@ pub struct StackOptions {
     pub workers: usize,
     /// API processes; the simulator calls back into the last one.
     pub apis: usize,
+    /// Supplier-call retries and timeouts given to each order.
+    pub workflow: WorkflowSettings,
+    /// The Temporal dev server keeps its state in a SQLite file under the stack's directory,
+    /// so that [`Stack::restart_all`] finds every workflow again; otherwise it is in memory.
+    pub persistent: bool,
 }
 
 impl Default for StackOptions {
@@ -97,6 +103,8 @@ impl Default for StackOptions {
             database: Database::from_env(),
             workers: 1,
             apis: 1,
+            workflow: test_workflow_settings(),
+            persistent: false,
         }
     }
 }
@@ -113,8 +121,28 @@ pub struct Stack {
     supervisor: Supervisor,
     /// Worker processes by index; `None` once killed.
     workers: Mutex<Vec<Option<Child>>>,
-    _processes: Mutex<Vec<Child>>,
-    _server: Mutex<DevServer>,
+    /// API processes, one per port of `ports.apis`; `None` while killed.
+    apis: Mutex<Vec<Option<Child>>>,
+    sim: Mutex<Option<Child>>,
+    server: Mutex<Option<DevServer>>,
+    ports: Ports,
+    options: StackOptions,
+}
+
+/// The ports of a stack, kept so that a restarted process is found where it was.
+#[derive(Clone, Debug)]
+struct Ports {
+    temporal: u16,
+    apis: Vec<u16>,
+    sim: u16,
+}
+
+/// `kill -9` a child and reap it.
+fn kill9(child: Option<Child>) {
+    if let Some(mut child) = child {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 /// The directory holding the workspace's built binaries (next to `deps/` of this test).
@@ -153,12 +181,45 @@ pub fn test_workflow_settings() -> WorkflowSettings {
     }
 }
 
+/// Starts the dev server of a stack on `port`, or on a free port when `None`; the state is
+/// in `dir/temporal.db` when `persistent`.
+fn start_dev_server(
+    supervisor: &Supervisor,
+    dir: &Path,
+    persistent: bool,
+    port: Option<u16>,
+) -> DevServer {
+    let log = dir.join("temporal.log");
+    let db_file = persistent.then(|| dir.join("temporal.db"));
+    supervisor
+        .run(move || {
+            // Another process on the machine may take a free port first: try another. A
+            // restarted server must come back on its own port.
+            let mut attempts = 0;
+            loop {
+                let started = DevServer::start(&DevServerOptions {
+                    port: port.unwrap_or_else(free_port),
+                    ui_port: None,
+                    db_file: db_file.clone(),
+                    log_file: Some(log.clone()),
+                    ..Default::default()
+                });
+                attempts += 1;
+                if started.is_ok() || port.is_some() || attempts == 3 {
+                    return started;
+                }
+            }
+        })
+        .expect("starting the Temporal dev server")
+}
+
 impl Stack {
     /// Starts a whole stack with one worker and one API; `name` labels its directory.
     pub async fn start(name: &str) -> Stack {
         Stack::start_with(name, StackOptions::default()).await
     }
 
+    /// Starts a whole stack as `options` say.
     pub async fn start_with(name: &str, options: StackOptions) -> Stack {
         let dir = tempfile::Builder::new()
             .prefix(&format!("orderflow-{name}-"))
@@ -166,32 +227,24 @@ impl Stack {
             .expect("temp dir")
             .keep();
         let supervisor = Supervisor::new();
-        let log = dir.join("temporal.log");
-        let server = supervisor
-            .run(move || {
-                // Another process on the machine may take the free port first: try another.
-                let mut attempts = 0;
-                loop {
-                    let started = DevServer::start(&DevServerOptions {
-                        port: free_port(),
-                        ui_port: None,
-                        db_file: None,
-                        log_file: Some(log.clone()),
-                    });
-                    attempts += 1;
-                    if started.is_ok() || attempts == 3 {
-                        return started;
-                    }
-                }
-            })
-            .expect("starting the Temporal dev server");
-        let api_ports: Vec<u16> = (0..options.apis.max(1)).map(|_| free_port()).collect();
-        let sim_port = free_port();
-        let api_urls: Vec<String> = api_ports
+        let server = start_dev_server(&supervisor, &dir, options.persistent, None);
+        let temporal_port = server
+            .address
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the dev server's port");
+        let ports = Ports {
+            temporal: temporal_port,
+            apis: (0..options.apis.max(1)).map(|_| free_port()).collect(),
+            sim: free_port(),
+        };
+        let api_urls: Vec<String> = ports
+            .apis
             .iter()
             .map(|port| format!("http://127.0.0.1:{port}"))
             .collect();
-        let sim_url = format!("http://127.0.0.1:{sim_port}");
+        let sim_url = format!("http://127.0.0.1:{}", ports.sim);
         let database_url = match options.database {
             Database::Sqlite => format!("sqlite://{}", dir.join("orderflow.db").display()),
             Database::Postgres => orderflow_testpg::database(name).await,
@@ -206,7 +259,7 @@ impl Stack {
                 base_url: sim_url.clone(),
                 secret: DEV_SIM_SECRET.into(),
             }],
-            workflow: test_workflow_settings(),
+            workflow: options.workflow.clone(),
             ..Settings::default()
         };
         let config_path = dir.join("config.json");
@@ -221,42 +274,103 @@ impl Stack {
             config_path,
             supervisor,
             workers: Mutex::new(Vec::new()),
-            _processes: Mutex::new(Vec::new()),
-            _server: Mutex::new(server),
+            apis: Mutex::new(Vec::new()),
+            sim: Mutex::new(None),
+            server: Mutex::new(Some(server)),
+            ports,
+            options,
             dir,
         };
-        let sim = stack.spawn(
+        stack.start_processes().await;
+        stack
+    }
+
+    /// Starts the simulator, the APIs and the workers, and waits until every API is healthy.
+    async fn start_processes(&self) {
+        self.start_sim();
+        self.start_api();
+        for _ in 0..self.options.workers.max(1) {
+            self.start_worker();
+        }
+        self.wait_healthy().await;
+    }
+
+    /// Starts the supplier simulator on its port and data directory (replacing none: call
+    /// [`Stack::kill_sim`] first).
+    pub fn start_sim(&self) {
+        let child = self.spawn(
             "sim",
             binary("orderflow"),
             vec![
                 "supplier-sim".into(),
                 "--port".into(),
-                sim_port.to_string(),
+                self.ports.sim.to_string(),
                 "--data-dir".into(),
-                stack.dir.join("sim").display().to_string(),
+                self.dir.join("sim").display().to_string(),
                 "--callback-url".into(),
                 format!(
                     "{}/v1/supplier/sim/callbacks",
-                    stack.api_urls.last().unwrap()
+                    self.api_urls.last().unwrap()
                 ),
                 "--secret".into(),
                 DEV_SIM_SECRET.into(),
             ],
         );
-        stack._processes.lock().unwrap().push(sim);
-        for (i, port) in api_ports.iter().enumerate() {
-            let api = stack.spawn(
-                &numbered("api", i),
-                binary("orderflow"),
-                vec!["serve".into(), "--port".into(), port.to_string()],
-            );
-            stack._processes.lock().unwrap().push(api);
+        *self.sim.lock().unwrap() = Some(child);
+    }
+
+    /// `kill -9` the supplier simulator: the supplier is down.
+    pub fn kill_sim(&self) {
+        kill9(self.sim.lock().unwrap().take());
+    }
+
+    /// Starts every API instance on its port (call [`Stack::kill_api`] first).
+    pub fn start_api(&self) {
+        let children = self
+            .ports
+            .apis
+            .iter()
+            .enumerate()
+            .map(|(i, port)| {
+                Some(self.spawn(
+                    &numbered("api", i),
+                    binary("orderflow"),
+                    vec!["serve".into(), "--port".into(), port.to_string()],
+                ))
+            })
+            .collect();
+        *self.apis.lock().unwrap() = children;
+    }
+
+    /// `kill -9` every API instance: requests in flight are cut off.
+    pub fn kill_api(&self) {
+        for child in self.apis.lock().unwrap().drain(..) {
+            kill9(child);
         }
-        for _ in 0..options.workers.max(1) {
-            stack.start_worker();
+    }
+
+    /// `kill -9` every process of the stack at once, the Temporal dev server included.
+    pub fn kill_all(&self) {
+        for child in self.workers.lock().unwrap().iter_mut() {
+            kill9(child.take());
         }
-        stack.wait_healthy().await;
-        stack
+        self.kill_api();
+        self.kill_sim();
+        if let Some(server) = self.server.lock().unwrap().take() {
+            server.kill();
+        }
+    }
+
+    /// Starts every process again on the same ports and data (a persistent stack finds its
+    /// workflows again), and waits until the APIs report a polling worker.
+    pub async fn restart_all(&self) {
+        assert!(
+            self.options.persistent,
+            "restart_all needs a stack started with `persistent: true`"
+        );
+        let server = start_dev_server(&self.supervisor, &self.dir, true, Some(self.ports.temporal));
+        *self.server.lock().unwrap() = Some(server);
+        self.start_processes().await;
     }
 
     fn spawn(&self, name: &str, program: PathBuf, args: Vec<String>) -> Child {
@@ -298,10 +412,7 @@ impl Stack {
 
     /// `kill -9` worker `index`: no graceful shutdown, in-flight tasks are abandoned.
     pub fn kill_worker(&self, index: usize) {
-        if let Some(mut child) = self.workers.lock().unwrap()[index].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        kill9(self.workers.lock().unwrap()[index].take());
     }
 
     /// The process id of worker `index`, while it runs. Temporal names a worker
@@ -310,7 +421,8 @@ impl Stack {
         self.workers.lock().unwrap()[index].as_ref().map(Child::id)
     }
 
-    async fn wait_healthy(&self) {
+    /// Waits until every API answers `/healthz` with 200 (engine reachable, a worker polling).
+    pub async fn wait_healthy(&self) {
         let http = reqwest::Client::new();
         let start = Instant::now();
         for api_url in &self.api_urls {
@@ -404,25 +516,7 @@ fn numbered(name: &str, index: usize) -> String {
 
 /// A valid order body with the given id and simulator knobs.
 pub fn order(order_id: &str, knobs: &[(&str, &str)]) -> Value {
-    let attributes: serde_json::Map<String, Value> = knobs
-        .iter()
-        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-        .collect();
-    json!({
-        "order_id": order_id,
-        "order_ref": format!("PO-{order_id}"),
-        "supplier_id": "sim",
-        "order_type": "PROVIDE",
-        "customer": { "name": "Acme Ltd" },
-        "contact": { "name": "Wile E.", "email": "wile@acme.test" },
-        "site": { "address": "1 Desert Road" },
-        "requested_date": "2026-12-01",
-        "notes": "test order",
-        "attributes": attributes,
-        "lines": [
-            { "line_id": "l1", "product_code": "FIBRE-1G", "quantity": 1, "unit_price": "49.99", "action": "ADD" }
-        ]
-    })
+    orderflow_client::sample::order(order_id, "test order", knobs)
 }
 
 /// A fresh order id, unique across runs.
@@ -556,6 +650,35 @@ pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize
         .await
         .unwrap()
         .count()
+}
+
+/// Asserts that each of the order's supplier calls (validate, transfer, feasibility, plan and
+/// `steps` steps) went out under one idempotency key, however often it was retried, and that
+/// the supplier applied each key once (repeats answered from its idempotency store).
+pub async fn assert_each_supplier_call_applied_once(stack: &Stack, order_id: &str, steps: usize) {
+    let calls = stack.sim_calls("acme", order_id).await;
+    let mut keys: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut effects: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &calls {
+        let key = c["idempotency_key"].as_str().unwrap();
+        keys.entry(c["path"].as_str().unwrap())
+            .or_default()
+            .insert(key);
+        if c["status"].as_u64().unwrap() < 300 && c["replayed"] == false {
+            *effects.entry(key).or_default() += 1;
+        }
+    }
+    let expected = 4 + steps;
+    assert_eq!(keys.len(), expected, "{order_id}: {keys:?}");
+    assert!(
+        keys.values().all(|k| k.len() == 1),
+        "{order_id}: a call was re-issued under a new key: {keys:?}"
+    );
+    assert_eq!(effects.len(), expected, "{order_id}: {effects:?}");
+    assert!(
+        effects.values().all(|n| *n == 1),
+        "{order_id}: duplicate supplier effect: {effects:?}"
+    );
 }
 
 /// POSTs to one of the simulator's admin endpoints and asserts it took the request.

@@ -43,6 +43,13 @@ pub const SEARCH_ATTRIBUTES: [&str; 5] = [
     "PendingRequest",
 ];
 
+/// Patch: search attributes are upserted only when a value changes. Each upsert is a history
+/// event and a visibility write on the server; most transitions (an acknowledgement, a step
+/// completed) change neither `OrderState` nor `PendingRequest`, and the API sets every
+/// attribute when it starts the workflow. Histories recorded before the patch upsert on every
+/// change and still replay.
+pub const PATCH_SA_ONLY_CHANGES: &str = "search-attributes-only-changes";
+
 /// How supplier calls are retried before the order goes to ERROR_HANDLER. Part of the
 /// workflow input so a running order keeps the policy it started with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -376,6 +383,8 @@ pub struct OrderWorkflow {
     supplier_cancel: Option<SupplierCancel>,
     /// This run continues a subscription (continue-as-new): it starts parked, not at SUBMITTED.
     resumed: bool,
+    /// [`PATCH_SA_ONLY_CHANGES`] applies to this run.
+    sa_only_changes: bool,
 }
 
 #[workflow_methods]
@@ -405,6 +414,7 @@ impl OrderWorkflow {
             cancel_decisions: BTreeMap::new(),
             supplier_cancel: None,
             resumed: false,
+            sa_only_changes: false,
         };
         if let Some(carried) = input.carried {
             let c = *carried;
@@ -422,14 +432,17 @@ impl OrderWorkflow {
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<OrderView> {
-        ctx.upsert_search_attributes(ctx.state(|s| {
+        let only_changes = ctx.patched(PATCH_SA_ONLY_CHANGES);
+        ctx.state_mut(|s| s.sa_only_changes = only_changes);
+        let identity = ctx.state(|s| {
             let d = &s.view.document;
             [
-                SA_TENANT_ID.value_set(d.tenant_id.clone()),
-                SA_SUPPLIER_ID.value_set(d.supplier_id.clone()),
-                SA_ORDER_REF.value_set(d.order_ref.clone()),
+                (SA_TENANT_ID, d.tenant_id.clone()),
+                (SA_SUPPLIER_ID, d.supplier_id.clone()),
+                (SA_ORDER_REF, d.order_ref.clone()),
             ]
-        }));
+        });
+        upsert_keywords(ctx, identity);
         if !ctx.state(|s| s.resumed) {
             emit(
                 ctx,
@@ -1334,10 +1347,18 @@ async fn emit(ctx: &WorkflowContext<OrderWorkflow>, change: Change) -> WorkflowR
         .as_ref()
         .and_then(|p| p.get("kind").and_then(|k| k.as_str()).map(str::to_string))
         .unwrap_or_else(|| "NONE".to_string());
-    ctx.upsert_search_attributes([
-        SA_ORDER_STATE.value_set(record.view.state.as_str().to_string()),
-        SA_PENDING_REQUEST.value_set(pending),
-    ]);
+    // The API starts the workflow with `OrderState` SUBMITTED (older APIs: START), the state
+    // its first task moves to; writing START here would only cost a visibility write and
+    // undo it. Histories from before the patch upserted every value and still do.
+    let state = record.view.state;
+    let order_state = (state != OrderState::Start || !ctx.state(|s| s.sa_only_changes))
+        .then(|| (SA_ORDER_STATE, state.as_str().to_string()));
+    upsert_keywords(
+        ctx,
+        order_state
+            .into_iter()
+            .chain([(SA_PENDING_REQUEST, pending)]),
+    );
     ctx.set_current_details(rules::describe(&record.view));
     ctx.execute_local_activity(
         OrderActivities::record,
@@ -1354,6 +1375,29 @@ async fn emit(ctx: &WorkflowContext<OrderWorkflow>, change: Change) -> WorkflowR
     )
     .await?;
     Ok(())
+}
+
+/// Upserts keyword search attributes: only those whose value changes, under
+/// [`PATCH_SA_ONLY_CHANGES`], else all of them (as histories recorded before it expect).
+fn upsert_keywords(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    values: impl IntoIterator<Item = (SearchAttributeKey<String>, String)>,
+) {
+    let current = ctx
+        .state(|s| s.sa_only_changes)
+        .then(|| ctx.search_attributes());
+    let updates: Vec<_> = values
+        .into_iter()
+        .filter(|(key, value)| {
+            current
+                .as_ref()
+                .is_none_or(|c| c.get(key).as_ref() != Some(value))
+        })
+        .map(|(key, value)| key.value_set(value))
+        .collect();
+    if !updates.is_empty() {
+        ctx.upsert_search_attributes(updates);
+    }
 }
 
 /// Moves to `to` once the order is not held; a SUSPENDED order resumes here.

@@ -1,0 +1,299 @@
+//! Drives work through the two systems under test the same way: orderflow through its HTTP
+//! API (as a tenant would), the baseline through the Temporal client. Completion is awaited
+//! the same way for both: a long poll on the workflow's close event.
+
+use crate::baseline::{BASELINE_QUEUE, BaselineInput, BaselineWorkflow};
+use anyhow::{Context, bail};
+use orderflow_client::api_client::ApiClient;
+use orderflow_workflows::OrderWorkflow;
+use orderflow_workflows::model::workflow_id;
+use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use temporalio_client::{
+    Client, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowQueryOptions,
+    WorkflowStartOptions,
+};
+
+pub const TENANT: &str = "acme";
+
+/// Which system a figure is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum System {
+    Orderflow,
+    Baseline,
+}
+
+impl System {
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Orderflow => "orderflow",
+            System::Baseline => "baseline",
+        }
+    }
+}
+
+/// Everything needed to talk to both systems.
+#[derive(Clone)]
+pub struct Driver {
+    pub api: ApiClient,
+    pub temporal: Client,
+    /// Makes ids unique per benchmark run and phase.
+    pub run: String,
+}
+
+/// An order body with the simulator knobs of the benchmark.
+pub fn order_body(order_id: &str, knobs: &[(&str, String)]) -> Value {
+    orderflow_client::sample::order(order_id, "benchmark order", knobs)
+}
+
+/// Knobs of an order that runs `steps` steps at once (`sim.step_ms=0`).
+pub fn fast_knobs(steps: u32) -> Vec<(&'static str, String)> {
+    vec![
+        ("sim.steps", steps.to_string()),
+        ("sim.step_ms", "0".into()),
+    ]
+}
+
+/// Knobs of an order that parks in EXECUTION: its first step is taken on asynchronously and
+/// its callback is due only after a day.
+pub fn parked_knobs() -> Vec<(&'static str, String)> {
+    vec![
+        ("sim.steps", "3".into()),
+        ("sim.async_steps", "true".into()),
+        ("sim.step_ms", "86400000".into()),
+    ]
+}
+
+impl Driver {
+    pub fn id(&self, phase: &str, i: usize) -> String {
+        format!("{}-{phase}-{i}", self.run)
+    }
+
+    /// Submits an order through the API.
+    pub async fn submit(&self, order_id: &str, knobs: &[(&str, String)]) -> anyhow::Result<()> {
+        let reply = self
+            .api
+            .post("/v1/orders", &order_body(order_id, knobs))
+            .await?;
+        if reply.status != 201 {
+            bail!("submit {order_id}: {} {}", reply.status, reply.body);
+        }
+        Ok(())
+    }
+
+    fn order_handle(
+        &self,
+        order_id: &str,
+    ) -> temporalio_client::WorkflowHandle<Client, OrderWorkflow> {
+        self.temporal
+            .get_workflow_handle::<OrderWorkflow>(workflow_id(TENANT, order_id))
+    }
+
+    fn baseline_handle(
+        &self,
+        id: &str,
+    ) -> temporalio_client::WorkflowHandle<Client, BaselineWorkflow> {
+        self.temporal.get_workflow_handle::<BaselineWorkflow>(id)
+    }
+
+    /// Starts one unit of work and, unless `park`, waits for it to complete.
+    pub async fn one(
+        &self,
+        system: System,
+        id: &str,
+        steps: u32,
+        park: bool,
+    ) -> anyhow::Result<()> {
+        match system {
+            System::Orderflow => {
+                let knobs = if park {
+                    parked_knobs()
+                } else {
+                    fast_knobs(steps)
+                };
+                self.submit(id, &knobs).await?;
+                if !park {
+                    let view = self
+                        .order_handle(id)
+                        .get_result(WorkflowGetResultOptions::default())
+                        .await
+                        .with_context(|| format!("waiting for order {id}"))?;
+                    if view.state.as_str() != "COMPLETE" {
+                        bail!("order {id} ended in {}", view.state);
+                    }
+                }
+            }
+            System::Baseline => {
+                let handle = self
+                    .temporal
+                    .start_workflow(
+                        BaselineWorkflow::run,
+                        BaselineInput { steps, park },
+                        WorkflowStartOptions::new(BASELINE_QUEUE, id).build(),
+                    )
+                    .await
+                    .with_context(|| format!("starting baseline {id}"))?;
+                if !park {
+                    handle
+                        .get_result(WorkflowGetResultOptions::default())
+                        .await
+                        .with_context(|| format!("waiting for baseline {id}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many of the system's workflows are parked (EXECUTION, waiting for a callback).
+    pub async fn parked(&self, system: System) -> anyhow::Result<usize> {
+        let query = match system {
+            System::Orderflow => {
+                "OrderState = 'EXECUTION' AND ExecutionStatus = 'Running' AND TaskQueue = 'orderflow-orders'"
+                    .to_string()
+            }
+            System::Baseline => format!(
+                "OrderState = 'PARKED' AND ExecutionStatus = 'Running' AND TaskQueue = '{BASELINE_QUEUE}'"
+            ),
+        };
+        let count = self
+            .temporal
+            .count_workflows(query, Default::default())
+            .await?;
+        Ok(count.count())
+    }
+
+    /// One amendment (orderflow: `PATCH` of `notes` on an order in EXECUTION, decided by the
+    /// supplier at once) or its baseline stand-in (an Update running the same activities).
+    pub async fn update(&self, system: System, id: &str, i: usize) -> anyhow::Result<()> {
+        match system {
+            System::Orderflow => {
+                let body = json!({
+                    "order_ref": format!("PO-{id}"),
+                    "changes": { "notes": format!("amended by the benchmark ({i})") },
+                });
+                let reply = self
+                    .api
+                    .send(
+                        reqwest::Method::PATCH,
+                        &format!("/v1/orders/{id}"),
+                        Some(&body),
+                    )
+                    .await?;
+                if reply.status != 200 || reply.body["amendment"]["state"] != "ACCEPTED" {
+                    bail!("amend {id}: {} {}", reply.status, reply.body);
+                }
+            }
+            System::Baseline => {
+                self.baseline_handle(id)
+                    .execute_update(
+                        BaselineWorkflow::touch,
+                        i as u32,
+                        WorkflowExecuteUpdateOptions::default(),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One `status` query of the workflow.
+    pub async fn query(&self, system: System, id: &str) -> anyhow::Result<()> {
+        match system {
+            System::Orderflow => {
+                self.order_handle(id)
+                    .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
+                    .await?;
+            }
+            System::Baseline => {
+                self.baseline_handle(id)
+                    .query(
+                        BaselineWorkflow::status,
+                        (),
+                        WorkflowQueryOptions::default(),
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One read of the order through the API (served from the database).
+    pub async fn api_get(&self, id: &str) -> anyhow::Result<()> {
+        let reply = self.api.get(&format!("/v1/orders/{id}")).await?;
+        if reply.status != 200 {
+            bail!("get {id}: {} {}", reply.status, reply.body);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `total` jobs with `concurrency` workers, each starting its next job as soon as the
+/// previous one finishes (a closed loop).
+pub async fn closed_loop<F, Fut>(concurrency: usize, total: usize, job: F) -> anyhow::Result<()>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    run_loop(concurrency, Some(total), None, job)
+        .await
+        .map(|_| ())
+}
+
+/// One job's start and end.
+pub type Span = (Instant, Instant);
+
+/// Like [`closed_loop`], for `duration`: no job starts after it, the jobs in flight finish.
+/// Returns every job's span.
+pub async fn closed_loop_for<F, Fut>(
+    concurrency: usize,
+    duration: Duration,
+    job: F,
+) -> anyhow::Result<Vec<Span>>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    run_loop(concurrency, None, Some(Instant::now() + duration), job).await
+}
+
+async fn run_loop<F, Fut>(
+    concurrency: usize,
+    total: Option<usize>,
+    deadline: Option<Instant>,
+    job: F,
+) -> anyhow::Result<Vec<Span>>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let job = Arc::new(job);
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (next, job) = (next.clone(), job.clone());
+        workers.push(tokio::spawn(async move {
+            let mut spans = Vec::new();
+            loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return anyhow::Ok(spans);
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if total.is_some_and(|t| i >= t) {
+                    return anyhow::Ok(spans);
+                }
+                let t = Instant::now();
+                job(i).await?;
+                spans.push((t, Instant::now()));
+            }
+        }));
+    }
+    let mut spans = Vec::new();
+    for w in workers {
+        spans.extend(w.await??);
+    }
+    Ok(spans)
+}

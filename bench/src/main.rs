@@ -1,0 +1,501 @@
+//! `orderflow-bench`: how fast orderflow is, and what it costs, each figure against a baseline
+//! measured in the same run on the same Temporal server (see `baseline.rs` and
+//! docs/BENCHMARKS.md). `--quick` finishes in under 3 minutes and ends with the line
+//! `orders_per_s=X baseline_per_s=Y ratio=R`.
+
+mod baseline;
+mod drive;
+mod metrics;
+mod replay;
+mod report;
+mod stack;
+mod stats;
+mod svg;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use drive::{Driver, System};
+use report::{MemoryPoint, Results, ThroughputPoint};
+use stats::Summary;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "orderflow-bench",
+    about = "Benchmarks orderflow against a same-run baseline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    bench: BenchArgs,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// A short run (under 3 minutes): one concurrency level, 1k parked orders.
+    #[arg(long)]
+    quick: bool,
+    /// Concurrency levels of the throughput sweep (clients, each with one order in flight).
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Option<Vec<usize>>,
+    /// Throughput runs per system and concurrency level (they alternate).
+    #[arg(long)]
+    segments: Option<usize>,
+    /// Seconds of each throughput run.
+    #[arg(long)]
+    segment_secs: Option<u64>,
+    /// Parked-order counts at which the workers' memory is read.
+    #[arg(long, value_delimiter = ',')]
+    park: Option<Vec<usize>>,
+    /// Samples for each latency figure (amendments, queries).
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Where the stack keeps its data (deleted afterwards unless --keep).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    #[arg(long)]
+    keep: bool,
+    /// Worker settings, as in the config file: `--set max_cached_workflows=5000`.
+    #[arg(long = "set", value_name = "KEY=JSON")]
+    set: Vec<String>,
+    /// More `temporal server start-dev` flags, one per occurrence, e.g.
+    /// `--temporal-arg=--dynamic-config-value --temporal-arg=KEY=JSON`.
+    #[arg(long = "temporal-arg", allow_hyphen_values = true)]
+    temporal_args: Vec<String>,
+    /// Run this `orderflow-worker` binary instead of the one built with the benchmark (to
+    /// compare two versions on the same footing).
+    #[arg(long)]
+    worker_bin: Option<PathBuf>,
+    /// Target an existing stack's API instead of booting one (with --temporal-address).
+    #[arg(long, requires = "temporal_address")]
+    api_url: Option<String>,
+    #[arg(long)]
+    temporal_address: Option<String>,
+    /// The existing stack's worker process, to read its memory.
+    #[arg(long)]
+    worker_pid: Option<u32>,
+    /// Measure throughput only (no parked orders, latencies or replay): for profiling.
+    #[arg(long)]
+    throughput_only: bool,
+    /// Write every figure as JSON.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the results table as Markdown.
+    #[arg(long)]
+    markdown: Option<PathBuf>,
+    /// Write SVG plots (throughput and latency against concurrency) into this directory.
+    #[arg(long)]
+    plots: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the baseline worker (started by the benchmark itself).
+    BaselineWorker {
+        #[arg(long)]
+        temporal_address: String,
+        #[arg(long)]
+        max_cached_workflows: usize,
+        #[arg(long)]
+        max_concurrent_workflow_tasks: usize,
+        #[arg(long)]
+        max_concurrent_activities: usize,
+    },
+}
+
+/// What one run measures.
+struct Plan {
+    concurrency: Vec<usize>,
+    /// Throughput runs per system and level, and the length of each.
+    segments: usize,
+    segment: Duration,
+    park: Vec<usize>,
+    samples: usize,
+    replays: usize,
+}
+
+impl Plan {
+    fn from(args: &BenchArgs) -> Plan {
+        let (concurrency, segments, secs, park, samples, replays) = if args.quick {
+            (vec![QUICK_CONCURRENCY], 3, 6, vec![1_000], 100, 5)
+        } else {
+            (
+                vec![1, 2, 4, 8, 16, 32, 64],
+                4,
+                8,
+                vec![1_000, 10_000],
+                300,
+                9,
+            )
+        };
+        Plan {
+            concurrency: args.concurrency.clone().unwrap_or(concurrency),
+            segments: args.segments.unwrap_or(segments),
+            segment: Duration::from_secs(args.segment_secs.unwrap_or(secs)),
+            park: args.park.clone().unwrap_or(park),
+            samples: args.samples.unwrap_or(samples),
+            replays,
+        }
+    }
+}
+
+/// The headline concurrency of `--quick` (and of the last line of every run).
+const QUICK_CONCURRENCY: usize = 32;
+/// Plan steps of a benchmark order (SPEC: a 3-step plan).
+const STEPS: u32 = 3;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::BaselineWorker {
+        temporal_address,
+        max_cached_workflows,
+        max_concurrent_workflow_tasks,
+        max_concurrent_activities,
+    }) = cli.command
+    {
+        return baseline::run_worker(
+            &temporal_address,
+            baseline::WorkerTuning {
+                max_cached_workflows,
+                max_concurrent_workflow_tasks,
+                max_concurrent_activities,
+            },
+        )
+        .await;
+    }
+    let args = cli.bench;
+    let plan = Plan::from(&args);
+    let started = Instant::now();
+    let run = format!("b{}", uuid::Uuid::now_v7().simple());
+    let data_dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("orderflow-bench-{run}")));
+    let mut overrides = serde_json::Map::new();
+    for kv in &args.set {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("--set {kv}: expected KEY=JSON"))?;
+        let value = serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.into()));
+        overrides.insert(k.to_string(), value);
+    }
+    let target = args.api_url.as_ref().map(|api_url| stack::Target {
+        api_url: api_url.clone(),
+        temporal_address: args.temporal_address.clone().unwrap_or_default(),
+        worker_pid: args.worker_pid,
+    });
+    eprintln!("booting the stack in {}", data_dir.display());
+    let stack = stack::Stack::start(stack::StackOptions {
+        data_dir,
+        overrides,
+        temporal_args: args.temporal_args.clone(),
+        worker_bin: args.worker_bin.clone(),
+        target,
+    })
+    .await?;
+    let result = bench(&stack, &plan, &args, &run, started).await;
+    let keep = args.keep || result.is_err();
+    if keep {
+        eprintln!("stack data kept in {}", stack.data_dir().display());
+    }
+    stack.shutdown(keep);
+    let results = result?;
+    if let Some(path) = &args.out {
+        std::fs::write(path, serde_json::to_vec_pretty(&results)?)?;
+    }
+    if let Some(path) = &args.markdown {
+        std::fs::write(path, report::markdown(&results))?;
+    }
+    if let Some(dir) = &args.plots {
+        report::plots(&results, dir)?;
+    }
+    println!("{}", report::markdown(&results));
+    let h = &results.headline;
+    println!(
+        "orders_per_s={:.1} baseline_per_s={:.1} ratio={:.2}",
+        h.orders_per_s, h.baseline_per_s, h.ratio
+    );
+    Ok(())
+}
+
+async fn bench(
+    stack: &stack::Stack,
+    plan: &Plan,
+    args: &BenchArgs,
+    run: &str,
+    started: Instant,
+) -> anyhow::Result<Results> {
+    let temporal =
+        orderflow_activities::config::temporal_client(&orderflow_activities::config::Settings {
+            temporal_address: Some(stack.temporal_address.clone()),
+            ..Default::default()
+        })
+        .await?;
+    let driver = Driver {
+        api: orderflow_client::api_client::ApiClient::new(&stack.api_url, "dev-acme-key"),
+        temporal,
+        run: run.to_string(),
+    };
+    let mut results = Results::new(args.quick, &stack.settings);
+    let log = |what: &str| eprintln!("[{:>5.1}s] {what}", started.elapsed().as_secs_f64());
+
+    // Warm both workers (connections, caches, the JIT-free but lazy parts of the SDK).
+    log("warming up");
+    for system in [System::Baseline, System::Orderflow] {
+        segment(stack, &driver, system, 8, Duration::from_secs(3), "warm").await?;
+    }
+
+    // Throughput, at each level: short runs of each system in turn, B-O-O-B-B-O-O-B…, so that
+    // the load other processes put on the shared machine weighs on both alike. Each run is a
+    // closed loop for `segment` seconds; orders/s counts the orders completed after its first
+    // second (the ramp-up) until its end (the drain of the last orders is not counted).
+    for &c in &plan.concurrency {
+        let mut runs: Vec<Segment> = Vec::new();
+        for round in 0..plan.segments {
+            let order = if round % 2 == 0 {
+                [System::Baseline, System::Orderflow]
+            } else {
+                [System::Orderflow, System::Baseline]
+            };
+            for system in order {
+                let phase = format!("c{c}r{round}");
+                runs.push(segment(stack, &driver, system, c, plan.segment, &phase).await?);
+            }
+        }
+        for system in [System::Orderflow, System::Baseline] {
+            let point = ThroughputPoint::of(system, c, runs.iter().filter(|r| r.system == system));
+            log(&format!(
+                "c={c:<3} {:<9} {:>6.1} orders/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
+                system.name(),
+                point.per_s,
+                point.latency.p50_ms,
+                point.latency.p99_ms
+            ));
+            results.throughput.push(point);
+        }
+    }
+    results.set_headline();
+    if args.throughput_only {
+        results.seconds = started.elapsed().as_secs_f64();
+        return Ok(results);
+    }
+
+    // Parked orders: memory per open order, then latencies on them.
+    let mut parked = 0;
+    let rss0 = (stack.worker_rss(), stack.baseline_rss());
+    let already = (
+        driver.parked(System::Orderflow).await?,
+        driver.parked(System::Baseline).await?,
+    );
+    for (index, &target) in plan.park.iter().enumerate() {
+        log(&format!("parking {target} orders of each system"));
+        for system in [System::Baseline, System::Orderflow] {
+            let already = match system {
+                System::Orderflow => already.0,
+                System::Baseline => already.1,
+            };
+            park(&driver, system, parked, target, already).await?;
+        }
+        parked = target;
+        // Let the last activities and cache inserts settle before reading memory.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let rss = (stack.worker_rss(), stack.baseline_rss());
+        let per = |after: Option<u64>, before: Option<u64>| {
+            Some(after?.saturating_sub(before?) as f64 / target as f64)
+        };
+        let point = MemoryPoint {
+            parked: target,
+            orderflow_rss_bytes: rss.0,
+            baseline_rss_bytes: rss.1,
+            orderflow_bytes_per_order: per(rss.0, rss0.0),
+            baseline_bytes_per_order: per(rss.1, rss0.1),
+        };
+        log(&format!(
+            "{target} parked: orderflow {:.1} KiB/order, baseline {:.1} KiB/order",
+            point.orderflow_bytes_per_order.unwrap_or(0.0) / 1024.0,
+            point.baseline_bytes_per_order.unwrap_or(0.0) / 1024.0
+        ));
+        results.memory.push(point);
+        if index == 0 {
+            latencies(&driver, plan.samples, target, &mut results, &log).await?;
+        }
+    }
+
+    log("replaying ~1,000-event histories");
+    results.replay_orderflow =
+        Some(replay::measure(&driver, System::Orderflow, 1_000, plan.replays).await?);
+    results.replay_baseline =
+        Some(replay::measure(&driver, System::Baseline, 1_000, plan.replays).await?);
+    results.seconds = started.elapsed().as_secs_f64();
+    log("done");
+    Ok(results)
+}
+
+/// The server's database counters, or none when the stack was not booted here.
+async fn server_counters(stack: &stack::Stack) -> std::collections::BTreeMap<String, f64> {
+    match &stack.metrics_url {
+        Some(url) => metrics::scrape(url).await.unwrap_or_default(),
+        None => Default::default(),
+    }
+}
+
+/// CPU used by each process between two readings.
+fn cpu_delta(
+    before: &[(&'static str, Duration)],
+    after: &[(&'static str, Duration)],
+) -> Vec<(&'static str, Duration)> {
+    after
+        .iter()
+        .map(|(name, t)| {
+            let t0 = before
+                .iter()
+                .find(|b| b.0 == *name)
+                .map_or(Duration::ZERO, |b| b.1);
+            (*name, t.saturating_sub(t0))
+        })
+        .collect()
+}
+
+/// One closed-loop run of one system: what it completed and what it cost.
+pub struct Segment {
+    pub system: System,
+    /// Seconds of the counted window, and the orders completed in it.
+    pub window_secs: f64,
+    pub completed: usize,
+    /// Submit-to-completion latency of the orders completed in the window.
+    pub latencies: Vec<Duration>,
+    /// Orders completed in the whole run (window, ramp-up and drain), which the costs below
+    /// are divided by.
+    pub orders: usize,
+    pub cpu: Vec<(&'static str, Duration)>,
+    pub server_ops: std::collections::BTreeMap<String, f64>,
+}
+
+async fn segment(
+    stack: &stack::Stack,
+    driver: &Driver,
+    system: System,
+    concurrency: usize,
+    length: Duration,
+    phase: &str,
+) -> anyhow::Result<Segment> {
+    let before = (stack.cpu(), server_counters(stack).await);
+    let start = Instant::now();
+    let (d, phase) = (driver.clone(), format!("{phase}-{}", system.name()));
+    let spans = drive::closed_loop_for(concurrency, length, move |i| {
+        let (d, id) = (d.clone(), d.id(&phase, i));
+        async move { d.one(system, &id, STEPS, false).await }
+    })
+    .await?;
+    let cpu = cpu_delta(&before.0, &stack.cpu());
+    // The server publishes its counters about once a second.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let orders = spans.len().max(1);
+    let server_ops = metrics::per_unit(&before.1, &server_counters(stack).await, orders);
+    let (from, to) = (start + RAMP_UP, start + length);
+    let counted: Vec<&drive::Span> = spans
+        .iter()
+        .filter(|(_, end)| *end >= from && *end <= to)
+        .collect();
+    Ok(Segment {
+        system,
+        window_secs: (to - from).as_secs_f64(),
+        completed: counted.len(),
+        latencies: counted.iter().map(|(s, e)| *e - *s).collect(),
+        orders,
+        cpu,
+        server_ops,
+    })
+}
+
+/// The first part of a throughput run, not counted: the loop fills up.
+const RAMP_UP: Duration = Duration::from_secs(1);
+
+/// Parks workflows `from..to` of the system and waits until all `to` are parked.
+///
+/// `already` were parked before the benchmark started (a targeted stack may have its own).
+async fn park(
+    driver: &Driver,
+    system: System,
+    from: usize,
+    to: usize,
+    already: usize,
+) -> anyhow::Result<()> {
+    let d = driver.clone();
+    let phase = format!("park-{}", system.name());
+    drive::closed_loop(32, to - from, move |i| {
+        let (d, id) = (d.clone(), d.id(&phase, from + i));
+        async move { d.one(system, &id, STEPS, true).await }
+    })
+    .await?;
+    let start = Instant::now();
+    loop {
+        let n = driver.parked(system).await?.saturating_sub(already);
+        if n >= to {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(1800) {
+            anyhow::bail!("only {n} of {to} {} workflows parked", system.name());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Amendment and query latencies on parked orders, one request at a time.
+async fn latencies(
+    driver: &Driver,
+    samples: usize,
+    parked: usize,
+    results: &mut Results,
+    log: &impl Fn(&str),
+) -> anyhow::Result<()> {
+    let id = |system: System, i: usize| driver.id(&format!("park-{}", system.name()), i % parked);
+    async fn timed(
+        n: usize,
+        f: impl AsyncFn(usize) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Vec<Duration>> {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = Instant::now();
+            f(i).await?;
+            out.push(t.elapsed());
+        }
+        Ok(out)
+    }
+    log("amendment round trips");
+    for system in [System::Baseline, System::Orderflow] {
+        let s = Summary::of(
+            &timed(samples, async |i| {
+                driver.update(system, &id(system, i), i).await
+            })
+            .await?,
+        );
+        match system {
+            System::Orderflow => results.update_orderflow = s,
+            System::Baseline => results.update_baseline = s,
+        }
+    }
+    log("queries");
+    for system in [System::Baseline, System::Orderflow] {
+        let s = Summary::of(
+            &timed(samples, async |i| {
+                driver.query(system, &id(system, i)).await
+            })
+            .await?,
+        );
+        match system {
+            System::Orderflow => results.query_orderflow = s,
+            System::Baseline => results.query_baseline = s,
+        }
+    }
+    results.api_get = Summary::of(
+        &timed(samples, async |i| {
+            driver.api_get(&id(System::Orderflow, i)).await
+        })
+        .await?,
+    );
+    Ok(())
+}

@@ -1,0 +1,342 @@
+//! The stack under test, booted like `orderflow dev` but as separate processes, so that each
+//! worker's memory can be read on its own: the Temporal dev server (persisting to a SQLite
+//! file, as `orderflow dev` does), the supplier simulator, the API, the orderflow worker and
+//! the baseline worker. Or an existing stack (`--api-url`/`--temporal-address`), with only
+//! the baseline worker started here.
+
+use anyhow::{Context, bail};
+use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
+use orderflow_client::temporal_cli::{DevServer, DevServerOptions, die_with_parent, free_port};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Where the stack runs and how its worker is tuned.
+pub struct StackOptions {
+    pub data_dir: PathBuf,
+    /// JSON merged over the worker's settings (`--set key=value`).
+    pub overrides: serde_json::Map<String, serde_json::Value>,
+    /// More `temporal server start-dev` flags (`--temporal-arg`).
+    pub temporal_args: Vec<String>,
+    /// Another `orderflow-worker` binary (to compare builds); default: the one next to this.
+    pub worker_bin: Option<PathBuf>,
+    /// An existing stack to target instead of booting one.
+    pub target: Option<Target>,
+}
+
+pub struct Target {
+    pub api_url: String,
+    pub temporal_address: String,
+    pub worker_pid: Option<u32>,
+}
+
+pub struct Stack {
+    pub api_url: String,
+    pub temporal_address: String,
+    /// The dev server's Prometheus endpoint (booted stacks only).
+    pub metrics_url: Option<String>,
+    pub settings: Settings,
+    pub dir: PathBuf,
+    worker_pid: Option<u32>,
+    baseline_pid: u32,
+    /// Every process of the stack by role, for CPU accounting.
+    pids: Vec<(&'static str, u32)>,
+    supervisor: Supervisor,
+    children: Vec<Child>,
+    server: Option<DevServer>,
+}
+
+/// Spawns children from one thread that outlives them, so `PR_SET_PDEATHSIG` only fires
+/// when the benchmark itself dies (a tokio worker thread may exit earlier).
+struct Supervisor {
+    jobs: mpsc::Sender<Box<dyn FnOnce() + Send>>,
+}
+
+impl Supervisor {
+    fn new() -> Supervisor {
+        let (jobs, rx) = mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        std::thread::spawn(move || {
+            for job in rx {
+                job();
+            }
+        });
+        Supervisor { jobs }
+    }
+
+    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .expect("supervisor alive");
+        rx.recv().expect("supervisor answered")
+    }
+}
+
+/// The workspace binaries next to this one (same target directory).
+fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let path = exe.parent().context("exe dir")?.join(name);
+    if !path.is_file() {
+        bail!(
+            "{} not found: build the workspace binaries first (`cargo build --workspace --bins`)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
+        std::fs::create_dir_all(&options.data_dir)?;
+        let dir = options.data_dir.canonicalize()?;
+        let supervisor = Supervisor::new();
+        let mut stack = match &options.target {
+            Some(target) => Stack {
+                api_url: target.api_url.clone(),
+                temporal_address: target.temporal_address.clone(),
+                metrics_url: None,
+                settings: Settings {
+                    temporal_address: Some(target.temporal_address.clone()),
+                    ..Settings::default()
+                },
+                dir,
+                worker_pid: target.worker_pid,
+                baseline_pid: 0,
+                pids: target
+                    .worker_pid
+                    .map(|p| ("worker", p))
+                    .into_iter()
+                    .collect(),
+                supervisor,
+                children: Vec::new(),
+                server: None,
+            },
+            None => Stack::boot(dir, supervisor, &options).await?,
+        };
+        let worker = &stack.settings;
+        let baseline = stack.spawn(
+            "baseline-worker",
+            std::env::current_exe()?,
+            vec![
+                "baseline-worker".into(),
+                "--temporal-address".into(),
+                stack.temporal_address.clone(),
+                "--max-cached-workflows".into(),
+                worker.max_cached_workflows.to_string(),
+                "--max-concurrent-workflow-tasks".into(),
+                worker.max_concurrent_workflow_tasks.to_string(),
+                "--max-concurrent-activities".into(),
+                worker.max_concurrent_activities.to_string(),
+            ],
+        )?;
+        stack.baseline_pid = baseline.id();
+        stack.pids.push(("baseline-worker", baseline.id()));
+        stack.children.push(baseline);
+        stack.wait_healthy().await?;
+        Ok(stack)
+    }
+
+    async fn boot(
+        dir: PathBuf,
+        supervisor: Supervisor,
+        options: &StackOptions,
+    ) -> anyhow::Result<Stack> {
+        let overrides = &options.overrides;
+        let (temporal_port, metrics_port) = (free_port(), free_port());
+        let (db, log) = (dir.join("temporal.db"), dir.join("temporal.log"));
+        let mut extra_args = vec!["--metrics-port".to_string(), metrics_port.to_string()];
+        extra_args.extend(options.temporal_args.iter().cloned());
+        let server = supervisor.run(move || {
+            DevServer::start(&DevServerOptions {
+                port: temporal_port,
+                db_file: Some(db),
+                log_file: Some(log),
+                extra_args,
+                ..Default::default()
+            })
+        })?;
+        let (api_port, sim_port) = (free_port(), free_port());
+        let api_url = format!("http://127.0.0.1:{api_port}");
+        let sim_url = format!("http://127.0.0.1:{sim_port}");
+        let mut settings = Settings {
+            database_url: format!("sqlite://{}", dir.join("orderflow.db").display()),
+            temporal_address: Some(server.address.clone()),
+            suppliers: vec![SupplierSettings {
+                id: "sim".into(),
+                base_url: sim_url,
+                secret: DEV_SIM_SECRET.into(),
+            }],
+            ..Settings::default()
+        };
+        if !overrides.is_empty() {
+            let mut value = serde_json::to_value(&settings)?;
+            merge(&mut value, overrides);
+            settings = serde_json::from_value(value).context("applying --set")?;
+        }
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_vec_pretty(&settings)?,
+        )?;
+        let mut stack = Stack {
+            api_url,
+            temporal_address: server.address.clone(),
+            metrics_url: Some(format!("http://127.0.0.1:{metrics_port}/metrics")),
+            settings,
+            dir,
+            worker_pid: None,
+            baseline_pid: 0,
+            pids: vec![("temporal", server.pid())],
+            supervisor,
+            children: Vec::new(),
+            server: Some(server),
+        };
+        let orderflow = binary("orderflow")?;
+        let sim = stack.spawn(
+            "sim",
+            orderflow.clone(),
+            vec![
+                "supplier-sim".into(),
+                "--port".into(),
+                sim_port.to_string(),
+                "--data-dir".into(),
+                stack.dir.join("sim").display().to_string(),
+                "--callback-url".into(),
+                format!("{}/v1/supplier/sim/callbacks", stack.api_url),
+                "--secret".into(),
+                DEV_SIM_SECRET.into(),
+            ],
+        )?;
+        let api = stack.spawn(
+            "api",
+            orderflow,
+            vec!["serve".into(), "--port".into(), api_port.to_string()],
+        )?;
+        let worker_bin = match &options.worker_bin {
+            Some(path) => path.clone(),
+            None => binary("orderflow-worker")?,
+        };
+        let worker = stack.spawn("worker", worker_bin, vec![])?;
+        stack.worker_pid = Some(worker.id());
+        stack.pids.extend([
+            ("sim", sim.id()),
+            ("api", api.id()),
+            ("worker", worker.id()),
+        ]);
+        stack.children.extend([sim, api, worker]);
+        Ok(stack)
+    }
+
+    fn spawn(&self, name: &str, program: PathBuf, args: Vec<String>) -> anyhow::Result<Child> {
+        let log = std::fs::File::create(self.dir.join(format!("{name}.log")))?;
+        let config = self.dir.join("config.json");
+        let child = self.supervisor.run(move || {
+            let mut cmd = Command::new(&program);
+            cmd.args(&args)
+                .env("ORDERFLOW_CONFIG", &config)
+                .env_remove("ORDERFLOW_DATABASE_URL")
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log);
+            die_with_parent(&mut cmd);
+            cmd.spawn()
+        });
+        child.with_context(|| format!("spawning {name}"))
+    }
+
+    /// Waits for the API to report a polling worker, and for the baseline worker to poll.
+    async fn wait_healthy(&self) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        let start = Instant::now();
+        loop {
+            let ok = http
+                .get(format!("{}/healthz", self.api_url))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            let baseline_up = std::fs::read_to_string(self.dir.join("baseline-worker.log"))
+                .is_ok_and(|l| l.contains("baseline worker polling"));
+            if ok && baseline_up {
+                return Ok(());
+            }
+            if start.elapsed() > Duration::from_secs(90) {
+                bail!(
+                    "the stack in {} did not become healthy within 90 s",
+                    self.dir.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Resident memory of the orderflow worker, if known.
+    pub fn worker_rss(&self) -> Option<u64> {
+        self.worker_pid.and_then(rss_bytes)
+    }
+
+    pub fn baseline_rss(&self) -> Option<u64> {
+        rss_bytes(self.baseline_pid)
+    }
+
+    /// CPU time (user + system) each process of the stack has used so far.
+    pub fn cpu(&self) -> Vec<(&'static str, Duration)> {
+        let mut out: Vec<_> = self
+            .pids
+            .iter()
+            .filter_map(|(name, pid)| Some((*name, cpu_time(*pid)?)))
+            .collect();
+        if let Some(me) = cpu_time(std::process::id()) {
+            out.push(("bench-driver", me));
+        }
+        out
+    }
+
+    /// Stops every process and, unless `keep`, deletes the data directory.
+    pub fn shutdown(mut self, keep: bool) {
+        for child in &mut self.children {
+            orderflow_client::temporal_cli::terminate(child, Duration::from_secs(5));
+        }
+        drop(self.server.take());
+        if !keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// `VmRSS` of a process, in bytes.
+pub fn rss_bytes(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// `utime + stime` of a process (`/proc/PID/stat`, in clock ticks of 1/100 s on Linux).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: fields follow the last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// JSON merge of `patch` into `value` (objects merged key by key, anything else replaced).
+fn merge(value: &mut serde_json::Value, patch: &serde_json::Map<String, serde_json::Value>) {
+    for (key, new) in patch {
+        match (value.get_mut(key), new) {
+            (Some(old @ serde_json::Value::Object(_)), serde_json::Value::Object(inner)) => {
+                merge(old, inner)
+            }
+            _ => {
+                value[key] = new.clone();
+            }
+        }
+    }
+}
