@@ -151,10 +151,10 @@ impl Driver {
     /// How many of the system's workflows are parked (EXECUTION, waiting for a callback).
     pub async fn parked(&self, system: System) -> anyhow::Result<usize> {
         let query = match system {
-            System::Orderflow => {
-                "OrderState = 'EXECUTION' AND ExecutionStatus = 'Running' AND TaskQueue = 'orderflow-orders'"
-                    .to_string()
-            }
+            System::Orderflow => format!(
+                "OrderState = 'EXECUTION' AND ExecutionStatus = 'Running' AND TaskQueue = '{}'",
+                orderflow_workflows::TASK_QUEUE
+            ),
             System::Baseline => format!(
                 "OrderState = 'PARKED' AND ExecutionStatus = 'Running' AND TaskQueue = '{BASELINE_QUEUE}'"
             ),

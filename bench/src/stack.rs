@@ -6,10 +6,9 @@
 
 use anyhow::{Context, bail};
 use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
-use orderflow_client::temporal_cli::{DevServer, DevServerOptions, die_with_parent, free_port};
+use orderflow_client::temporal_cli::{DevServer, DevServerOptions, Supervisor, free_port};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Where the stack runs and how its worker is tuned.
@@ -45,34 +44,6 @@ pub struct Stack {
     supervisor: Supervisor,
     children: Vec<Child>,
     server: Option<DevServer>,
-}
-
-/// Spawns children from one thread that outlives them, so `PR_SET_PDEATHSIG` only fires
-/// when the benchmark itself dies (a tokio worker thread may exit earlier).
-struct Supervisor {
-    jobs: mpsc::Sender<Box<dyn FnOnce() + Send>>,
-}
-
-impl Supervisor {
-    fn new() -> Supervisor {
-        let (jobs, rx) = mpsc::channel::<Box<dyn FnOnce() + Send>>();
-        std::thread::spawn(move || {
-            for job in rx {
-                job();
-            }
-        });
-        Supervisor { jobs }
-    }
-
-    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let (tx, rx) = mpsc::channel();
-        self.jobs
-            .send(Box::new(move || {
-                let _ = tx.send(f());
-            }))
-            .expect("supervisor alive");
-        rx.recv().expect("supervisor answered")
-    }
 }
 
 /// The workspace binaries next to this one (same target directory).
@@ -231,19 +202,15 @@ impl Stack {
 
     fn spawn(&self, name: &str, program: PathBuf, args: Vec<String>) -> anyhow::Result<Child> {
         let log = std::fs::File::create(self.dir.join(format!("{name}.log")))?;
-        let config = self.dir.join("config.json");
-        let child = self.supervisor.run(move || {
-            let mut cmd = Command::new(&program);
-            cmd.args(&args)
-                .env("ORDERFLOW_CONFIG", &config)
-                .env_remove("ORDERFLOW_DATABASE_URL")
-                .env("RUST_LOG", "warn")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log);
-            die_with_parent(&mut cmd);
-            cmd.spawn()
-        });
+        let mut cmd = Command::new(&program);
+        cmd.args(&args)
+            .env("ORDERFLOW_CONFIG", self.dir.join("config.json"))
+            .env_remove("ORDERFLOW_DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let child = self.supervisor.spawn(cmd);
         child.with_context(|| format!("spawning {name}"))
     }
 

@@ -11,58 +11,17 @@
 
 use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
 use orderflow_client::api_client::ApiClient;
-use orderflow_client::temporal_cli::{DevServer, DevServerOptions, die_with_parent, free_port};
+use orderflow_client::temporal_cli::{DevServer, DevServerOptions, Supervisor, free_port};
 use orderflow_workflows::WorkflowSettings;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 pub use orderflow_client::api_client::Reply;
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Runs jobs on one thread that lives as long as the process.
-struct Supervisor {
-    jobs: Mutex<mpsc::Sender<Job>>,
-}
-
-impl Supervisor {
-    fn new() -> Supervisor {
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("stack-supervisor".into())
-            .spawn(move || {
-                for job in rx {
-                    job();
-                }
-                // Keep the thread (the children's parent) alive after the sender is gone.
-                loop {
-                    std::thread::park();
-                }
-            })
-            .expect("spawning the supervisor thread");
-        Supervisor {
-            jobs: Mutex::new(tx),
-        }
-    }
-
-    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let (tx, rx) = mpsc::channel();
-        self.jobs
-            .lock()
-            .unwrap()
-            .send(Box::new(move || {
-                let _ = tx.send(f());
-            }))
-            .expect("supervisor alive");
-        rx.recv().expect("supervisor answered")
-    }
-}
 
 /// The database a stack runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -379,20 +338,16 @@ impl Stack {
             .append(true)
             .open(self.dir.join(format!("{name}.log")))
             .unwrap();
-        let config = self.config_path.clone();
+        let mut cmd = Command::new(&program);
+        cmd.args(&args)
+            .env("ORDERFLOW_CONFIG", &self.config_path)
+            .env_remove("ORDERFLOW_DATABASE_URL")
+            .env("RUST_LOG", "info,temporalio_sdk_core=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
         self.supervisor
-            .run(move || {
-                let mut cmd = Command::new(&program);
-                cmd.args(&args)
-                    .env("ORDERFLOW_CONFIG", &config)
-                    .env_remove("ORDERFLOW_DATABASE_URL")
-                    .env("RUST_LOG", "info,temporalio_sdk_core=warn")
-                    .stdin(Stdio::null())
-                    .stdout(log.try_clone().unwrap())
-                    .stderr(log);
-                die_with_parent(&mut cmd);
-                cmd.spawn()
-            })
+            .spawn(cmd)
             .unwrap_or_else(|e| panic!("spawning {name}: {e}"))
     }
 
@@ -650,6 +605,54 @@ pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize
         .await
         .unwrap()
         .count()
+}
+
+/// Waits (up to 3 minutes) for the order to complete its 3-step plan, read through `client`,
+/// and asserts it did so once: every step DONE, gapless events, no event recorded twice, each
+/// lifecycle state entered once and in order, and each supplier call applied once (see
+/// [`assert_each_supplier_call_applied_once`]). Returns the events.
+pub async fn assert_completed_once(stack: &Stack, client: &ApiClient, id: &str) -> Vec<Value> {
+    let done = wait_state(client, id, "COMPLETE", Duration::from_secs(180)).await;
+    assert!(
+        done["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "DONE"),
+        "{done}"
+    );
+    let events = events(client, id).await;
+    let types = assert_gapless(&events);
+    let count = |t: &str| types.iter().filter(|x| *x == t).count();
+    assert_eq!(count("ORDER_ACKNOWLEDGED"), 1, "{id}: {types:?}");
+    assert_eq!(count("PLAN_STEP_COMPLETED"), 3, "{id}: {types:?}");
+    let uuids: BTreeSet<&str> = events
+        .iter()
+        .map(|e| e["event_uuid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uuids.len(),
+        events.len(),
+        "{id}: an event was recorded twice"
+    );
+    let states: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "STATE_CHANGED")
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "SUBMITTED",
+            "FEASIBILITY",
+            "PLAN_DEVELOPMENT",
+            "EXECUTION",
+            "COMPLETE"
+        ],
+        "{id}: {types:?}"
+    );
+    assert_each_supplier_call_applied_once(stack, id, 3).await;
+    events
 }
 
 /// Asserts that each of the order's supplier calls (validate, transfer, feasibility, plan and
