@@ -286,18 +286,10 @@ async fn bench(
     // Parked orders: memory per open order, then latencies on them.
     let mut parked = 0;
     let rss0 = (stack.worker_rss(), stack.baseline_rss());
-    let already = (
-        driver.parked(System::Orderflow).await?,
-        driver.parked(System::Baseline).await?,
-    );
     for (index, &target) in plan.park.iter().enumerate() {
         log(&format!("parking {target} orders of each system"));
         for system in [System::Baseline, System::Orderflow] {
-            let already = match system {
-                System::Orderflow => already.0,
-                System::Baseline => already.1,
-            };
-            park(&driver, system, parked, target, already).await?;
+            park(&driver, system, parked, target).await?;
         }
         parked = target;
         // Let the last activities and cache inserts settle before reading memory.
@@ -415,15 +407,7 @@ async fn segment(
 const RAMP_UP: Duration = Duration::from_secs(1);
 
 /// Parks workflows `from..to` of the system and waits until all `to` are parked.
-///
-/// `already` were parked before the benchmark started (a targeted stack may have its own).
-async fn park(
-    driver: &Driver,
-    system: System,
-    from: usize,
-    to: usize,
-    already: usize,
-) -> anyhow::Result<()> {
+async fn park(driver: &Driver, system: System, from: usize, to: usize) -> anyhow::Result<()> {
     let d = driver.clone();
     let phase = format!("park-{}", system.name());
     drive::closed_loop(32, to - from, move |i| {
@@ -433,7 +417,7 @@ async fn park(
     .await?;
     let start = Instant::now();
     loop {
-        let n = driver.parked(system).await?.saturating_sub(already);
+        let n = driver.parked(system).await?;
         if n >= to {
             return Ok(());
         }

@@ -5,5 +5,6 @@
 pub mod api_client;
 pub mod dev;
 pub mod sample;
+pub mod search_attributes;
 pub mod temporal_cli;
 pub mod timeline;

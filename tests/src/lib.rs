@@ -6,6 +6,10 @@
 //! gets a new database on the test server, see `orderflow-testpg`). A stack may run several
 //! workers and API instances against the one Temporal and database ([`StackOptions`]).
 //!
+//! With `ORDERFLOW_TEST_TEMPORAL_ADDRESS` set (to a cluster from `scripts/temporal-cluster`,
+//! say), the stacks share that Temporal instead of starting a dev server each; see
+//! [`external_temporal`].
+//!
 //! Children are spawned from one long-lived supervisor thread with `PR_SET_PDEATHSIG`, so
 //! they die with the test process even though statics are never dropped.
 
@@ -75,6 +79,8 @@ pub struct Stack {
     pub api_urls: Vec<String>,
     pub sim_url: String,
     pub temporal_address: String,
+    /// The task queue its workers poll: their own on a shared Temporal.
+    pub task_queue: String,
     pub database_url: String,
     config_path: PathBuf,
     supervisor: Supervisor,
@@ -140,6 +146,16 @@ pub fn test_workflow_settings() -> WorkflowSettings {
     }
 }
 
+/// The Temporal the stacks share instead of a dev server each: `ORDERFLOW_TEST_TEMPORAL_ADDRESS`
+/// (namespace `default`, orderflow's search attributes registered). Each stack then polls a
+/// task queue of its own, so that its workers run only its own orders. A `persistent` stack
+/// still starts its own dev server, since it kills and restarts it.
+pub fn external_temporal() -> Option<String> {
+    std::env::var("ORDERFLOW_TEST_TEMPORAL_ADDRESS")
+        .ok()
+        .filter(|a| !a.is_empty())
+}
+
 /// Starts the dev server of a stack on `port`, or on a free port when `None`; the state is
 /// in `dir/temporal.db` when `persistent`.
 fn start_dev_server(
@@ -186,13 +202,32 @@ impl Stack {
             .expect("temp dir")
             .keep();
         let supervisor = Supervisor::new();
-        let server = start_dev_server(&supervisor, &dir, options.persistent, None);
-        let temporal_port = server
-            .address
+        let external = external_temporal().filter(|_| !options.persistent);
+        let server = match external {
+            Some(_) => None,
+            None => Some(start_dev_server(
+                &supervisor,
+                &dir,
+                options.persistent,
+                None,
+            )),
+        };
+        let temporal_address = match (&external, &server) {
+            (Some(address), _) => address.clone(),
+            (None, server) => server.as_ref().unwrap().address.clone(),
+        };
+        let task_queue = match external {
+            Some(_) => format!(
+                "orderflow-test-{}",
+                dir.file_name().unwrap().to_string_lossy()
+            ),
+            None => Settings::default().task_queue,
+        };
+        let temporal_port = temporal_address
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
-            .expect("the dev server's port");
+            .expect("the Temporal port");
         let ports = Ports {
             temporal: temporal_port,
             apis: (0..options.apis.max(1)).map(|_| free_port()).collect(),
@@ -210,9 +245,10 @@ impl Stack {
         };
         let settings = Settings {
             database_url: database_url.clone(),
-            temporal_address: Some(server.address.clone()),
-            // The stack's own dev server, whatever TEMPORAL_* the shell has.
+            temporal_address: Some(temporal_address.clone()),
+            // The stack's own Temporal, whatever TEMPORAL_* the shell has.
             temporal_env_config: false,
+            task_queue: task_queue.clone(),
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url.clone(),
@@ -228,14 +264,15 @@ impl Stack {
             api_url: api_urls[0].clone(),
             api_urls,
             sim_url,
-            temporal_address: server.address.clone(),
+            temporal_address,
+            task_queue,
             database_url,
             config_path,
             supervisor,
             workers: Mutex::new(Vec::new()),
             apis: Mutex::new(Vec::new()),
             sim: Mutex::new(None),
-            server: Mutex::new(Some(server)),
+            server: Mutex::new(server),
             ports,
             options,
             dir,
@@ -592,19 +629,48 @@ pub async fn calls_to(stack: &Stack, order_id: &str, fragment: &str) -> Vec<Valu
         .collect()
 }
 
-/// How many runs the order's workflow has had (more than one once it continued as new).
+/// How many runs the order's workflow has had (more than one once it continued as new),
+/// counted back along the runs' histories from the current run: visibility, which a count
+/// query would read, may lag behind on a cluster.
 pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize {
-    let query = format!(
-        "WorkflowId = '{}'",
-        orderflow_workflows::model::workflow_id(tenant, order_id)
-    );
-    stack
-        .temporal()
-        .await
-        .count_workflows(query, Default::default())
-        .await
-        .unwrap()
-        .count()
+    use temporalio_client::NamespacedClient;
+    use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowExecutionHistoryRequest;
+    let client = stack.temporal().await;
+    let workflow_id = orderflow_workflows::model::workflow_id(tenant, order_id);
+    let mut runs = 0;
+    // Empty: the current run.
+    let mut run_id = String::new();
+    loop {
+        let request = GetWorkflowExecutionHistoryRequest {
+            namespace: client.namespace(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.clone(),
+                run_id: run_id.clone(),
+            }),
+            maximum_page_size: 1,
+            ..Default::default()
+        };
+        let history = client
+            .connection()
+            .workflow_service()
+            .get_workflow_execution_history(temporalio_client::tonic::Request::new(request))
+            .await
+            .unwrap_or_else(|e| panic!("history of {workflow_id} run {run_id:?}: {e}"))
+            .into_inner()
+            .history
+            .unwrap_or_default();
+        runs += 1;
+        match history.events.first().and_then(|e| e.attributes.as_ref()) {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(started))
+                if !started.continued_execution_run_id.is_empty() =>
+            {
+                run_id = started.continued_execution_run_id.clone();
+            }
+            _ => return runs,
+        }
+    }
 }
 
 /// Waits (up to 3 minutes) for the order to complete its 3-step plan, read through `client`,
