@@ -148,15 +148,23 @@ impl Driver {
         Ok(())
     }
 
-    /// How many of the system's workflows are parked (EXECUTION, waiting for a callback).
+    /// How many of this run's workflows are parked (EXECUTION, waiting for a callback).
+    /// Only this run's: visibility lags behind on a cluster, so workflows of an earlier phase
+    /// or run could still show as parked for a while, and a count of them taken before
+    /// parking could not be subtracted from one taken after.
     pub async fn parked(&self, system: System) -> anyhow::Result<usize> {
+        // The ids of the park phases (`park-orderflow`, `park-baseline`; see `Driver::id`).
+        let prefix = format!("{}-park-", self.run);
         let query = match system {
             System::Orderflow => format!(
-                "OrderState = 'EXECUTION' AND ExecutionStatus = 'Running' AND TaskQueue = '{}'",
-                orderflow_workflows::TASK_QUEUE
+                "OrderState = 'EXECUTION' AND ExecutionStatus = 'Running' AND TaskQueue = '{}' \
+                 AND WorkflowId STARTS_WITH '{}'",
+                orderflow_workflows::TASK_QUEUE,
+                workflow_id(TENANT, &prefix)
             ),
             System::Baseline => format!(
-                "OrderState = 'PARKED' AND ExecutionStatus = 'Running' AND TaskQueue = '{BASELINE_QUEUE}'"
+                "OrderState = 'PARKED' AND ExecutionStatus = 'Running' AND TaskQueue = '{BASELINE_QUEUE}' \
+                 AND WorkflowId STARTS_WITH '{prefix}'"
             ),
         };
         let count = self

@@ -284,18 +284,10 @@ async fn bench(
     // Parked orders: memory per open order, then latencies on them.
     let mut parked = 0;
     let rss0 = (stack.worker_rss(), stack.baseline_rss());
-    let already = (
-        driver.parked(System::Orderflow).await?,
-        driver.parked(System::Baseline).await?,
-    );
     for (index, &target) in plan.park.iter().enumerate() {
         log(&format!("parking {target} orders of each system"));
         for system in [System::Baseline, System::Orderflow] {
-            let already = match system {
-                System::Orderflow => already.0,
-                System::Baseline => already.1,
-            };
-            park(&driver, system, parked, target, already).await?;
+            park(&driver, system, parked, target).await?;
         }
         parked = target;
         // Let the last activities and cache inserts settle before reading memory.

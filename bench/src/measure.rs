@@ -91,15 +91,7 @@ pub async fn segment(
 const RAMP_UP: Duration = Duration::from_secs(1);
 
 /// Parks workflows `from..to` of the system and waits until all `to` are parked.
-///
-/// `already` were parked before the benchmark started (a targeted stack may have its own).
-pub async fn park(
-    driver: &Driver,
-    system: System,
-    from: usize,
-    to: usize,
-    already: usize,
-) -> anyhow::Result<()> {
+pub async fn park(driver: &Driver, system: System, from: usize, to: usize) -> anyhow::Result<()> {
     let d = driver.clone();
     let phase = format!("park-{}", system.name());
     drive::closed_loop(32, to - from, move |i| {
@@ -109,7 +101,7 @@ pub async fn park(
     .await?;
     let start = Instant::now();
     loop {
-        let n = driver.parked(system).await?.saturating_sub(already);
+        let n = driver.parked(system).await?;
         if n >= to {
             return Ok(());
         }

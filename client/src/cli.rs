@@ -44,6 +44,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the whole local stack: Temporal dev server + Web UI, API, worker, supplier simulator.
+    /// With --temporal-address, everything but the dev server, on that Temporal.
     Dev {
         #[arg(long, default_value = ".orderflow-dev")]
         data_dir: PathBuf,
@@ -55,6 +56,13 @@ pub enum Command {
         ui_port: u16,
         #[arg(long, default_value_t = 8090)]
         sim_port: u16,
+        /// An existing Temporal (`host:port`) to run on instead of a dev server; API key and
+        /// TLS come from TEMPORAL_* as for `serve`. Needs orderflow's search attributes.
+        #[arg(long, conflicts_with_all = ["temporal_port", "ui_port"])]
+        temporal_address: Option<String>,
+        /// Namespace on --temporal-address (default: TEMPORAL_NAMESPACE, else `default`).
+        #[arg(long, requires = "temporal_address")]
+        temporal_namespace: Option<String>,
     },
     /// Serve the HTTP API (configuration: ORDERFLOW_CONFIG, ORDERFLOW_DATABASE_URL, TEMPORAL_*).
     Serve {

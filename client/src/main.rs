@@ -33,6 +33,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             temporal_port,
             ui_port,
             sim_port,
+            temporal_address,
+            temporal_namespace,
         } => {
             orderflow_devstack::dev::run(orderflow_devstack::dev::DevOptions {
                 data_dir,
@@ -40,6 +42,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 temporal_port,
                 ui_port,
                 sim_port,
+                temporal_address,
+                temporal_namespace,
             })
             .await
         }

@@ -1,6 +1,7 @@
 //! `orderflow dev`: the whole local stack in one process tree — the Temporal dev server (with
 //! the Web UI, persisting under the data dir), the supplier simulator as supplier `sim`, the
-//! API, and a worker. A second start on the same data dir carries on every order.
+//! API, and a worker. A second start on the same data dir carries on every order. With
+//! `temporal_address` it runs on that Temporal instead of a dev server of its own.
 
 use crate::{DevServer, DevServerOptions};
 use anyhow::Context;
@@ -16,6 +17,9 @@ pub struct DevOptions {
     pub temporal_port: u16,
     pub ui_port: u16,
     pub sim_port: u16,
+    /// An existing Temporal (a cluster, Temporal Cloud) to run on instead of a dev server.
+    pub temporal_address: Option<String>,
+    pub temporal_namespace: Option<String>,
 }
 
 pub async fn run(options: DevOptions) -> anyhow::Result<()> {
@@ -23,24 +27,39 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize()?;
-    let server = tokio::task::block_in_place(|| {
-        DevServer::start(&DevServerOptions {
-            port: options.temporal_port,
-            ui_port: Some(options.ui_port),
-            db_file: Some(data_dir.join("temporal.db")),
-            log_file: Some(data_dir.join("temporal.log")),
-            ..Default::default()
-        })
-    })?;
+    let server = match options.temporal_address {
+        Some(_) => None,
+        None => Some(tokio::task::block_in_place(|| {
+            DevServer::start(&DevServerOptions {
+                port: options.temporal_port,
+                ui_port: Some(options.ui_port),
+                db_file: Some(data_dir.join("temporal.db")),
+                log_file: Some(data_dir.join("temporal.log")),
+                ..Default::default()
+            })
+        })?),
+    };
 
     let mut settings = Settings::load()?;
     if std::env::var("ORDERFLOW_DATABASE_URL").map_or(true, |u| u.is_empty()) {
         settings.database_url = format!("sqlite://{}", data_dir.join("orderflow.db").display());
     }
-    // Its own dev server, whatever TEMPORAL_* in the shell points at.
-    settings.temporal_address = Some(server.address.clone());
-    settings.temporal_namespace = None;
-    settings.temporal_env_config = false;
+    let mut namespace = String::from("default");
+    match &server {
+        // Its own dev server, whatever TEMPORAL_* in the shell points at.
+        Some(server) => {
+            settings.temporal_address = Some(server.address.clone());
+            settings.temporal_namespace = None;
+            settings.temporal_env_config = false;
+        }
+        // The given Temporal, with the API key and TLS settings of the environment.
+        None => {
+            settings.temporal_address = options.temporal_address.clone();
+            settings.temporal_namespace = options.temporal_namespace.clone();
+            settings.temporal_env_config = true;
+            namespace = crate::search_attributes::check(&settings).await?;
+        }
+    }
     settings.suppliers = vec![SupplierSettings {
         id: "sim".into(),
         base_url: format!("http://127.0.0.1:{}", options.sim_port),
@@ -93,8 +112,16 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
 
     println!("orderflow dev stack is up (data in {})", data_dir.display());
     println!("  API:          http://127.0.0.1:{}", options.api_port);
-    println!("  Temporal UI:  http://127.0.0.1:{}", options.ui_port);
-    println!("  Temporal:     {}", server.address);
+    match &server {
+        Some(server) => {
+            println!("  Temporal UI:  http://127.0.0.1:{}", options.ui_port);
+            println!("  Temporal:     {}", server.address);
+        }
+        None => println!(
+            "  Temporal:     {} (namespace {namespace})",
+            settings.temporal_address.as_deref().unwrap_or_default(),
+        ),
+    }
     println!(
         "  Supplier sim: http://127.0.0.1:{} (supplier id `sim`)",
         options.sim_port

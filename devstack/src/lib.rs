@@ -6,6 +6,7 @@
 
 pub mod dev;
 pub mod dev_server;
+pub mod search_attributes;
 pub mod supervisor;
 pub mod temporal_cli;
 

@@ -32,19 +32,48 @@ pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, n
     eprintln!("recorded {}", path.display());
 }
 
-/// How many runs the order's workflow has had (more than one once it continued as new).
+/// How many runs the order's workflow has had (more than one once it continued as new),
+/// counted back along the runs' histories from the current run: visibility, which a count
+/// query would read, may lag behind on a cluster.
 pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize {
-    let query = format!(
-        "WorkflowId = '{}'",
-        orderflow_workflows::model::workflow_id(tenant, order_id)
-    );
-    stack
-        .temporal()
-        .await
-        .count_workflows(query, Default::default())
-        .await
-        .unwrap()
-        .count()
+    use temporalio_client::NamespacedClient;
+    use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+    use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowExecutionHistoryRequest;
+    let client = stack.temporal().await;
+    let workflow_id = orderflow_workflows::model::workflow_id(tenant, order_id);
+    let mut runs = 0;
+    // Empty: the current run.
+    let mut run_id = String::new();
+    loop {
+        let request = GetWorkflowExecutionHistoryRequest {
+            namespace: client.namespace(),
+            execution: Some(WorkflowExecution {
+                workflow_id: workflow_id.clone(),
+                run_id: run_id.clone(),
+            }),
+            maximum_page_size: 1,
+            ..Default::default()
+        };
+        let history = client
+            .connection()
+            .workflow_service()
+            .get_workflow_execution_history(temporalio_client::tonic::Request::new(request))
+            .await
+            .unwrap_or_else(|e| panic!("history of {workflow_id} run {run_id:?}: {e}"))
+            .into_inner()
+            .history
+            .unwrap_or_default();
+        runs += 1;
+        match history.events.first().and_then(|e| e.attributes.as_ref()) {
+            Some(Attributes::WorkflowExecutionStartedEventAttributes(started))
+                if !started.continued_execution_run_id.is_empty() =>
+            {
+                run_id = started.continued_execution_run_id.clone();
+            }
+            _ => return runs,
+        }
+    }
 }
 
 /// Waits (up to 3 minutes) for the order to complete its 3-step plan, read through `client`,

@@ -6,6 +6,10 @@
 //! gets a new database on the test server, see `orderflow-testpg`). A stack may run several
 //! workers and API instances against the one Temporal and database ([`StackOptions`]).
 //!
+//! With `ORDERFLOW_TEST_TEMPORAL_ADDRESS` set (to a cluster from `scripts/temporal-cluster`,
+//! say), the stacks share that Temporal instead of starting a dev server each; see
+//! [`external_temporal`].
+//!
 //! Children are spawned from one long-lived supervisor thread with `PR_SET_PDEATHSIG`, so
 //! they die with the test process even though statics are never dropped.
 

@@ -46,6 +46,8 @@ pub struct Stack {
     pub api_urls: Vec<String>,
     pub sim_url: String,
     pub temporal_address: String,
+    /// The task queue its workers poll: their own on a shared Temporal.
+    pub task_queue: String,
     pub database_url: String,
     config_path: PathBuf,
     supervisor: Supervisor,
@@ -111,6 +113,16 @@ pub fn test_workflow_settings() -> WorkflowSettings {
     }
 }
 
+/// The Temporal the stacks share instead of a dev server each: `ORDERFLOW_TEST_TEMPORAL_ADDRESS`
+/// (namespace `default`, orderflow's search attributes registered). Each stack then polls a
+/// task queue of its own, so that its workers run only its own orders. A `persistent` stack
+/// still starts its own dev server, since it kills and restarts it.
+pub fn external_temporal() -> Option<String> {
+    std::env::var("ORDERFLOW_TEST_TEMPORAL_ADDRESS")
+        .ok()
+        .filter(|a| !a.is_empty())
+}
+
 /// Starts the dev server of a stack on `port`, or on a free port when `None`; the state is
 /// in `dir/temporal.db` when `persistent`.
 fn start_dev_server(
@@ -157,13 +169,32 @@ impl Stack {
             .expect("temp dir")
             .keep();
         let supervisor = Supervisor::new();
-        let server = start_dev_server(&supervisor, &dir, options.persistent, None);
-        let temporal_port = server
-            .address
+        let external = external_temporal().filter(|_| !options.persistent);
+        let server = match external {
+            Some(_) => None,
+            None => Some(start_dev_server(
+                &supervisor,
+                &dir,
+                options.persistent,
+                None,
+            )),
+        };
+        let temporal_address = match (&external, &server) {
+            (Some(address), _) => address.clone(),
+            (None, server) => server.as_ref().unwrap().address.clone(),
+        };
+        let task_queue = match external {
+            Some(_) => format!(
+                "orderflow-test-{}",
+                dir.file_name().unwrap().to_string_lossy()
+            ),
+            None => Settings::default().task_queue,
+        };
+        let temporal_port = temporal_address
             .rsplit(':')
             .next()
             .and_then(|p| p.parse().ok())
-            .expect("the dev server's port");
+            .expect("the Temporal port");
         let ports = Ports {
             temporal: temporal_port,
             apis: (0..options.apis.max(1)).map(|_| free_port()).collect(),
@@ -181,9 +212,10 @@ impl Stack {
         };
         let settings = Settings {
             database_url: database_url.clone(),
-            temporal_address: Some(server.address.clone()),
-            // The stack's own dev server, whatever TEMPORAL_* the shell has.
+            temporal_address: Some(temporal_address.clone()),
+            // The stack's own Temporal, whatever TEMPORAL_* the shell has.
             temporal_env_config: false,
+            task_queue: task_queue.clone(),
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url.clone(),
@@ -199,14 +231,15 @@ impl Stack {
             api_url: api_urls[0].clone(),
             api_urls,
             sim_url,
-            temporal_address: server.address.clone(),
+            temporal_address,
+            task_queue,
             database_url,
             config_path,
             supervisor,
             workers: Mutex::new(Vec::new()),
             apis: Mutex::new(Vec::new()),
             sim: Mutex::new(None),
-            server: Mutex::new(Some(server)),
+            server: Mutex::new(server),
             ports,
             options,
             dir,

@@ -111,9 +111,10 @@ async fn two_workers_and_two_apis_on_postgres_lose_a_worker_mid_load_and_complet
         all_events.insert(id.clone(), events);
     }
 
-    // One workflow run per order, each completed.
-    let count = |query: &'static str| {
+    // One workflow run per order, each completed (of this stack's: the Temporal may be shared).
+    let count = |filter: &'static str| {
         let temporal = temporal.clone();
+        let query = format!("TaskQueue = '{}'{filter}", stack.task_queue);
         async move {
             temporal
                 .count_workflows(query, Default::default())
@@ -123,12 +124,12 @@ async fn two_workers_and_two_apis_on_postgres_lose_a_worker_mid_load_and_complet
         }
     };
     let start = Instant::now();
-    while count("ExecutionStatus = 'Completed'").await < ORDERS
+    while count(" AND ExecutionStatus = 'Completed'").await < ORDERS
         && start.elapsed() < Duration::from_secs(30)
     {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(count("ExecutionStatus = 'Completed'").await, ORDERS);
+    assert_eq!(count(" AND ExecutionStatus = 'Completed'").await, ORDERS);
     assert_eq!(count("").await, ORDERS);
 
     // The surviving worker's dispatcher delivers every event (at least once), each order's
