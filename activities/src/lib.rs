@@ -2,6 +2,7 @@
 //! configuration that says where those go.
 
 pub mod config;
+pub mod observe;
 pub mod order_activities;
 pub mod secrets;
 pub mod signing;

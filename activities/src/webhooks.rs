@@ -20,6 +20,7 @@ use serde::Serialize;
 use sqlx::Row;
 use std::time::Duration;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 /// How long a claimed delivery belongs to the worker that claimed it (longer than the
 /// request timeout, so a live sender always finishes first).
@@ -103,8 +104,9 @@ pub(crate) async fn enqueue(
         }
         written += sqlx::query(
             "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
-                                             body, status, attempts, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7)
+                                             body, status, attempts, created_at, next_attempt_at,
+                                             traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7, $8)
              ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
         )
         .bind(w.get::<&str, _>("webhook_id"))
@@ -114,6 +116,7 @@ pub(crate) async fn enqueue(
         .bind(event_type)
         .bind(body)
         .bind(now)
+        .bind(orderflow_telemetry::propagation::current_traceparent())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -258,6 +261,9 @@ struct Claimed {
     body: String,
     attempts: i64,
     first_attempt_at: Option<i64>,
+    order_id: String,
+    /// The trace of the event's recording, continued by the delivery.
+    traceparent: Option<String>,
 }
 
 /// How an attempt ended.
@@ -327,7 +333,7 @@ impl Dispatcher {
     async fn claim(&self, now: i64) -> anyhow::Result<Vec<Claimed>> {
         let rows = sqlx::query(
             "SELECT d.delivery_id, d.webhook_id, w.url, w.secret_enc, d.event_uuid, d.body,
-                    d.attempts, d.first_attempt_at, d.next_attempt_at
+                    d.attempts, d.first_attempt_at, d.next_attempt_at, d.order_id, d.traceparent
              FROM webhook_deliveries d JOIN webhooks w ON w.webhook_id = d.webhook_id
              WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1
                AND d.delivery_id = (SELECT MIN(x.delivery_id) FROM webhook_deliveries x
@@ -361,6 +367,8 @@ impl Dispatcher {
                     body: r.get("body"),
                     attempts: r.get("attempts"),
                     first_attempt_at: r.get("first_attempt_at"),
+                    order_id: r.get("order_id"),
+                    traceparent: r.get("traceparent"),
                 });
             }
         }
@@ -368,11 +376,18 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, c: Claimed) {
-        let started = now_ms();
-        let outcome = self.send(&c).await;
-        if let Err(e) = self.finish(&c, started, outcome).await {
-            tracing::warn!(delivery_id = c.delivery_id, error = %format!("{e:#}"), "recording a webhook attempt");
+        let span = tracing::info_span!("webhook.deliver", otel.kind = "client",
+            delivery_id = c.delivery_id, webhook_id = %c.webhook_id, order_id = %c.order_id);
+        orderflow_telemetry::propagation::continue_trace(&span, c.traceparent.as_deref());
+        async {
+            let started = now_ms();
+            let outcome = self.send(&c).await;
+            if let Err(e) = self.finish(&c, started, outcome).await {
+                tracing::warn!(delivery_id = c.delivery_id, error = %format!("{e:#}"), "recording a webhook attempt");
+            }
         }
+        .instrument(span)
+        .await
     }
 
     async fn send(&self, c: &Claimed) -> Outcome {
@@ -390,6 +405,7 @@ impl Dispatcher {
             .http
             .post(&c.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .headers(orderflow_telemetry::trace_headers())
             .header("orderflow-event-id", &c.event_uuid)
             .header("orderflow-timestamp", timestamp.to_string())
             .header(
@@ -420,6 +436,7 @@ impl Dispatcher {
         let attempts = c.attempts + 1;
         match outcome {
             Outcome::Delivered(status) => {
+                orderflow_telemetry::metrics::webhook_delivery("delivered");
                 sqlx::query(
                     "UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = $1,
                          last_status_code = $2, last_error = NULL, first_attempt_at = $3,
@@ -438,6 +455,11 @@ impl Dispatcher {
                 let give_up = now - first > self.retry_window_ms;
                 let error: String = error.chars().take(MAX_ERROR_LEN).collect();
                 tracing::info!(delivery_id = c.delivery_id, attempts, %error, give_up, "webhook delivery failed");
+                orderflow_telemetry::metrics::webhook_delivery(if give_up {
+                    "failed"
+                } else {
+                    "retrying"
+                });
                 sqlx::query(
                     "UPDATE webhook_deliveries SET status = $1, attempts = $2,
                          last_status_code = $3, last_error = $4, first_attempt_at = $5,

@@ -16,6 +16,8 @@ pub struct DevOptions {
     pub temporal_port: u16,
     pub ui_port: u16,
     pub sim_port: u16,
+    /// One `GET /metrics` for the API and the worker (their own `metrics_address` is unset).
+    pub metrics_port: Option<u16>,
 }
 
 pub async fn run(options: DevOptions) -> anyhow::Result<()> {
@@ -41,6 +43,10 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     settings.temporal_address = Some(server.address.clone());
     settings.temporal_namespace = None;
     settings.temporal_env_config = false;
+    settings.telemetry.metrics_address = None;
+    if let Some(port) = options.metrics_port {
+        orderflow_telemetry::serve_metrics(&format!("127.0.0.1:{port}")).await?;
+    }
     settings.suppliers = vec![SupplierSettings {
         id: "sim".into(),
         base_url: format!("http://127.0.0.1:{}", options.sim_port),
@@ -95,6 +101,9 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     println!("  API:          http://127.0.0.1:{}", options.api_port);
     println!("  Temporal UI:  http://127.0.0.1:{}", options.ui_port);
     println!("  Temporal:     {}", server.address);
+    if let Some(port) = options.metrics_port {
+        println!("  Metrics:      http://127.0.0.1:{port}/metrics");
+    }
     println!(
         "  Supplier sim: http://127.0.0.1:{} (supplier id `sim`)",
         options.sim_port

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use orderflow_activities::config::Settings;
 use orderflow_client::api_client::ApiClient;
 use orderflow_client::timeline;
 use serde_json::{Value, json};
@@ -60,6 +61,9 @@ enum Command {
         ui_port: u16,
         #[arg(long, default_value_t = 8090)]
         sim_port: u16,
+        /// Serve Prometheus metrics of the API and the worker at GET /metrics on this port.
+        #[arg(long)]
+        metrics_port: Option<u16>,
     },
     /// Serve the HTTP API (configuration: ORDERFLOW_CONFIG, ORDERFLOW_DATABASE_URL, TEMPORAL_*).
     Serve {
@@ -254,7 +258,13 @@ struct OperatorArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    orderflow_worker::init_tracing();
+    // `serve` and `dev` log and trace as the configuration says; other commands log text.
+    let (telemetry, service) = match &cli.command {
+        Command::Serve { .. } => (Settings::load()?.telemetry, "orderflow-api"),
+        Command::Dev { .. } => (Settings::load()?.telemetry, "orderflow-dev"),
+        _ => (Default::default(), "orderflow"),
+    };
+    let _telemetry = orderflow_telemetry::init(&telemetry, service)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -278,6 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             temporal_port,
             ui_port,
             sim_port,
+            metrics_port,
         } => {
             orderflow_client::dev::run(orderflow_client::dev::DevOptions {
                 data_dir,
@@ -285,11 +296,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 temporal_port,
                 ui_port,
                 sim_port,
+                metrics_port,
             })
             .await
         }
         Command::Serve { port, bind } => {
-            let settings = orderflow_activities::config::Settings::load()?;
+            let settings = Settings::load()?;
             let listener = tokio::net::TcpListener::bind((bind.as_str(), port))
                 .await
                 .with_context(|| format!("binding {bind}:{port}"))?;
