@@ -477,9 +477,13 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// A migrator that lost the race: locked out, or (SQLite has no `ADD COLUMN IF NOT EXISTS`)
+/// adding a column the winner's committed migration just added.
 fn is_startup_race(error: &anyhow::Error) -> bool {
     let text = format!("{error:#}");
-    text.contains("database is locked") || text.contains("_sqlx_migrations")
+    text.contains("database is locked")
+        || text.contains("_sqlx_migrations")
+        || text.contains("duplicate column name")
 }
 
 /// Inserts the order row, or moves it forward if `view` is newer (`last_seq` grows).

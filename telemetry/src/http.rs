@@ -18,7 +18,7 @@ pub async fn observe(
 ) -> Response {
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
-    // The template (`/v1/orders/{order_id}`), never the raw path: bounded label values.
+    // The template (`/v1/orders/{id}`), never the raw path: bounded label values.
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -33,15 +33,20 @@ pub async fn observe(
                 .find(|(k, _)| *k == "id")
                 .map(|(_, v)| v.to_owned())
         });
-    let span = tracing::info_span!(
-        "http.request",
-        order_id = order_id.as_deref(),
-        otel.name = %format!("{method} {route}"),
-        otel.kind = "server",
-        http.request.method = %method,
-        http.route = %route,
-        http.response.status_code = tracing::field::Empty,
-    );
+    // Health probes are counted but not traced: a trace every few seconds is noise.
+    let span = if route == "/healthz" {
+        tracing::Span::none()
+    } else {
+        tracing::info_span!(
+            "http.request",
+            order_id = order_id.as_deref(),
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            http.request.method = %method,
+            http.route = %route,
+            http.response.status_code = tracing::field::Empty,
+        )
+    };
     let _ = span.set_parent(crate::propagation::extract(request.headers()));
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
