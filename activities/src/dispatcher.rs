@@ -12,6 +12,7 @@ use orderflow_store::{SecretBox, Store};
 use rand::Rng;
 use std::time::Duration;
 use tokio::sync::watch;
+use tracing::Instrument;
 
 /// How long a leased delivery belongs to the worker that leased it (longer than the request
 /// timeout, so a live sender always finishes first).
@@ -93,24 +94,38 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, d: LeasedDelivery) {
-        let first = d.first_attempt_at.unwrap_or_else(now_ms);
-        let outcome = match self.send(&d).await {
-            Ok(status) => Outcome::Delivered { status },
-            Err((status, error)) => {
-                let attempts = d.attempts + 1;
-                let retry_at = self.retry_at(first, attempts);
-                tracing::info!(delivery_id = d.delivery_id, attempts, %error, give_up = retry_at.is_none(), "webhook delivery failed");
-                Outcome::Failed {
-                    status,
-                    error,
-                    retry_at,
+        let span = tracing::info_span!("webhook.deliver", otel.kind = "client",
+            delivery_id = d.delivery_id, webhook_id = %d.webhook_id, order_id = %d.order_id);
+        orderflow_telemetry::propagation::continue_trace(&span, d.traceparent.as_deref());
+        async {
+            let first = d.first_attempt_at.unwrap_or_else(now_ms);
+            let outcome = match self.send(&d).await {
+                Ok(status) => {
+                    orderflow_telemetry::metrics::webhook_delivery("delivered");
+                    Outcome::Delivered { status }
                 }
+                Err((status, error)) => {
+                    let attempts = d.attempts + 1;
+                    let retry_at = self.retry_at(first, attempts);
+                    tracing::info!(delivery_id = d.delivery_id, attempts, %error, give_up = retry_at.is_none(), "webhook delivery failed");
+                    orderflow_telemetry::metrics::webhook_delivery(match retry_at {
+                        Some(_) => "retrying",
+                        None => "failed",
+                    });
+                    Outcome::Failed {
+                        status,
+                        error,
+                        retry_at,
+                    }
+                }
+            };
+            let finished = self.store.finish_delivery(&d, first, now_ms(), outcome);
+            if let Err(e) = finished.await {
+                tracing::warn!(delivery_id = d.delivery_id, error = %format!("{e:#}"), "recording a webhook attempt");
             }
-        };
-        let finished = self.store.finish_delivery(&d, first, now_ms(), outcome);
-        if let Err(e) = finished.await {
-            tracing::warn!(delivery_id = d.delivery_id, error = %format!("{e:#}"), "recording a webhook attempt");
         }
+        .instrument(span)
+        .await
     }
 
     /// When to make attempt `attempts + 1` of a delivery first tried at `first_attempt_at`;
@@ -131,6 +146,7 @@ impl Dispatcher {
             .http
             .post(&d.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .headers(orderflow_telemetry::trace_headers())
             .header("orderflow-event-id", &d.event_uuid)
             .header("orderflow-timestamp", timestamp.to_string())
             .header(

@@ -35,6 +35,8 @@ impl SupplierClient {
     }
 
     /// POSTs `body` to `path` of the call's supplier with the call's idempotency key.
+    #[tracing::instrument(name = "supplier.call", skip_all, fields(otel.kind = "client",
+        supplier = %call.supplier_id, call = orderflow_telemetry::metrics::supplier_call_name(path)))]
     pub async fn post(
         &self,
         call: &SupplierCall,
@@ -55,20 +57,26 @@ impl SupplierClient {
                 )
             })?;
         let url = format!("{}{}", supplier.base_url.trim_end_matches('/'), path);
+        let timer = orderflow_telemetry::metrics::SupplierCall::start(path);
         let response = self
             .http
             .post(&url)
             .header("Idempotency-Key", &call.idempotency_key)
+            .headers(orderflow_telemetry::trace_headers())
             .json(&body)
             .send()
             .await
             .map_err(|e| {
+                timer.finish("unreachable");
                 transient(format!(
                     "supplier {} unreachable at {url}: {e}",
                     supplier.id
                 ))
             })?;
         let status = response.status();
+        timer.finish(orderflow_telemetry::metrics::SupplierCall::outcome_of(
+            status.as_u16(),
+        ));
         let text = response
             .text()
             .await

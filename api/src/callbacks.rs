@@ -103,6 +103,20 @@ pub struct Callback {
         (status = 404, description = "No such order with this supplier", body = ErrorBody),
         (status = 422, description = "`UNSUPPORTED_CALLBACK`, `VALIDATION_FAILED`, `UNKNOWN_TENANT`", body = ErrorBody)))]
 pub async fn supplier_callback(
+    state: State<AppState>,
+    supplier_id: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CallbackAnswer>), ApiError> {
+    let result = take_callback(state, supplier_id, headers, body.clone()).await;
+    let outcome = result
+        .as_ref()
+        .map_or_else(|e| e.code.as_str(), |_| "accepted");
+    orderflow_telemetry::metrics::callback(&body, outcome);
+    result
+}
+
+async fn take_callback(
     State(state): State<AppState>,
     Path(supplier_id): Path<String>,
     headers: HeaderMap,

@@ -92,6 +92,9 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::map_response(error::uniform))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(
+            orderflow_telemetry::http::observe,
+        ))
         .with_state(state)
 }
 
@@ -150,6 +153,9 @@ pub async fn serve(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    if let Some(address) = &settings.telemetry.metrics_address {
+        orderflow_telemetry::serve_metrics(address).await?;
+    }
     let app = router(state(settings).await?);
     tracing::info!(address = %listener.local_addr()?, "API listening");
     axum::serve(listener, app)

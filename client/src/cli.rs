@@ -63,6 +63,9 @@ pub enum Command {
         /// Namespace on --temporal-address (default: TEMPORAL_NAMESPACE, else `default`).
         #[arg(long, requires = "temporal_address")]
         temporal_namespace: Option<String>,
+        /// Serve Prometheus metrics of the API and the worker at GET /metrics on this port.
+        #[arg(long)]
+        metrics_port: Option<u16>,
     },
     /// Serve the HTTP API (configuration: ORDERFLOW_CONFIG, ORDERFLOW_DATABASE_URL, TEMPORAL_*).
     Serve {

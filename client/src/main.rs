@@ -12,11 +12,18 @@ use commands::{
 };
 use orderflow_client::api_client::ApiClient;
 use orderflow_client::timeline;
+use orderflow_config::Settings;
 use serde_json::{Value, json};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    orderflow_worker::init_tracing();
+    // `serve` and `dev` log and trace as the configuration says; other commands log text.
+    let (telemetry, service) = match &cli.command {
+        Command::Serve { .. } => (Settings::load()?.telemetry, "orderflow-api"),
+        Command::Dev { .. } => (Settings::load()?.telemetry, "orderflow-dev"),
+        _ => (Default::default(), "orderflow"),
+    };
+    let _telemetry = orderflow_telemetry::init(&telemetry, service)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -35,6 +42,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             sim_port,
             temporal_address,
             temporal_namespace,
+            metrics_port,
         } => {
             orderflow_devstack::dev::run(orderflow_devstack::dev::DevOptions {
                 data_dir,
@@ -44,11 +52,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 sim_port,
                 temporal_address,
                 temporal_namespace,
+                metrics_port,
             })
             .await
         }
         Command::Serve { port, bind } => {
-            let settings = orderflow_config::Settings::load()?;
+            let settings = Settings::load()?;
             let listener = tokio::net::TcpListener::bind((bind.as_str(), port))
                 .await
                 .with_context(|| format!("binding {bind}:{port}"))?;

@@ -65,6 +65,9 @@ pub struct Settings {
     pub webhook_key: String,
     /// How long a webhook delivery is retried after its first attempt before it is `FAILED`.
     pub webhook_retry_hours: f64,
+    /// `metrics_address`, `otlp_endpoint`, `log_format` (docs/operations.md).
+    #[serde(flatten)]
+    pub telemetry: orderflow_telemetry::TelemetrySettings,
 }
 
 /// Hex SHA-256, the form keys and tokens are stored in.
@@ -110,6 +113,7 @@ impl Default for Settings {
             max_concurrent_activities: 200,
             webhook_key: DEV_WEBHOOK_KEY.into(),
             webhook_retry_hours: 24.0,
+            telemetry: Default::default(),
         }
     }
 }

@@ -47,7 +47,8 @@ pub fn temporal_options(
         .unwrap_or_else(|| "default".into());
     let connection = ConnectionOptions::try_from(profile)
         .map_err(|e| anyhow::anyhow!("Temporal client configuration: {e}"))?;
-    Ok((connection, ClientOptions::new(namespace).build()))
+    let client = ClientOptions::new(namespace).plugins(orderflow_telemetry::temporal_plugins());
+    Ok((connection, client.build()))
 }
 
 /// Connects to Temporal as [`temporal_options`] says.

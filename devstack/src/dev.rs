@@ -20,6 +20,8 @@ pub struct DevOptions {
     /// An existing Temporal (a cluster, Temporal Cloud) to run on instead of a dev server.
     pub temporal_address: Option<String>,
     pub temporal_namespace: Option<String>,
+    /// One `GET /metrics` for the API and the worker (their own `metrics_address` is unset).
+    pub metrics_port: Option<u16>,
 }
 
 pub async fn run(options: DevOptions) -> anyhow::Result<()> {
@@ -59,6 +61,10 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
             settings.temporal_env_config = true;
             namespace = crate::search_attributes::check(&settings).await?;
         }
+    }
+    settings.telemetry.metrics_address = None;
+    if let Some(port) = options.metrics_port {
+        orderflow_telemetry::serve_metrics(&format!("127.0.0.1:{port}")).await?;
     }
     settings.suppliers = vec![SupplierSettings {
         id: "sim".into(),
@@ -121,6 +127,9 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
             "  Temporal:     {} (namespace {namespace})",
             settings.temporal_address.as_deref().unwrap_or_default(),
         ),
+    }
+    if let Some(port) = options.metrics_port {
+        println!("  Metrics:      http://127.0.0.1:{port}/metrics");
     }
     println!(
         "  Supplier sim: http://127.0.0.1:{} (supplier id `sim`)",

@@ -21,6 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub mod drafts;
+pub mod observe;
 pub mod outbox;
 pub mod reads;
 pub mod record;
@@ -211,9 +212,13 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// A migrator that lost the race: locked out, or (SQLite has no `ADD COLUMN IF NOT EXISTS`)
+/// adding a column the winner's committed migration just added.
 fn is_startup_race(error: &anyhow::Error) -> bool {
     let text = format!("{error:#}");
-    text.contains("database is locked") || text.contains("_sqlx_migrations")
+    text.contains("database is locked")
+        || text.contains("_sqlx_migrations")
+        || text.contains("duplicate column name")
 }
 
 #[cfg(test)]
@@ -254,6 +259,7 @@ mod tests {
                 (2, "c8acea457400662ed3c005584229f294adca441c8480ab0427ebc49302708c0c1e8ccb354ce8189c1509519fdfedb879"),
                 (3, "631661977f4b3ee1990d6262b0b690425acbbf84c070600f8e6539ea8bbda21f2845dd8cb65be2b0da10be2bc5c3f7db"),
                 (4, "8796b7137ffb555dd3829f2dc5bc0a5310972fcdfc1b762c0cf3cd25ad00aafa21d0ab35ed99e37521c3a55f0709ca04"),
+                (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );
@@ -264,6 +270,7 @@ mod tests {
                 (2, "34c86308ecf9054b0ce8ed747765acedbeb8fe7a732408c95c038d58491ed3a1d54c78812bf84c1aaa8442be99bc6b79"),
                 (3, "851042ba386150c2f7041a964363b194f00a6f9fdb3736b57be6e70c8c0c6e6ce32a9698679d2abd714c02c90ea26824"),
                 (4, "a51a4ad347f3ce55f5c822e6167e9b326ee05f46daef3e3bd738779b72569fe2738b371bb9c265f020d45b42d08ecade"),
+                (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );

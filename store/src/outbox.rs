@@ -87,8 +87,9 @@ pub(crate) async fn enqueue(
         }
         written += sqlx::query(
             "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
-                                             body, status, attempts, created_at, next_attempt_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7)
+                                             body, status, attempts, created_at, next_attempt_at,
+                                             traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7, $8)
              ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
         )
         .bind(w.get::<&str, _>("webhook_id"))
@@ -98,6 +99,7 @@ pub(crate) async fn enqueue(
         .bind(event_type)
         .bind(body)
         .bind(now)
+        .bind(orderflow_telemetry::propagation::current_traceparent())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -222,7 +224,7 @@ impl Store {
     ) -> anyhow::Result<Vec<LeasedDelivery>> {
         let rows = sqlx::query(
             "SELECT d.delivery_id, d.webhook_id, w.url, w.secret_enc, d.event_uuid, d.body,
-                    d.attempts, d.first_attempt_at, d.next_attempt_at
+                    d.attempts, d.first_attempt_at, d.next_attempt_at, d.order_id, d.traceparent
              FROM webhook_deliveries d JOIN webhooks w ON w.webhook_id = d.webhook_id
              WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1
                AND d.delivery_id = (SELECT MIN(x.delivery_id) FROM webhook_deliveries x
@@ -256,6 +258,8 @@ impl Store {
                     body: r.get("body"),
                     attempts: r.get("attempts"),
                     first_attempt_at: r.get("first_attempt_at"),
+                    order_id: r.get("order_id"),
+                    traceparent: r.get("traceparent"),
                 });
             }
         }
@@ -342,6 +346,9 @@ pub struct LeasedDelivery {
     /// Attempts before this one.
     pub attempts: i64,
     pub first_attempt_at: Option<i64>,
+    pub order_id: String,
+    /// The trace of the event's recording, continued by the delivery.
+    pub traceparent: Option<String>,
 }
 
 /// How an attempt ended.

@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 impl Store {
     /// Persists one change: the event (once) with its webhook deliveries, and the order row
     /// (if newer), atomically.
+    #[tracing::instrument(name = "store.record", skip_all, fields(seq = input.event.seq))]
     pub async fn record(&self, input: &RecordInput) -> anyhow::Result<()> {
         let mut tx = self.pool.begin().await?;
         let e = &input.event;
@@ -73,6 +74,9 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        if inserted == 1 {
+            crate::observe::recorded(input);
+        }
         Ok(())
     }
 

@@ -25,6 +25,8 @@ pub struct StackOptions {
     /// The Temporal dev server keeps its state in a SQLite file under the stack's directory,
     /// so that [`Stack::restart_all`] finds every workflow again; otherwise it is in memory.
     pub persistent: bool,
+    /// `metrics_address`, `otlp_endpoint`, `log_format` of every process.
+    pub telemetry: orderflow_telemetry::TelemetrySettings,
 }
 
 impl Default for StackOptions {
@@ -35,6 +37,7 @@ impl Default for StackOptions {
             apis: 1,
             workflow: test_workflow_settings(),
             persistent: false,
+            telemetry: Default::default(),
         }
     }
 }
@@ -222,6 +225,7 @@ impl Stack {
                 secret: DEV_SIM_SECRET.into(),
             }],
             workflow: options.workflow.clone(),
+            telemetry: options.telemetry.clone(),
             ..Settings::default()
         };
         let config_path = dir.join("config.json");

@@ -3,7 +3,8 @@
 //!   one worker is killed with SIGKILL while it runs a plan step, and every order still
 //!   completes once, with gapless events, each supplier effect applied once, and every
 //!   webhook event delivered in order;
-//! - `orderflow dev` and `orderflow serve` use the database `ORDERFLOW_DATABASE_URL` names.
+//! - `orderflow dev` and `orderflow serve` use the database `ORDERFLOW_DATABASE_URL` names,
+//!   and `orderflow dev --metrics-port` serves the whole stack's metrics.
 //!
 //! The other integration tests run on PostgreSQL too with `ORDERFLOW_TEST_DATABASE=postgres`
 //! (`scripts/test` does both).
@@ -204,7 +205,14 @@ async fn wait_for_running_activity(
 async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
     let database_url = orderflow_testpg::database("dev").await;
     let dir = tempfile::tempdir().unwrap();
-    let [api_port, temporal_port, ui_port, sim_port, serve_port] = [0; 5].map(|_| free_port());
+    let [
+        api_port,
+        temporal_port,
+        ui_port,
+        sim_port,
+        serve_port,
+        metrics_port,
+    ] = [0; 6].map(|_| free_port());
     let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
     let mut dev = Command::new(binary("orderflow"));
     dev.arg("dev")
@@ -214,6 +222,7 @@ async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
         .args(["--temporal-port", &temporal_port.to_string()])
         .args(["--ui-port", &ui_port.to_string()])
         .args(["--sim-port", &sim_port.to_string()])
+        .args(["--metrics-port", &metrics_port.to_string()])
         .env("ORDERFLOW_DATABASE_URL", &database_url)
         .env_remove("ORDERFLOW_CONFIG")
         .stdin(Stdio::null())
@@ -233,6 +242,20 @@ async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
     let stored = store.get_order("acme", &id).await.unwrap().unwrap();
     assert_eq!(stored.state.as_str(), "COMPLETE");
     assert!(!dir.path().join("dev/orderflow.db").exists());
+    // One `/metrics` for the dev stack: the API's, the worker's and the SDK's metrics.
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"orderflow_http_requests_total{method="POST",route="/v1/orders",status="201"} 1"#,
+        r#"orderflow_order_transitions_total{to_state="COMPLETE"} 1"#,
+        "temporal_num_pollers{",
+    ] {
+        assert!(metrics.contains(series), "{series} not in:\n{metrics}");
+    }
 
     // `serve`: the variable wins over the config file's database.
     let config = Settings {

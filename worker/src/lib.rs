@@ -4,7 +4,7 @@ use orderflow_activities::OrderActivitiesImpl;
 use orderflow_activities::dispatcher::Dispatcher;
 use orderflow_activities::supplier::SupplierClient;
 use orderflow_config::{Settings, temporal_client};
-use orderflow_store::Store;
+use orderflow_store::{Store, observe};
 use orderflow_workflows::OrderWorkflow;
 use std::time::Duration;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
@@ -27,16 +27,21 @@ pub async fn run(
         settings.suppliers.clone(),
         Duration::from_secs(settings.workflow.supplier_call_timeout_secs),
     )?;
+    if let Some(address) = &settings.telemetry.metrics_address {
+        orderflow_telemetry::serve_metrics(address).await?;
+    }
     let client = temporal_client(&settings).await?;
-    let runtime = Runtime::from_current_tokio(Default::default())
+    let runtime = Runtime::from_current_tokio(orderflow_telemetry::sdk_runtime_options())
         .map_err(|e| anyhow::anyhow!("creating the Temporal runtime: {e}"))?;
+    let gauges = orderflow_telemetry::metrics_enabled().then(|| store.clone());
     let options = worker_options(&settings, OrderActivitiesImpl { store, suppliers })?;
     let mut worker = Worker::new(&runtime, client, options)
         .map_err(|e| anyhow::anyhow!("creating the worker: {e}"))?;
     let stop = worker.shutdown_handle();
     // The webhook dispatcher runs next to the Temporal worker and stops with it.
     let (stop_dispatcher, stopped) = tokio::sync::watch::channel(false);
-    let dispatcher = dispatcher.map(|d| tokio::spawn(d.run(stopped)));
+    let dispatcher = dispatcher.map(|d| tokio::spawn(d.run(stopped.clone())));
+    let gauges = gauges.map(|store| tokio::spawn(observe::refresh_gauges(store, stopped)));
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("worker shutting down: finishing in-flight tasks");
@@ -57,6 +62,9 @@ pub async fn run(
         {
             abort.abort();
         }
+    }
+    if let Some(gauges) = gauges {
+        let _ = gauges.await;
     }
     result
 }
@@ -123,16 +131,13 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("info,temporalio_sdk_core=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+/// Logs and traces as `settings` say (`log_format`, `otlp_endpoint`); keep the guard until
+/// the process ends (dropping it flushes the spans not yet exported).
+pub fn init_telemetry(
+    settings: &Settings,
+    service: &str,
+) -> anyhow::Result<orderflow_telemetry::Telemetry> {
+    orderflow_telemetry::init(&settings.telemetry, service)
 }
 
 #[cfg(test)]

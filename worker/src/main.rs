@@ -3,7 +3,7 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    orderflow_worker::init_tracing();
     let settings = orderflow_config::Settings::load()?;
+    let _telemetry = orderflow_worker::init_telemetry(&settings, "orderflow-worker")?;
     orderflow_worker::run(settings, orderflow_worker::shutdown_signal()).await
 }
