@@ -10,10 +10,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::signing::sign;
 use orderflow_workflows::StepCallback;
+use orderflow_workflows::commands::CallbackKind;
 use orderflow_workflows::model::{OrderDocument, OrderType, OrderView};
 use orderflow_workflows::order_workflow::{
     AmendmentDecision, CancellationDecision, OperatorRequest, SupplierAmendment, SupplierCancel,
 };
+use orderflow_workflows::requests::{AmendDecision, ResponseCode};
 use orderflow_workflows::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -128,7 +130,8 @@ pub async fn supplier_callback(
         .callback_id
         .clone()
         .unwrap_or_else(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
-    if callback.kind == "UNSOLICITED_CEASE" {
+    let kind = CallbackKind::parse(&callback.kind);
+    if kind == Some(CallbackKind::UnsolicitedCease) {
         return unsolicited_cease(&state, &supplier_id, callback).await;
     }
     let order = state
@@ -137,8 +140,17 @@ pub async fn supplier_callback(
         .await?
         .filter(|o| o.document.supplier_id == supplier_id)
         .ok_or_else(|| ApiError::not_found(&callback.order_id))?;
-    match callback.kind.as_str() {
-        "STEP_DONE" | "STEP_FAILED" => {
+    let Some(kind) = kind else {
+        return Err(ApiError::unprocessable(
+            "UNSUPPORTED_CALLBACK",
+            format!(
+                "callback type '{}' is not handled by this version",
+                callback.kind
+            ),
+        ));
+    };
+    match kind {
+        CallbackKind::StepDone | CallbackKind::StepFailed => {
             let step_id = callback.step_id.ok_or_else(|| {
                 ApiError::bad_request("INVALID_FIELD", "step callbacks need 'step_id'")
             })?;
@@ -149,14 +161,14 @@ pub async fn supplier_callback(
                     &order.document.order_id,
                     StepCallback {
                         step_id,
-                        done: callback.kind == "STEP_DONE",
+                        done: kind == CallbackKind::StepDone,
                         reason: callback.reason,
                     },
                 )
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "AMENDMENT_DECISION" => {
+        CallbackKind::AmendmentDecision => {
             let (Some(amendment_id), Some(decision)) = (callback.amendment_id, callback.decision)
             else {
                 return Err(ApiError::bad_request(
@@ -164,12 +176,12 @@ pub async fn supplier_callback(
                     "amendment decisions need 'amendment_id' and 'decision'",
                 ));
             };
-            if decision != "ACCEPT" && decision != "REJECT" {
+            let Some(decision) = AmendDecision::decided(&decision) else {
                 return Err(ApiError::bad_request(
                     "INVALID_FIELD",
                     "'decision' must be ACCEPT or REJECT",
                 ));
-            }
+            };
             state
                 .engine
                 .amendment_decision(
@@ -177,14 +189,14 @@ pub async fn supplier_callback(
                     &order.document.order_id,
                     AmendmentDecision {
                         amendment_id,
-                        accept: decision == "ACCEPT",
+                        accept: decision == AmendDecision::Accept,
                         reason: callback.reason,
                     },
                 )
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "SUPPLIER_AMEND" => {
+        CallbackKind::SupplierAmend => {
             let changes = callback.changes.ok_or_else(|| {
                 ApiError::bad_request("INVALID_FIELD", "supplier amendments need 'changes'")
             })?;
@@ -205,7 +217,7 @@ pub async fn supplier_callback(
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "CANCELLATION_DECISION" => {
+        CallbackKind::CancellationDecision => {
             let (Some(cancellation_id), Some(code)) =
                 (callback.cancellation_id, callback.response_code)
             else {
@@ -214,12 +226,12 @@ pub async fn supplier_callback(
                     "cancellation decisions need 'cancellation_id' and 'response_code'",
                 ));
             };
-            if code != "AP" && code != "RE" {
+            let Some(code) = ResponseCode::decided(&code) else {
                 return Err(ApiError::bad_request(
                     "INVALID_FIELD",
                     "'response_code' must be AP or RE",
                 ));
-            }
+            };
             state
                 .engine
                 .cancellation_decision(
@@ -227,14 +239,14 @@ pub async fn supplier_callback(
                     &order.document.order_id,
                     CancellationDecision {
                         cancellation_id,
-                        accept: code == "AP",
+                        accept: code == ResponseCode::Accepted,
                         reason: callback.reason,
                     },
                 )
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "SUPPLIER_CANCEL" => {
+        CallbackKind::SupplierCancel => {
             state
                 .engine
                 .supplier_cancel(
@@ -249,8 +261,8 @@ pub async fn supplier_callback(
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
         // The supplier holds or releases the order: the same commands an operator has.
-        "HOLD" | "RESUME" => {
-            let action = if callback.kind == "HOLD" {
+        CallbackKind::Hold | CallbackKind::Resume => {
+            let action = if kind == CallbackKind::Hold {
                 OperatorAction::Suspend
             } else {
                 OperatorAction::Resume
@@ -284,10 +296,8 @@ pub async fn supplier_callback(
                 }),
             ))
         }
-        other => Err(ApiError::unprocessable(
-            "UNSUPPORTED_CALLBACK",
-            format!("callback type '{other}' is not handled by this version"),
-        )),
+        // Taken before the order is looked up: it opens an order.
+        CallbackKind::UnsolicitedCease => unsolicited_cease(&state, &supplier_id, callback).await,
     }
 }
 

@@ -111,3 +111,64 @@ pub struct OperatorRequest {
     pub action: OperatorAction,
     pub reason: Option<String>,
 }
+
+/// What a supplier's callback is about (its `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CallbackKind {
+    /// A step the supplier took on is done.
+    StepDone,
+    /// A step the supplier took on failed.
+    StepFailed,
+    /// The supplier's decision on a PENDING amendment.
+    AmendmentDecision,
+    /// The supplier changed the order on its own.
+    SupplierAmend,
+    /// The supplier's answer to a PENDING cancellation.
+    CancellationDecision,
+    /// The supplier cancelled the order on its own.
+    SupplierCancel,
+    /// The supplier holds the order (as an operator's suspend).
+    Hold,
+    /// The supplier releases its hold.
+    Resume,
+    /// The supplier raises a cease of a tenant's service.
+    UnsolicitedCease,
+}
+
+impl CallbackKind {
+    pub const ALL: [CallbackKind; 9] = [
+        CallbackKind::StepDone,
+        CallbackKind::StepFailed,
+        CallbackKind::AmendmentDecision,
+        CallbackKind::SupplierAmend,
+        CallbackKind::CancellationDecision,
+        CallbackKind::SupplierCancel,
+        CallbackKind::Hold,
+        CallbackKind::Resume,
+        CallbackKind::UnsolicitedCease,
+    ];
+
+    /// The wire name, e.g. `STEP_DONE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackKind::StepDone => "STEP_DONE",
+            CallbackKind::StepFailed => "STEP_FAILED",
+            CallbackKind::AmendmentDecision => "AMENDMENT_DECISION",
+            CallbackKind::SupplierAmend => "SUPPLIER_AMEND",
+            CallbackKind::CancellationDecision => "CANCELLATION_DECISION",
+            CallbackKind::SupplierCancel => "SUPPLIER_CANCEL",
+            CallbackKind::Hold => "HOLD",
+            CallbackKind::Resume => "RESUME",
+            CallbackKind::UnsolicitedCease => "UNSOLICITED_CEASE",
+        }
+    }
+
+    /// The kind named `name`; `None` for a kind this version does not handle.
+    pub fn parse(name: &str) -> Option<CallbackKind> {
+        CallbackKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests;

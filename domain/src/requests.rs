@@ -198,6 +198,28 @@ pub enum AmendDecision {
     Pending,
 }
 
+impl ResponseCode {
+    /// A final answer named `code` (`AP` or `RE`); `None` for anything else.
+    pub fn decided(code: &str) -> Option<ResponseCode> {
+        match code {
+            "AP" => Some(ResponseCode::Accepted),
+            "RE" => Some(ResponseCode::Rejected),
+            _ => None,
+        }
+    }
+}
+
+impl AmendDecision {
+    /// A final decision named `decision` (`ACCEPT` or `REJECT`); `None` for anything else.
+    pub fn decided(decision: &str) -> Option<AmendDecision> {
+        match decision {
+            "ACCEPT" => Some(AmendDecision::Accept),
+            "REJECT" => Some(AmendDecision::Reject),
+            _ => None,
+        }
+    }
+}
+
 /// A reactivation request (`POST /v1/orders/{id}/reactivate`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

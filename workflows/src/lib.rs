@@ -6,7 +6,9 @@ pub mod activities;
 pub mod order_workflow;
 
 /// The order domain, re-exported under the paths the other crates use.
-pub use orderflow_domain::{amendment, cancellation, ids, model, requests, rule_code, rules};
+pub use orderflow_domain::{
+    amendment, calls, cancellation, commands, ids, model, requests, rule_code, rules,
+};
 
 pub use order_workflow::{OrderWorkflow, OrderWorkflowInput, StepCallback, WorkflowSettings};
 
