@@ -1,15 +1,11 @@
-//! Every side effect of orderflow: supplier HTTP calls, database writes, and the typed
-//! configuration that says where those go.
+//! The order's I/O with the outside world: the workflow's activities (supplier HTTP calls and
+//! the `store.record` write), the supplier HTTP client that classifies answers for Temporal's
+//! retries, and the webhook dispatcher with the one signature format shared by webhooks and
+//! supplier callbacks.
 
-pub mod config;
+pub mod dispatcher;
 pub mod order_activities;
-pub mod secrets;
 pub mod signing;
-pub mod store;
 pub mod supplier;
-pub mod webhooks;
-
-#[cfg(test)]
-mod test_support;
 
 pub use order_activities::OrderActivitiesImpl;

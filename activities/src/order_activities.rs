@@ -1,7 +1,7 @@
 //! The order workflow's activities (contract in `orderflow_workflows::activities`).
 
-use crate::store::Store;
 use crate::supplier::{SupplierClient, permanent, required};
+use orderflow_store::Store;
 use orderflow_workflows::activities::{
     AmendAnswer, AmendCall, CancelAnswer, CancelCall, PlanProposal, RecordInput, StepOutcome,
     SupplierCall, Verdict, defs,

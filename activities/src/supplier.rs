@@ -1,8 +1,8 @@
-//! HTTP client for suppliers (SPEC §7). Maps answers to what Temporal should do next:
+//! HTTP client for suppliers. Maps answers to what Temporal should do next:
 //! network errors, 5xx, 408 and 429 are transient (Temporal retries with the same
 //! `Idempotency-Key`); any other 4xx is a permanent refusal that no retry can fix.
 
-use crate::config::SupplierSettings;
+use orderflow_config::SupplierSettings;
 use orderflow_workflows::activities::SupplierCall;
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Amendment endpoints (SPEC §4): `PATCH /v1/orders/{id}`, the amendment resource, preview
+//! Amendment endpoints: `PATCH /v1/orders/{id}`, the amendment resource, preview
 //! and capabilities. Decisions are made by the pure rules in `orderflow_workflows::amendment`;
 //! the workflow's Update validator applies them to the authoritative state, and preview and
 //! capabilities apply them to the stored view.
@@ -12,7 +12,7 @@ use crate::orders::load;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use orderflow_activities::config::Caller;
+use orderflow_config::Caller;
 use orderflow_workflows::amendment::{
     self, AmendPath, DOCUMENT_FIELDS, IMMUTABLE_FIELDS, PATCHABLE_WHILE_EXECUTING,
 };

@@ -1,7 +1,7 @@
 //! The API's response bodies, as types: the handlers return them and the OpenAPI document
 //! (`/openapi.json`) is generated from them, so the document cannot drift from the wire.
 
-use orderflow_activities::webhooks::{Delivery, Webhook};
+use orderflow_store::{Delivery, Webhook};
 use orderflow_workflows::amendment::AmendPath;
 use orderflow_workflows::cancellation::{CancelPath, Cancellation, Reactivation};
 use orderflow_workflows::model::{Amendment, OrderEvent, OrderState, OrderView, RequestState};

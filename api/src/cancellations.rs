@@ -1,4 +1,4 @@
-//! Cancellation and reactivation endpoints (SPEC §5): `POST /v1/orders/{id}/cancel`,
+//! Cancellation and reactivation endpoints: `POST /v1/orders/{id}/cancel`,
 //! `POST /v1/orders/{id}/reactivate` and the request resources. Decisions come from the pure
 //! rules in `orderflow_workflows::cancellation`, applied by the workflow's Update validators to
 //! the authoritative state (and here directly for orders whose workflow has ended).
@@ -13,7 +13,7 @@ use crate::orders::{load, now};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use orderflow_activities::config::Caller;
+use orderflow_config::Caller;
 use orderflow_workflows::cancellation::{self, OrderRequest};
 use orderflow_workflows::cancellation::{Cancellation, Reactivation};
 use orderflow_workflows::model::RequestState;

@@ -1,10 +1,10 @@
-//! Drafts (SPEC §3, §5, §9): an order created with `"place": false`. A draft is only a row in
+//! Drafts: an order created with `"place": false`. A draft is only a row in
 //! the order database (state DRAFT, no events, no workflow, nothing sent to the supplier)
 //! until it is placed. `PUT` replaces it, `DELETE` removes it, `POST …/place` starts its
 //! workflow through the same path as a directly placed order.
 //!
 //! Every write is conditional on the row still being a DRAFT (see the draft functions of
-//! `orderflow_activities::store`), so a request racing a `place` never changes a placed order.
+//! `orderflow_store::drafts`), so a request racing a `place` never changes a placed order.
 
 use crate::AppState;
 use crate::answers::ErrorBody;
@@ -14,7 +14,7 @@ use crate::orders::{self, NewOrder, load, now};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use orderflow_activities::config::Caller;
+use orderflow_config::Caller;
 use orderflow_workflows::model::{OrderState, OrderView};
 
 /// Stores a new draft for the received order `view` (the DRAFT half of `POST /v1/orders`).

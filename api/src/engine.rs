@@ -1,5 +1,6 @@
 //! The API's side of Temporal: start order workflows, send them updates, check the engine.
-//! Translates Temporal's errors into API errors so handlers stay about HTTP.
+//! Translates Temporal's errors into API errors so handlers stay about HTTP. The handlers
+//! reach it through the [`crate::order_engine::Engine`] trait.
 
 use crate::error::ApiError;
 use orderflow_workflows::model::{OrderState, OrderView, workflow_id};
@@ -25,7 +26,7 @@ use temporalio_common::search_attributes::SearchAttributes;
 use temporalio_common::{HasWorkflowDefinition, SignalDefinition, UpdateDefinition};
 
 #[derive(Clone)]
-pub struct Engine {
+pub struct TemporalEngine {
     client: Client,
     task_queue: String,
     /// One Update at a time per order from this API instance: the server caps in-flight
@@ -37,9 +38,9 @@ pub struct Engine {
 /// it; the order then shows it).
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
-impl Engine {
-    pub fn new(client: Client, task_queue: String) -> Engine {
-        Engine {
+impl TemporalEngine {
+    pub fn new(client: Client, task_queue: String) -> TemporalEngine {
+        TemporalEngine {
             client,
             task_queue,
             order_locks: Arc::default(),

@@ -6,7 +6,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use orderflow_activities::config::Caller;
+use orderflow_config::Caller;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! The orderflow HTTP API (SPEC §9). Reads come from the order database; changes go to the
+//! The orderflow HTTP API. Reads come from the order database; changes go to the
 //! order's workflow, which records them before answering (read-your-writes).
 
 pub mod amendments;
@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod order_engine;
 pub mod orders;
 pub mod webhooks;
 
@@ -18,9 +19,10 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use engine::Engine;
-use orderflow_activities::config::{Settings, temporal_client};
-use orderflow_activities::store::Store;
+use engine::TemporalEngine;
+use order_engine::Engine;
+use orderflow_config::{Settings, temporal_client};
+use orderflow_store::Store;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -29,7 +31,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
-    pub engine: Engine,
+    /// Temporal in production ([`state`]); any [`Engine`] in tests.
+    pub engine: Arc<dyn Engine>,
 }
 
 /// Request bodies above this are refused with 413 before they are read.
@@ -133,7 +136,7 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<Healt
 pub async fn state(settings: Settings) -> anyhow::Result<AppState> {
     let store = Store::connect(&settings.database_url).await?;
     let client = temporal_client(&settings).await?;
-    let engine = Engine::new(client, settings.task_queue.clone());
+    let engine = Arc::new(TemporalEngine::new(client, settings.task_queue.clone()));
     Ok(AppState {
         settings: Arc::new(settings),
         store,

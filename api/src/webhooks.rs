@@ -1,4 +1,4 @@
-//! Tenant webhooks (SPEC §6): `POST/GET /v1/webhooks`, `GET/DELETE /v1/webhooks/{id}` and
+//! Tenant webhooks: `POST/GET /v1/webhooks`, `GET/DELETE /v1/webhooks/{id}` and
 //! `GET /v1/webhooks/{id}/deliveries`. Tenant keys only. The secret is encrypted before it is
 //! stored and never shown again; the worker's dispatcher sends the deliveries.
 
@@ -9,9 +9,9 @@ use crate::extract::{StrictJson, tenant_only};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use orderflow_activities::config::Caller;
-use orderflow_activities::secrets::SecretBox;
-use orderflow_activities::webhooks::Webhook;
+use orderflow_config::Caller;
+use orderflow_store::SecretBox;
+use orderflow_store::Webhook;
 use orderflow_workflows::model::EventType;
 use serde::Deserialize;
 use serde_json::{Value, json};

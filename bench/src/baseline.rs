@@ -141,11 +141,11 @@ pub struct WorkerTuning {
 pub async fn run_worker(temporal_address: &str, tuning: WorkerTuning) -> anyhow::Result<()> {
     use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
     use temporalio_sdk::{Runtime, Worker, WorkerOptions};
-    let settings = orderflow_activities::config::Settings {
+    let settings = orderflow_config::Settings {
         temporal_address: Some(temporal_address.to_string()),
         ..Default::default()
     };
-    let client = orderflow_activities::config::temporal_client(&settings).await?;
+    let client = orderflow_config::temporal_client(&settings).await?;
     let runtime = Runtime::from_current_tokio(Default::default())
         .map_err(|e| anyhow::anyhow!("creating the Temporal runtime: {e}"))?;
     let tuner = TunerHolder::builder()

@@ -4,7 +4,7 @@ use crate::drive::System;
 use crate::replay::ReplayFigure;
 use crate::stats::{Summary, ratio};
 use crate::svg::{Series, line_chart};
-use orderflow_activities::config::Settings;
+use orderflow_config::Settings;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
@@ -60,9 +60,9 @@ impl ThroughputPoint {
     pub fn of<'a>(
         system: System,
         concurrency: usize,
-        runs: impl Iterator<Item = &'a crate::Segment>,
+        runs: impl Iterator<Item = &'a crate::measure::Segment>,
     ) -> ThroughputPoint {
-        let runs: Vec<&crate::Segment> = runs.collect();
+        let runs: Vec<&crate::measure::Segment> = runs.collect();
         let seconds: f64 = runs.iter().map(|r| r.window_secs).sum();
         let completed: usize = runs.iter().map(|r| r.completed).sum();
         let orders: usize = runs.iter().map(|r| r.orders).sum();

@@ -5,8 +5,8 @@
 //! the baseline worker started here.
 
 use anyhow::{Context, bail};
-use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
-use orderflow_client::temporal_cli::{DevServer, DevServerOptions, Supervisor, free_port};
+use orderflow_config::{DEV_SIM_SECRET, Settings, SupplierSettings};
+use orderflow_devstack::{DevServer, DevServerOptions, Supervisor, free_port};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -264,7 +264,7 @@ impl Stack {
     /// Stops every process and, unless `keep`, deletes the data directory.
     pub fn shutdown(mut self, keep: bool) {
         for child in &mut self.children {
-            orderflow_client::temporal_cli::terminate(child, Duration::from_secs(5));
+            orderflow_devstack::terminate(child, Duration::from_secs(5));
         }
         drop(self.server.take());
         if !keep {

@@ -1,4 +1,4 @@
-//! The `sim.*` order attributes that steer the simulator (SPEC §8).
+//! The `sim.*` order attributes that steer the simulator.
 //!
 //! Unknown or unparsable values fall back to the defaults rather than failing the call: the
 //! attributes belong to the tenant's order, and a typo there should not look like a supplier

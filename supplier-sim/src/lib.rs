@@ -1,5 +1,5 @@
 //! `orderflow-supplier-sim` — a real HTTP supplier used by orderflow's tests, `orderflow dev`
-//! and the benchmarks (SPEC §7, §8).
+//! and the benchmarks.
 //!
 //! It is deliberately a *real* server rather than an in-process mock: orderflow's activities talk
 //! to it over HTTP exactly as they would to a production supplier, so retries, idempotency keys,

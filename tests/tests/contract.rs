@@ -286,7 +286,7 @@ fn schemathesis() -> std::path::PathBuf {
     {
         return path.into();
     }
-    let venv = orderflow_client::temporal_cli::cache_dir().join("schemathesis-4.32.5");
+    let venv = orderflow_devstack::cache_dir().join("schemathesis-4.32.5");
     let st = venv.join("bin/st");
     if st.exists() {
         return st;

@@ -1,8 +1,8 @@
-//! Drafts (SPEC §3, §5, §9): `"place": false` stores the order and nothing else; PUT edits it,
+//! Drafts: `"place": false` stores the order and nothing else; PUT edits it,
 //! DELETE removes it, `POST …/place` starts it like a directly placed order.
 
-use orderflow_activities::store::Store;
 use orderflow_client::api_client::ApiClient;
+use orderflow_store::Store;
 use orderflow_tests::*;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! orderflow on PostgreSQL, as it runs on more than one machine (SPEC §1 "scale-out"):
+//! orderflow on PostgreSQL, as it runs on more than one machine:
 //! - two workers and two API instances against one Temporal and one database; under load,
 //!   one worker is killed with SIGKILL while it runs a plan step, and every order still
 //!   completes once, with gapless events, each supplier effect applied once, and every
@@ -11,10 +11,10 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use orderflow_activities::config::Settings;
-use orderflow_activities::store::Store;
 use orderflow_client::api_client::ApiClient;
-use orderflow_client::temporal_cli::{die_with_parent, free_port, terminate};
+use orderflow_config::Settings;
+use orderflow_devstack::{die_with_parent, free_port, terminate};
+use orderflow_store::Store;
 use orderflow_tests::*;
 use orderflow_workflows::OrderWorkflow;
 use serde_json::{Value, json};

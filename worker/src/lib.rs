@@ -1,10 +1,10 @@
 //! The order worker: polls the order task queue and runs order workflows and activities.
 
 use orderflow_activities::OrderActivitiesImpl;
-use orderflow_activities::config::{Settings, temporal_client};
-use orderflow_activities::store::Store;
+use orderflow_activities::dispatcher::Dispatcher;
 use orderflow_activities::supplier::SupplierClient;
-use orderflow_activities::webhooks::Dispatcher;
+use orderflow_config::{Settings, temporal_client};
+use orderflow_store::Store;
 use orderflow_workflows::OrderWorkflow;
 use std::time::Duration;
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};

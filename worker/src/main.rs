@@ -4,6 +4,6 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     orderflow_worker::init_tracing();
-    let settings = orderflow_activities::config::Settings::load()?;
+    let settings = orderflow_config::Settings::load()?;
     orderflow_worker::run(settings, orderflow_worker::shutdown_signal()).await
 }

@@ -1,6 +1,6 @@
 //! Stores for unit tests, on both backends.
 
-use crate::store::Store;
+use crate::Store;
 
 /// A store on a new SQLite file; the file lives as long as the returned directory.
 pub(crate) async fn sqlite_store() -> (Store, tempfile::TempDir) {

@@ -1,78 +1,13 @@
-//! Finding (or building) the Temporal CLI, which contains the dev server and the Web UI, and
-//! starting the dev server with orderflow's search attributes registered.
-//!
-//! Lookup order: `TEMPORAL_CLI`, then `temporal` on `PATH`, then the cache
-//! (`$ORDERFLOW_CACHE_DIR` or `~/.cache/orderflow`)/bin/temporal. If none exists it is built
-//! into the cache with `go install github.com/temporalio/cli/cmd/temporal@v1.5.1` (later tags
-//! carry a `replace` directive and cannot be installed that way).
+//! The Temporal dev server, started with orderflow's search attributes registered and the
+//! dynamic configuration the benchmark measured, and stopped when dropped.
 
+use crate::supervisor::{die_with_parent, terminate};
+use crate::temporal_cli::ensure;
 use anyhow::{Context, bail};
 use orderflow_workflows::order_workflow::SEARCH_ATTRIBUTES;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub const TEMPORAL_CLI_MODULE: &str = "github.com/temporalio/cli/cmd/temporal@v1.5.1";
-
-/// Where built tools are kept: `$ORDERFLOW_CACHE_DIR` or `~/.cache/orderflow`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("ORDERFLOW_CACHE_DIR") {
-        return PathBuf::from(dir);
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".cache").join("orderflow")
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-/// Returns the path of a usable `temporal` binary, building it into the cache if needed.
-pub fn ensure() -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os("TEMPORAL_CLI").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        if !path.is_file() {
-            bail!(
-                "TEMPORAL_CLI points at {}, which does not exist",
-                path.display()
-            );
-        }
-        return Ok(path);
-    }
-    if let Some(path) = on_path("temporal") {
-        return Ok(path);
-    }
-    let bin = cache_dir().join("bin");
-    let cached = bin.join("temporal");
-    if cached.is_file() {
-        return Ok(cached);
-    }
-    std::fs::create_dir_all(&bin).with_context(|| format!("creating {}", bin.display()))?;
-    eprintln!(
-        "Building the Temporal CLI into {} (one time, takes a few minutes)…",
-        bin.display()
-    );
-    let status = Command::new("go")
-        .args(["install", TEMPORAL_CLI_MODULE])
-        .env("GOBIN", &bin)
-        .env("CGO_ENABLED", "0")
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .status()
-        .context("running `go install` for the Temporal CLI: is Go installed and on PATH? (or set TEMPORAL_CLI to an existing binary)")?;
-    if !status.success() || !cached.is_file() {
-        bail!(
-            "`go install {TEMPORAL_CLI_MODULE}` failed ({status}); set TEMPORAL_CLI to an existing binary instead"
-        );
-    }
-    Ok(cached)
-}
 
 /// Dynamic configuration of the dev server (`extra_args` naming a key replace its value),
 /// measured with `orderflow-bench` (docs/BENCHMARKS.md):
@@ -200,94 +135,6 @@ impl Drop for DevServer {
     }
 }
 
-/// Stops a child: SIGTERM, then SIGKILL if it has not exited within `grace`.
-pub fn terminate(child: &mut Child, grace: Duration) {
-    if matches!(child.try_wait(), Ok(Some(_))) {
-        return;
-    }
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let start = Instant::now();
-    while start.elapsed() < grace {
-        if matches!(child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Has the kernel kill the child if the thread that spawned it dies, so a crashed parent
-/// never leaves a server behind.
-pub fn die_with_parent(cmd: &mut Command) {
-    use std::os::unix::process::CommandExt;
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-}
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Spawns children from one thread that lives as long as the process. `PR_SET_PDEATHSIG`
-/// fires when the *thread* that spawned a child exits, and a tokio worker thread may exit at
-/// any time; this one never does, so children die with the process and only then.
-pub struct Supervisor {
-    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
-}
-
-impl Supervisor {
-    pub fn new() -> Supervisor {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("supervisor".into())
-            .spawn(move || {
-                for job in rx {
-                    job();
-                }
-                // Keep the thread (the children's parent) alive after the sender is gone.
-                loop {
-                    std::thread::park();
-                }
-            })
-            .expect("spawning the supervisor thread");
-        Supervisor {
-            jobs: std::sync::Mutex::new(tx),
-        }
-    }
-
-    /// Runs `f` on the supervisor thread (to start a [`DevServer`] there, say).
-    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let (tx, rx) = std::sync::mpsc::channel();
-        self.jobs
-            .lock()
-            .unwrap()
-            .send(Box::new(move || {
-                let _ = tx.send(f());
-            }))
-            .expect("supervisor alive");
-        rx.recv().expect("supervisor answered")
-    }
-
-    /// Spawns `cmd` from the supervisor thread, to die with this process.
-    pub fn spawn(&self, mut cmd: Command) -> std::io::Result<Child> {
-        self.run(move || {
-            die_with_parent(&mut cmd);
-            cmd.spawn()
-        })
-    }
-}
-
-impl Default for Supervisor {
-    fn default() -> Self {
-        Supervisor::new()
-    }
-}
-
 /// Whether process `pid` has a listening TCP socket on `port` (from `/proc`: the socket
 /// inodes listening on the port, and the process's open file descriptors).
 fn listens(pid: u32, port: u16) -> bool {
@@ -316,12 +163,4 @@ fn listens(pid: u32, port: u16) -> bool {
         .flatten()
         .filter_map(|fd| std::fs::read_link(fd.path()).ok())
         .any(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
-}
-
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("binding an ephemeral port")
 }

@@ -75,7 +75,7 @@ impl SecretBox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DEV_WEBHOOK_KEY;
+    use orderflow_config::DEV_WEBHOOK_KEY;
 
     #[test]
     fn a_sealed_secret_opens_only_for_its_webhook_and_key() {

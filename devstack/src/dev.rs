@@ -2,10 +2,10 @@
 //! the Web UI, persisting under the data dir), the supplier simulator as supplier `sim`, the
 //! API, and a worker. A second start on the same data dir carries on every order.
 
-use crate::temporal_cli::{DevServer, DevServerOptions};
+use crate::{DevServer, DevServerOptions};
 use anyhow::Context;
 use futures::FutureExt;
-use orderflow_activities::config::{DEV_SIM_SECRET, Settings, SupplierSettings};
+use orderflow_config::{DEV_SIM_SECRET, Settings, SupplierSettings};
 use orderflow_supplier_sim::SimConfig;
 use std::path::PathBuf;
 use tokio::sync::watch;

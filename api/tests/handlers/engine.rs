@@ -1,0 +1,181 @@
+//! A test double for the order engine at the API's boundary: it records what the handlers
+//! send and answers what the test scripted, or is down. It knows no order rules; the
+//! integration tests cover the real workflow.
+
+use async_trait::async_trait;
+use orderflow_api::error::ApiError;
+use orderflow_api::order_engine::Engine;
+use orderflow_workflows::model::OrderView;
+use orderflow_workflows::order_workflow::{
+    AmendOutcome, AmendRequest, AmendmentDecision, CancelOutcome, CancelRequest,
+    CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, SupplierAmendment,
+    SupplierCancel,
+};
+use orderflow_workflows::{OrderWorkflowInput, StepCallback};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What the handlers asked the engine for, in order.
+#[derive(Clone, Debug)]
+pub enum Call {
+    Start(Box<OrderWorkflowInput>),
+    Operator(String, OperatorRequest),
+    Amend(String, AmendRequest),
+    Cancel(String, CancelRequest),
+    Reactivate(String, ReactivateRequest),
+    /// A signal, by name, to the order.
+    Signal(&'static str, String),
+}
+
+type Answer<T> = Box<dyn Fn() -> Result<T, ApiError> + Send + Sync>;
+
+/// The answer the test scripted for one kind of request; unscripted requests are 500s, so a
+/// test notices a request it did not expect.
+pub struct Scripted<T>(Mutex<Option<Answer<T>>>);
+
+impl<T> Default for Scripted<T> {
+    fn default() -> Self {
+        Scripted(Mutex::new(None))
+    }
+}
+
+impl<T> Scripted<T> {
+    pub fn answer(&self, f: impl Fn() -> Result<T, ApiError> + Send + Sync + 'static) {
+        *self.0.lock().unwrap() = Some(Box::new(f));
+    }
+
+    fn get(&self, what: &str) -> Result<T, ApiError> {
+        match &*self.0.lock().unwrap() {
+            Some(f) => f(),
+            None => Err(ApiError::internal(format!(
+                "test engine: no answer for {what}"
+            ))),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct TestEngine {
+    down: AtomicBool,
+    calls: Mutex<Vec<Call>>,
+    /// Refuses every start with this (`None`: starts succeed).
+    pub start: Scripted<()>,
+    pub operator: Scripted<OrderView>,
+    pub amend: Scripted<AmendOutcome>,
+    pub cancel: Scripted<CancelOutcome>,
+    pub reactivate: Scripted<ReactivateOutcome>,
+}
+
+impl TestEngine {
+    /// Every request from now on answers as an unreachable engine does.
+    pub fn go_down(&self) {
+        self.down.store(true, Ordering::SeqCst);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// Records the call; `Err` if the engine is down.
+    fn take(&self, call: Call) -> Result<(), ApiError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ApiError::unavailable("the test engine is down"));
+        }
+        self.calls.lock().unwrap().push(call);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Engine for TestEngine {
+    async fn start_order(&self, input: OrderWorkflowInput) -> Result<(), ApiError> {
+        self.take(Call::Start(Box::new(input)))?;
+        match &*self.start.0.lock().unwrap() {
+            Some(refusal) => refusal(),
+            None => Ok(()),
+        }
+    }
+    async fn operator(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        request: OperatorRequest,
+    ) -> Result<OrderView, ApiError> {
+        self.take(Call::Operator(order_id.into(), request))?;
+        self.operator.get("operator")
+    }
+    async fn amend(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        request: AmendRequest,
+    ) -> Result<AmendOutcome, ApiError> {
+        self.take(Call::Amend(order_id.into(), request))?;
+        self.amend.get("amend")
+    }
+    async fn cancel(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        request: CancelRequest,
+    ) -> Result<CancelOutcome, ApiError> {
+        self.take(Call::Cancel(order_id.into(), request))?;
+        self.cancel.get("cancel")
+    }
+    async fn reactivate(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        request: ReactivateRequest,
+    ) -> Result<ReactivateOutcome, ApiError> {
+        self.take(Call::Reactivate(order_id.into(), request))?;
+        self.reactivate.get("reactivate")
+    }
+    async fn cancellation_decision(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        _decision: CancellationDecision,
+    ) -> Result<(), ApiError> {
+        self.take(Call::Signal("cancellation_decision", order_id.into()))
+    }
+    async fn supplier_cancel(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        _cancel: SupplierCancel,
+    ) -> Result<(), ApiError> {
+        self.take(Call::Signal("supplier_cancel", order_id.into()))
+    }
+    async fn step_callback(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        _callback: StepCallback,
+    ) -> Result<(), ApiError> {
+        self.take(Call::Signal("step_callback", order_id.into()))
+    }
+    async fn amendment_decision(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        _decision: AmendmentDecision,
+    ) -> Result<(), ApiError> {
+        self.take(Call::Signal("amendment_decision", order_id.into()))
+    }
+    async fn supplier_amend(
+        &self,
+        _tenant_id: &str,
+        order_id: &str,
+        _change: SupplierAmendment,
+    ) -> Result<(), ApiError> {
+        self.take(Call::Signal("supplier_amend", order_id.into()))
+    }
+    async fn check(&self) -> Result<usize, String> {
+        if self.down.load(Ordering::SeqCst) {
+            Err("the test engine is down".into())
+        } else {
+            Ok(1)
+        }
+    }
+}

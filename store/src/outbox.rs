@@ -1,0 +1,362 @@
+//! Tenant webhooks: subscriptions and the durable delivery outbox.
+//!
+//! [`Store::record`] writes one `webhook_deliveries` row per matching webhook in the same
+//! transaction as the event ([`enqueue`]), so an event is never recorded without its
+//! deliveries, and a replayed record (event already there) enqueues nothing. A dispatcher
+//! leases a due delivery with a conditional `UPDATE` that moves `next_attempt_at` forward by
+//! the lease, so two dispatchers never send the same attempt. Only the oldest pending
+//! delivery of a webhook is ever due, so a webhook receives its events in the order they were
+//! recorded.
+
+use crate::{Backend, Store};
+use orderflow_workflows::model::OrderEvent;
+use serde::Serialize;
+use sqlx::Row;
+
+/// Stored `last_error` texts are cut to this many characters.
+const MAX_ERROR_LEN: usize = 500;
+
+/// A subscription as the API shows it (never with its secret).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Webhook {
+    pub webhook_id: String,
+    pub url: String,
+    pub topics: Vec<String>,
+    pub created_at: String,
+}
+
+/// One event for one webhook, as `GET /v1/webhooks/{id}/deliveries` shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Delivery {
+    pub delivery_id: i64,
+    pub event_uuid: String,
+    pub event_type: String,
+    pub order_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_status_code: Option<i64>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub delivered_at: Option<String>,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Writes the deliveries of a just-inserted event: one per webhook of the event's tenant
+/// whose topics contain `*` or the event's type. Call only in the transaction that inserted
+/// the event; the unique `(webhook_id, event_uuid)` keeps it idempotent anyway.
+///
+/// Delivery ids must follow commit order, because only a webhook's oldest pending delivery
+/// is ever due: an id taken by a transaction that commits later would be overtaken. SQLite
+/// runs one write transaction at a time; on PostgreSQL the tenant's webhook rows are locked
+/// (`FOR UPDATE`) before any id is taken, so the event transactions of one tenant with
+/// webhooks take their ids, and commit, one after the other.
+pub(crate) async fn enqueue(
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
+    event: &OrderEvent,
+    event_type: &str,
+    body: &str,
+) -> anyhow::Result<u64> {
+    let webhooks = sqlx::query(&format!(
+        "SELECT webhook_id, topics FROM webhooks WHERE tenant_id = $1 ORDER BY webhook_id{}",
+        backend.for_update()
+    ))
+    .bind(&event.tenant_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let now = now_ms();
+    let mut written = 0;
+    for w in webhooks {
+        let topics: Vec<String> = serde_json::from_str(w.get::<&str, _>("topics"))?;
+        if !topics.iter().any(|t| t == "*" || t == event_type) {
+            continue;
+        }
+        written += sqlx::query(
+            "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
+                                             body, status, attempts, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7)
+             ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
+        )
+        .bind(w.get::<&str, _>("webhook_id"))
+        .bind(&event.tenant_id)
+        .bind(&event.order_id)
+        .bind(&event.event_uuid)
+        .bind(event_type)
+        .bind(body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    Ok(written)
+}
+
+impl Store {
+    /// Stores a subscription; `secret_enc` is the secret sealed by [`SecretBox::seal`].
+    pub async fn create_webhook(
+        &self,
+        tenant_id: &str,
+        webhook: &Webhook,
+        secret_enc: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO webhooks (webhook_id, tenant_id, url, topics, secret_enc, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&webhook.webhook_id)
+        .bind(tenant_id)
+        .bind(&webhook.url)
+        .bind(serde_json::to_string(&webhook.topics)?)
+        .bind(secret_enc)
+        .bind(&webhook.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The tenant's webhooks, oldest first.
+    pub async fn list_webhooks(&self, tenant_id: &str) -> anyhow::Result<Vec<Webhook>> {
+        let rows = sqlx::query(
+            "SELECT webhook_id, url, topics, created_at FROM webhooks WHERE tenant_id = $1
+             ORDER BY created_at, webhook_id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(webhook_row).collect()
+    }
+
+    pub async fn get_webhook(
+        &self,
+        tenant_id: &str,
+        webhook_id: &str,
+    ) -> anyhow::Result<Option<Webhook>> {
+        let row = sqlx::query(
+            "SELECT webhook_id, url, topics, created_at FROM webhooks
+             WHERE tenant_id = $1 AND webhook_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(webhook_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(webhook_row).transpose()
+    }
+
+    /// Deletes the tenant's webhook and its outbox: nothing more is sent to it. Returns
+    /// whether it existed.
+    pub async fn delete_webhook(&self, tenant_id: &str, webhook_id: &str) -> anyhow::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND webhook_id = $2")
+            .bind(tenant_id)
+            .bind(webhook_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 1 {
+            sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1")
+                .bind(webhook_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted == 1)
+    }
+
+    /// The webhook's deliveries, newest first.
+    pub async fn list_deliveries(
+        &self,
+        webhook_id: &str,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT delivery_id, event_uuid, event_type, order_id, status, attempts,
+                    last_status_code, last_error, next_attempt_at, delivered_at
+             FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY delivery_id DESC LIMIT $2",
+        )
+        .bind(webhook_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let status: String = r.get("status");
+                Delivery {
+                    delivery_id: r.get("delivery_id"),
+                    event_uuid: r.get("event_uuid"),
+                    event_type: r.get("event_type"),
+                    order_id: r.get("order_id"),
+                    next_attempt_at: (status == "PENDING")
+                        .then(|| rfc3339(r.get("next_attempt_at"))),
+                    status,
+                    attempts: r.get("attempts"),
+                    last_status_code: r.get("last_status_code"),
+                    last_error: r.get("last_error"),
+                    delivered_at: r.get::<Option<i64>, _>("delivered_at").map(rfc3339),
+                }
+            })
+            .collect())
+    }
+
+    /// Due deliveries, each the oldest pending one of its webhook, at most `batch`, leased to
+    /// the caller until `now + lease_ms`.
+    pub async fn lease_due_deliveries(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        batch: i64,
+    ) -> anyhow::Result<Vec<LeasedDelivery>> {
+        let rows = sqlx::query(
+            "SELECT d.delivery_id, d.webhook_id, w.url, w.secret_enc, d.event_uuid, d.body,
+                    d.attempts, d.first_attempt_at, d.next_attempt_at
+             FROM webhook_deliveries d JOIN webhooks w ON w.webhook_id = d.webhook_id
+             WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1
+               AND d.delivery_id = (SELECT MIN(x.delivery_id) FROM webhook_deliveries x
+                                    WHERE x.webhook_id = d.webhook_id AND x.status = 'PENDING')
+             ORDER BY d.next_attempt_at LIMIT $2",
+        )
+        .bind(now)
+        .bind(batch)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut leased = Vec::new();
+        for r in rows {
+            let delivery_id: i64 = r.get("delivery_id");
+            let won = sqlx::query(
+                "UPDATE webhook_deliveries SET next_attempt_at = $1
+                 WHERE delivery_id = $2 AND status = 'PENDING' AND next_attempt_at = $3",
+            )
+            .bind(now + lease_ms)
+            .bind(delivery_id)
+            .bind(r.get::<i64, _>("next_attempt_at"))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if won == 1 {
+                leased.push(LeasedDelivery {
+                    delivery_id,
+                    webhook_id: r.get("webhook_id"),
+                    url: r.get("url"),
+                    secret_enc: r.get("secret_enc"),
+                    event_uuid: r.get("event_uuid"),
+                    body: r.get("body"),
+                    attempts: r.get("attempts"),
+                    first_attempt_at: r.get("first_attempt_at"),
+                });
+            }
+        }
+        Ok(leased)
+    }
+
+    /// Records how an attempt at a leased delivery ended. `first_attempt_at` is when the
+    /// delivery's first attempt started (this one's, for a first attempt).
+    pub async fn finish_delivery(
+        &self,
+        delivery: &LeasedDelivery,
+        first_attempt_at: i64,
+        finished_at: i64,
+        outcome: Outcome,
+    ) -> anyhow::Result<()> {
+        let attempts = delivery.attempts + 1;
+        match outcome {
+            Outcome::Delivered { status } => {
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = $1,
+                         last_status_code = $2, last_error = NULL, first_attempt_at = $3,
+                         delivered_at = $4
+                     WHERE delivery_id = $5 AND status = 'PENDING'",
+                )
+                .bind(attempts)
+                .bind(status as i64)
+                .bind(first_attempt_at)
+                .bind(finished_at)
+                .bind(delivery.delivery_id)
+                .execute(&self.pool)
+                .await?;
+            }
+            Outcome::Failed {
+                status,
+                error,
+                retry_at,
+            } => {
+                let error: String = error.chars().take(MAX_ERROR_LEN).collect();
+                sqlx::query(
+                    "UPDATE webhook_deliveries SET status = $1, attempts = $2,
+                         last_status_code = $3, last_error = $4, first_attempt_at = $5,
+                         next_attempt_at = COALESCE($6, next_attempt_at)
+                     WHERE delivery_id = $7 AND status = 'PENDING'",
+                )
+                .bind(if retry_at.is_some() {
+                    "PENDING"
+                } else {
+                    "FAILED"
+                })
+                .bind(attempts)
+                .bind(status.map(i64::from))
+                .bind(error)
+                .bind(first_attempt_at)
+                .bind(retry_at)
+                .bind(delivery.delivery_id)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn webhook_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Webhook> {
+    Ok(Webhook {
+        webhook_id: r.get("webhook_id"),
+        url: r.get("url"),
+        topics: serde_json::from_str(r.get::<&str, _>("topics"))?,
+        created_at: r.get("created_at"),
+    })
+}
+
+/// A delivery leased to one dispatcher by [`Store::lease_due_deliveries`].
+#[derive(Clone, Debug)]
+pub struct LeasedDelivery {
+    pub delivery_id: i64,
+    pub webhook_id: String,
+    pub url: String,
+    /// The webhook's secret as [`crate::SecretBox::seal`] stored it.
+    pub secret_enc: String,
+    pub event_uuid: String,
+    /// The event, as recorded: the body to send.
+    pub body: String,
+    /// Attempts before this one.
+    pub attempts: i64,
+    pub first_attempt_at: Option<i64>,
+}
+
+/// How an attempt ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Delivered {
+        status: u16,
+    },
+    /// Pending again from `retry_at`; `None`: given up, the delivery is `FAILED`.
+    Failed {
+        status: Option<u16>,
+        error: String,
+        retry_at: Option<i64>,
+    },
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+//! What every order must satisfy however it was driven: it completed once, each supplier call
+//! took effect once, and (when recording) its history for the replay tests.
+
+use crate::{Stack, assert_gapless, events, wait_state};
+use orderflow_client::api_client::ApiClient;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+/// Saves a workflow's history under `tests/histories/NAME.json` when
+/// `ORDERFLOW_RECORD_HISTORIES=1` (how the replay fixtures are made).
+pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, name: &str) {
+    if std::env::var("ORDERFLOW_RECORD_HISTORIES").as_deref() != Ok("1") {
+        return;
+    }
+    use orderflow_workflows::OrderWorkflow;
+    use temporalio_client::WorkflowFetchHistoryOptions;
+    let client = stack.temporal().await;
+    let handle = client.get_workflow_handle::<OrderWorkflow>(
+        orderflow_workflows::model::workflow_id(tenant, order_id),
+    );
+    let json = handle
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("histories")
+        .join(format!("{name}.json"));
+    std::fs::write(&path, json).unwrap();
+    eprintln!("recorded {}", path.display());
+}
+
+/// How many runs the order's workflow has had (more than one once it continued as new).
+pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize {
+    let query = format!(
+        "WorkflowId = '{}'",
+        orderflow_workflows::model::workflow_id(tenant, order_id)
+    );
+    stack
+        .temporal()
+        .await
+        .count_workflows(query, Default::default())
+        .await
+        .unwrap()
+        .count()
+}
+
+/// Waits (up to 3 minutes) for the order to complete its 3-step plan, read through `client`,
+/// and asserts it did so once: every step DONE, gapless events, no event recorded twice, each
+/// lifecycle state entered once and in order, and each supplier call applied once (see
+/// [`assert_each_supplier_call_applied_once`]). Returns the events.
+pub async fn assert_completed_once(stack: &Stack, client: &ApiClient, id: &str) -> Vec<Value> {
+    let done = wait_state(client, id, "COMPLETE", Duration::from_secs(180)).await;
+    assert!(
+        done["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "DONE"),
+        "{done}"
+    );
+    let events = events(client, id).await;
+    let types = assert_gapless(&events);
+    let count = |t: &str| types.iter().filter(|x| *x == t).count();
+    assert_eq!(count("ORDER_ACKNOWLEDGED"), 1, "{id}: {types:?}");
+    assert_eq!(count("PLAN_STEP_COMPLETED"), 3, "{id}: {types:?}");
+    let uuids: BTreeSet<&str> = events
+        .iter()
+        .map(|e| e["event_uuid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uuids.len(),
+        events.len(),
+        "{id}: an event was recorded twice"
+    );
+    let states: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "STATE_CHANGED")
+        .map(|e| e["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "SUBMITTED",
+            "FEASIBILITY",
+            "PLAN_DEVELOPMENT",
+            "EXECUTION",
+            "COMPLETE"
+        ],
+        "{id}: {types:?}"
+    );
+    assert_each_supplier_call_applied_once(stack, id, 3).await;
+    events
+}
+
+/// Asserts that each of the order's supplier calls (validate, transfer, feasibility, plan and
+/// `steps` steps) went out under one idempotency key, however often it was retried, and that
+/// the supplier applied each key once (repeats answered from its idempotency store).
+pub async fn assert_each_supplier_call_applied_once(stack: &Stack, order_id: &str, steps: usize) {
+    let calls = stack.sim_calls("acme", order_id).await;
+    let mut keys: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut effects: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in &calls {
+        let key = c["idempotency_key"].as_str().unwrap();
+        keys.entry(c["path"].as_str().unwrap())
+            .or_default()
+            .insert(key);
+        if c["status"].as_u64().unwrap() < 300 && c["replayed"] == false {
+            *effects.entry(key).or_default() += 1;
+        }
+    }
+    let expected = 4 + steps;
+    assert_eq!(keys.len(), expected, "{order_id}: {keys:?}");
+    assert!(
+        keys.values().all(|k| k.len() == 1),
+        "{order_id}: a call was re-issued under a new key: {keys:?}"
+    );
+    assert_eq!(effects.len(), expected, "{order_id}: {effects:?}");
+    assert!(
+        effects.values().all(|n| *n == 1),
+        "{order_id}: duplicate supplier effect: {effects:?}"
+    );
+}

@@ -1,0 +1,228 @@
+//! Cancellations that are refused and change nothing, unsolicited ceases, and a supplier
+//! that holds, resumes and cancels on its own.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_change_nothing() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    // A draft was never placed: it is deleted, not cancelled.
+    let draft = new_id("draft");
+    let mut body = order(&draft, &[]);
+    body["place"] = json!(false);
+    submit(&acme, &body).await;
+    let r = cancel(&acme, &draft, json!({ "reason": "x" })).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DELETE")
+    );
+    let r = reactivate(&acme, &draft, json!({})).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_REACTIVATABLE"));
+    // Terminal states.
+    let done = new_id("done");
+    submit(&acme, &order(&done, &[("sim.step_ms", "0")])).await;
+    wait_state(&acme, &done, "COMPLETE", T).await;
+    let r = cancel(&acme, &done, json!({ "reason": "late" })).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
+    // ERROR_HANDLER after transfer waits for an operator.
+    let failed = new_id("failed");
+    submit(&acme, &order(&failed, &[("sim.fail_step", "1")])).await;
+    let o = wait_state(&acme, &failed, "ERROR_HANDLER", T).await;
+    assert_eq!(o["transferred"], true);
+    let r = cancel(&acme, &failed, json!({ "reason": "x" })).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("operator")
+    );
+    let withdrawn = operate(&stack.operator(), &failed, "withdraw", json!({})).await;
+    assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
+    let r = cancel(&acme, &failed, json!({ "reason": "x" })).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
+
+    // Bad requests, on a live order.
+    let live = executing(&acme, "live", &[("sim.step_ms", "3000")]).await;
+    let before = events(&acme, &live).await.len();
+    for (body, status, want) in [
+        (json!({ "reason": "  " }), 422, "REASON_REQUIRED"),
+        (json!({}), 400, "INVALID_FIELD"),
+        (
+            json!({ "reason": "x", "colour": "red" }),
+            422,
+            "UNKNOWN_FIELD",
+        ),
+        (
+            json!({ "reason": "x", "effective_date": "2026-02-30" }),
+            422,
+            "INVALID_FIELD",
+        ),
+        (
+            json!({ "reason": "x", "effective_date": "2030-01-01", "effective_at": "2030-01-01T00:00:00Z" }),
+            422,
+            "INVALID_FIELD",
+        ),
+        (
+            json!({ "reason": "x", "effective_at": in_secs(3600) }),
+            422,
+            "SCHEDULE_NOT_ALLOWED",
+        ),
+    ] {
+        let r = cancel(&acme, &live, body.clone()).await;
+        assert_eq!(
+            (r.status.as_u16(), code(&r)),
+            (status, want),
+            "{body}: {}",
+            r.body
+        );
+    }
+    let r = acme
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/orders/{live}/cancel"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(r.status == 400, "{}", r.body);
+    // Someone else's order, the operator token, an unknown order.
+    let r = cancel(&stack.globex(), &live, json!({ "reason": "mine now" })).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (404, "NOT_FOUND"));
+    let r = cancel(&stack.operator(), &live, json!({ "reason": "x" })).await;
+    assert_eq!(r.status, 403);
+    let r = cancel(&acme, "no-such-order", json!({ "reason": "x" })).await;
+    assert_eq!(r.status, 404);
+    // Reactivation of a non-subscription.
+    let r = reactivate(&acme, &live, json!({})).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_REACTIVATABLE"));
+    // Nothing was written.
+    assert_eq!(events(&acme, &live).await.len(), before);
+    assert_eq!(
+        acme.get(&format!("/v1/orders/{live}")).await.unwrap().body["state"],
+        "EXECUTION"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsolicited_cease_is_visible_never_amendable_and_cancellable_with_a_code() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = new_id("cease");
+    sim_admin(
+        stack,
+        "/admin/unsolicited-cease",
+        json!({
+            "tenant_id": "acme", "order_id": id, "order_ref": "CEASE-REF-1",
+            "reason": "line retired",
+            "attributes": { "sim.step_ms": "5000" }
+        }),
+    )
+    .await;
+    let o = wait_state(&acme, &id, "EXECUTION", T).await;
+    assert_eq!(o["unsolicited"], true);
+    assert_eq!(o["order_type"], "CEASE");
+    assert_eq!(o["order_ref"], "CEASE-REF-1");
+    assert_eq!(o["transferred"], true);
+    // Only its tenant sees it; it was never transferred by us nor validated.
+    assert_eq!(
+        stack
+            .globex()
+            .get(&format!("/v1/orders/{id}"))
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+    assert!(calls_to(stack, &id, "/validate").await.is_empty());
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert_eq!(types[0], "ORDER_ACKNOWLEDGED");
+
+    let amend = acme
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1/orders/{id}"),
+            Some(&json!({ "order_ref": "CEASE-REF-1", "changes": { "notes": "x" } })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (amend.status.as_u16(), code(&amend)),
+        (409, "NOT_AMENDABLE")
+    );
+    let caps = acme
+        .get(&format!("/v1/orders/{id}/capabilities"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(caps["amendable"], false);
+    assert_eq!(caps["cancellable"], true);
+    assert_eq!(caps["cancel_reason_codes"][0], "CUSTOMER_RETAINED");
+    for body in [
+        json!({ "reason": "keep it" }),
+        json!({ "reason": "keep it", "reason_code": "CHANGED_MIND" }),
+    ] {
+        let r = cancel(&acme, &id, body).await;
+        assert_eq!(
+            (r.status.as_u16(), code(&r)),
+            (409, "REASON_CODE_NOT_ALLOWED")
+        );
+    }
+    let r = cancel(
+        &acme,
+        &id,
+        json!({ "reason": "customer stays", "reason_code": "CUSTOMER_RETAINED" }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["cancellation"]["path"], "SUPPLIER");
+    assert_eq!(r.body["order"]["state"], "CANCELLED");
+
+    // The same cease raised again changes nothing.
+    sim_admin(
+        stack,
+        "/admin/unsolicited-cease",
+        json!({ "tenant_id": "acme", "order_id": id, "order_ref": "CEASE-REF-1" }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        acme.get(&format!("/v1/orders/{id}")).await.unwrap().body["state"],
+        "CANCELLED"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_supplier_holds_resumes_and_cancels_on_its_own() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = executing(&acme, "supplier", &[("sim.step_ms", "1500")]).await;
+    let path = format!("/admin/orders/acme:{id}");
+    sim_admin(
+        stack,
+        &format!("{path}/hold"),
+        json!({ "reason": "site access" }),
+    )
+    .await;
+    let o = wait_state(&acme, &id, "SUSPENDED", T).await;
+    assert_eq!(o["state_reason"], "site access");
+    sim_admin(stack, &format!("{path}/resume"), json!({})).await;
+    wait_state(&acme, &id, "EXECUTION", T).await;
+    sim_admin(
+        stack,
+        &format!("{path}/cancel"),
+        json!({ "reason": "out of stock" }),
+    )
+    .await;
+    let o = wait_state(&acme, &id, "CANCELLED", T).await;
+    assert_eq!(o["state_reason"], "out of stock");
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert_eq!(types.last().unwrap(), "ORDER_CANCELLED_BY_SUPPLIER");
+    // The order ended: the tenant's cancel is refused, nothing is left running.
+    let r = cancel(&acme, &id, json!({ "reason": "x" })).await;
+    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
+}

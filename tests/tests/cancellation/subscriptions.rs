@@ -1,0 +1,282 @@
+//! Subscriptions: deactivation and reactivation now or at a scheduled time, schedules kept
+//! across continue-as-new, and the supplier's own cancellation overtaking a pending one.
+
+use super::*;
+
+/// A recurring order fulfilled and ACTIVE.
+async fn active_subscription(acme: &ApiClient, prefix: &str) -> String {
+    let id = new_id(prefix);
+    let mut body = order(&id, &[("sim.step_ms", "0")]);
+    body["recurring"] = json!(true);
+    submit(acme, &body).await;
+    wait_state(acme, &id, "ACTIVE", T).await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subscriptions_deactivate_and_reactivate_now() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = active_subscription(&acme, "sub-now").await;
+    let r = cancel(&acme, &id, json!({ "reason": "pause billing" })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["cancellation"]["state"], "ACCEPTED");
+    assert_eq!(r.body["cancellation"]["path"], "SUBSCRIPTION");
+    assert_eq!(r.body["order"]["state"], "INACTIVE");
+    assert_eq!(r.body["order"]["lines"][0]["product_code"], "FIBRE-1G");
+    assert_event(&acme, &id, &r.body["event_uuid"], "ORDER_DEACTIVATED").await;
+    // Already inactive; cannot be cancelled twice.
+    let again = cancel(&acme, &id, json!({ "reason": "x" })).await;
+    assert_eq!(
+        (again.status.as_u16(), code(&again)),
+        (409, "NOT_CANCELLABLE")
+    );
+
+    let r = reactivate(&acme, &id, json!({ "reason": "back" })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["reactivation"]["state"], "ACCEPTED");
+    assert_eq!(r.body["order"]["state"], "ACTIVE");
+    assert_event(&acme, &id, &r.body["event_uuid"], "ORDER_REACTIVATED").await;
+    let again = reactivate(&acme, &id, json!({})).await;
+    assert_eq!(
+        (again.status.as_u16(), code(&again)),
+        (409, "NOT_REACTIVATABLE")
+    );
+
+    // A date today or earlier takes effect now.
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let r = cancel(
+        &acme,
+        &id,
+        json!({ "reason": "today", "effective_date": today }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["order"]["state"], "INACTIVE");
+    let r = reactivate(&acme, &id, json!({ "effective_date": "2020-01-01" })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["order"]["state"], "ACTIVE");
+
+    // The supplier may end a subscription at any point.
+    sim_admin(
+        stack,
+        &format!("/admin/orders/acme:{id}/cancel"),
+        json!({ "reason": "service withdrawn" }),
+    )
+    .await;
+    wait_state(&acme, &id, "CANCELLED", T).await;
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert_eq!(types.last().unwrap(), "ORDER_CANCELLED_BY_SUPPLIER");
+    maybe_record_history(stack, "acme", &id, "subscription_cancel_reactivate").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scheduled_cancellations_and_reactivations_take_effect_on_time() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = active_subscription(&acme, "sub-later").await;
+
+    // Scheduled, then replaced by a later schedule.
+    let first = cancel(
+        &acme,
+        &id,
+        json!({ "reason": "end of term", "effective_at": in_secs(3) }),
+    )
+    .await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    assert_eq!(first.body["cancellation"]["state"], "SCHEDULED");
+    assert_eq!(first.body["order"]["state"], "ACTIVE");
+    assert_eq!(
+        first.body["order"]["scheduled_cancellation"]["cancellation_id"],
+        first.body["cancellation"]["cancellation_id"]
+    );
+    assert_event(
+        &acme,
+        &id,
+        &first.body["event_uuid"],
+        "CANCELLATION_SCHEDULED",
+    )
+    .await;
+    let second = cancel(
+        &acme,
+        &id,
+        json!({ "reason": "a bit later", "effective_at": in_secs(5) }),
+    )
+    .await;
+    assert_eq!(second.status, 202, "{}", second.body);
+    let first_id = first.body["cancellation"]["cancellation_id"]
+        .as_str()
+        .unwrap();
+    let old = acme
+        .get(&format!("/v1/orders/{id}/cancellations/{first_id}"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(old["state"], "SUPERSEDED");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        acme.get(&format!("/v1/orders/{id}")).await.unwrap().body["state"],
+        "ACTIVE",
+        "the replaced schedule must not fire"
+    );
+    let o = wait_state(&acme, &id, "INACTIVE", T).await;
+    assert_eq!(o["scheduled_cancellation"], Value::Null);
+    let second_id = second.body["cancellation"]["cancellation_id"]
+        .as_str()
+        .unwrap();
+    let c = acme
+        .get(&format!("/v1/orders/{id}/cancellations/{second_id}"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(c["state"], "ACCEPTED");
+
+    // A scheduled reactivation keeps the order pending until its date.
+    let r = reactivate(&acme, &id, json!({ "effective_at": in_secs(3) })).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["reactivation"]["state"], "SCHEDULED");
+    assert_eq!(r.body["order"]["state"], "INACTIVE");
+    assert_eq!(r.body["order"]["pending_request"]["kind"], "REACTIVATION");
+    assert_event(&acme, &id, &r.body["event_uuid"], "REACTIVATION_SCHEDULED").await;
+    let o = wait_state(&acme, &id, "ACTIVE", T).await;
+    assert_eq!(o["pending_request"], Value::Null);
+    assert_eq!(o["scheduled_reactivation"], Value::Null);
+
+    // Reactivating an ACTIVE subscription removes its scheduled cancellation.
+    let c = cancel(
+        &acme,
+        &id,
+        json!({ "reason": "someday", "effective_date": "2099-01-01" }),
+    )
+    .await;
+    assert_eq!(c.status, 202, "{}", c.body);
+    let r = reactivate(&acme, &id, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["order"]["scheduled_cancellation"], Value::Null);
+    assert_event(
+        &acme,
+        &id,
+        &r.body["event_uuid"],
+        "SCHEDULED_CANCELLATION_REMOVED",
+    )
+    .await;
+    assert_gapless(&events(&acme, &id).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn long_lived_subscriptions_continue_as_new_without_losing_schedules() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = active_subscription(&acme, "sub-can").await;
+    let r = cancel(
+        &acme,
+        &id,
+        json!({ "reason": "term ends", "effective_at": in_secs(20) }),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    // The supplier keeps amending the order: the history grows past the test threshold (100
+    // events) and the workflow continues as new, carrying its schedule along.
+    let mut n = 0;
+    while workflow_runs(stack, "acme", &id).await < 2 {
+        n += 1;
+        assert!(n < 60, "the workflow never continued as new");
+        sim_admin(
+            stack,
+            &format!("/admin/orders/acme:{id}/amend"),
+            json!({ "changes": { "notes": format!("note {n}") } }),
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let o = wait_for(&acme, &id, T, |o| o["notes"] == format!("note {n}")).await;
+    assert_eq!(o["state"], "ACTIVE");
+    assert!(!o["scheduled_cancellation"].is_null(), "{o}");
+    // The schedule made in the first run fires in a later one.
+    let o = wait_state(&acme, &id, "INACTIVE", T).await;
+    assert_eq!(o["scheduled_cancellation"], Value::Null);
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert_eq!(
+        types.iter().filter(|t| *t == "ORDER_ACKNOWLEDGED").count(),
+        1
+    );
+    assert_eq!(types.last().unwrap(), "ORDER_DEACTIVATED");
+    // And the continued run still takes requests.
+    let r = reactivate(&acme, &id, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["order"]["state"], "ACTIVE");
+    maybe_record_history(stack, "acme", &id, "subscription_continued_as_new").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_supplier_cancelling_overtakes_a_pending_cancellation() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = executing(
+        &acme,
+        "overtaken",
+        &[
+            ("sim.cancel", "pending-RE"),
+            ("sim.answer_ms", "30000"),
+            ("sim.step_ms", "5000"),
+        ],
+    )
+    .await;
+    let r = cancel(&acme, &id, json!({ "reason": "please" })).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    sim_admin(
+        stack,
+        &format!("/admin/orders/acme:{id}/cancel"),
+        json!({ "reason": "cannot deliver" }),
+    )
+    .await;
+    let o = wait_state(&acme, &id, "CANCELLED", T).await;
+    assert_eq!(o["state_reason"], "cannot deliver");
+    let cid = r.body["cancellation"]["cancellation_id"].as_str().unwrap();
+    wait_for_request(
+        &acme,
+        &format!("/v1/orders/{id}/cancellations/{cid}"),
+        "SUPERSEDED",
+    )
+    .await;
+    let types = assert_gapless(&events(&acme, &id).await);
+    let tail: Vec<_> = types.iter().rev().take(2).rev().cloned().collect();
+    assert_eq!(
+        tail,
+        ["ORDER_CANCELLED_BY_SUPPLIER", "CANCELLATION_SUPERSEDED"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_transferred_state_goes_to_the_supplier() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    // Not feasible: the supplier has the order.
+    let pqf = new_id("pqf");
+    submit(&acme, &order(&pqf, &[("sim.feasible", "false")])).await;
+    let o = wait_state(&acme, &pqf, "PRE_QUALIFICATION_FAILED", T).await;
+    assert_eq!(o["transferred"], true);
+    // Held by an operator mid-plan.
+    let held = executing(&acme, "held", &[("sim.step_ms", "2000")]).await;
+    assert_eq!(
+        operate(&stack.operator(), &held, "suspend", json!({}))
+            .await
+            .status,
+        200
+    );
+    // A subscription still in fulfilment.
+    let sub = new_id("sub-fulfil");
+    let mut body = order(&sub, &[("sim.step_ms", "3000")]);
+    body["recurring"] = json!(true);
+    submit(&acme, &body).await;
+    wait_state(&acme, &sub, "EXECUTION", T).await;
+
+    for id in [&pqf, &held, &sub] {
+        let r = cancel(&acme, id, json!({ "reason": "not needed" })).await;
+        assert_eq!(r.status, 200, "{id}: {}", r.body);
+        assert_eq!(r.body["cancellation"]["path"], "SUPPLIER", "{id}");
+        assert_eq!(r.body["cancellation"]["response_code"], "AP", "{id}");
+        assert_eq!(r.body["order"]["state"], "CANCELLED", "{id}");
+        assert_eq!(calls_to(stack, id, "/cancellations").await.len(), 1, "{id}");
+    }
+}

@@ -1,0 +1,169 @@
+//! Deliveries: signed, in order, only for the subscribed topics and tenant; a failing
+//! receiver gets every event later, and deleting the webhook stops them.
+
+use super::*;
+
+#[tokio::test]
+async fn events_arrive_signed_in_order_for_the_subscribed_topics_and_tenant_only() {
+    let stack = stack().await;
+    let (acme, globex) = (stack.acme(), stack.globex());
+    let all = receiver("acme-secret-for-all-events", 0).await;
+    let steps = receiver("acme-secret-for-step-events", 0).await;
+    let other = receiver("globex-secret-for-its-events", 0).await;
+    let all_hook = subscribe(&acme, &all, &["*"]).await;
+    subscribe(&acme, &steps, &["PLAN_STEP_COMPLETED"]).await;
+    subscribe(&globex, &other, &["*"]).await;
+
+    let listed = acme.get("/v1/webhooks").await.unwrap();
+    assert_eq!(listed.status, 200);
+    assert!(
+        listed.body["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["webhook_id"] == all_hook["webhook_id"])
+    );
+    assert!(!listed.body.to_string().contains("acme-secret"));
+    let theirs = globex.get("/v1/webhooks").await.unwrap();
+    assert!(
+        !theirs.body["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["webhook_id"] == all_hook["webhook_id"])
+    );
+
+    let (id, events) = completed_order(&acme, "wh").await;
+    let (globex_id, globex_events) = completed_order(&globex, "wh-globex").await;
+
+    // Every event of the order, in seq order, signed, with its uuid as the event id.
+    let got = wait_accepted(&all, &id, events.len(), T).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_again = all.accepted(&id);
+    assert_eq!(got_again.len(), got.len(), "unexpected repeats");
+    let bodies: Vec<Value> = got.iter().map(|r| r.body.clone()).collect();
+    assert_eq!(bodies, events, "bodies are the events, in order");
+    for r in &got {
+        assert!(r.signature_ok, "bad signature: {r:?}");
+        assert_eq!(r.event_id, r.body["event_uuid"].as_str().unwrap());
+    }
+
+    // Only the subscribed topic.
+    let step_events: Vec<Value> = events
+        .iter()
+        .filter(|e| e["type"] == "PLAN_STEP_COMPLETED")
+        .cloned()
+        .collect();
+    assert_eq!(step_events.len(), 2);
+    let got_steps = wait_accepted(&steps, &id, step_events.len(), T).await;
+    assert_eq!(
+        uuids(&got_steps.iter().map(|r| r.body.clone()).collect::<Vec<_>>()),
+        uuids(&step_events)
+    );
+    assert!(
+        steps
+            .all()
+            .iter()
+            .all(|r| r.body["type"] == "PLAN_STEP_COMPLETED" && r.signature_ok)
+    );
+
+    // Each tenant gets its own events only.
+    let got_globex = wait_accepted(&other, &globex_id, globex_events.len(), T).await;
+    assert!(got_globex.iter().all(|r| r.signature_ok));
+    assert!(
+        other.all().iter().all(|r| r.body["tenant_id"] == "globex"),
+        "acme event sent to globex"
+    );
+    assert!(
+        all.all().iter().all(|r| r.body["tenant_id"] == "acme"),
+        "globex event sent to acme"
+    );
+    assert!(all.accepted(&globex_id).is_empty());
+
+    // The deliveries resource, newest first.
+    let webhook_id = all_hook["webhook_id"].as_str().unwrap();
+    let listed = deliveries(&acme, webhook_id).await;
+    let mine: Vec<&Value> = listed
+        .iter()
+        .filter(|d| d["order_id"] == id.as_str())
+        .collect();
+    assert_eq!(mine.len(), events.len());
+    let mut expected = uuids(&events);
+    expected.reverse();
+    assert_eq!(
+        mine.iter()
+            .map(|d| d["event_uuid"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    for d in mine {
+        assert_eq!(d["status"], "DELIVERED", "{d}");
+        assert_eq!(d["attempts"], 1, "{d}");
+        assert_eq!(d["last_status_code"], 204, "{d}");
+        assert!(
+            d["delivered_at"].is_string() && d["next_attempt_at"].is_null(),
+            "{d}"
+        );
+        assert!(
+            d["delivery_id"].is_number() && d["event_type"].is_string(),
+            "{d}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failing_receiver_gets_every_event_later_and_delete_stops_deliveries() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let r = receiver("acme-secret-for-a-flaky-receiver", 3).await;
+    let hook = subscribe(&acme, &r, &["*"]).await;
+    let webhook_id = hook["webhook_id"].as_str().unwrap().to_string();
+
+    let (id, events) = completed_order(&acme, "wh-retry").await;
+    let got = wait_accepted(&r, &id, events.len(), T).await;
+    assert_eq!(
+        uuids(&got.iter().map(|r| r.body.clone()).collect::<Vec<_>>()),
+        uuids(&events),
+        "in order despite the retries"
+    );
+    assert!(got.iter().all(|r| r.signature_ok));
+    let refused: Vec<Received> = r.all().into_iter().filter(|r| r.answered == 500).collect();
+    assert_eq!(refused.len(), 3);
+    // The refused event was sent again (the same event id) and then delivered.
+    let first = &refused[0].event_id;
+    assert!(
+        r.all()
+            .iter()
+            .any(|x| &x.event_id == first && x.answered == 204)
+    );
+    let listed = deliveries(&acme, &webhook_id).await;
+    let retried = listed
+        .iter()
+        .find(|d| d["event_uuid"] == first.as_str())
+        .expect("the retried delivery is listed");
+    assert_eq!(retried["status"], "DELIVERED", "{retried}");
+    assert_eq!(retried["attempts"], 4, "{retried}");
+    assert_eq!(retried["last_status_code"], 204, "{retried}");
+
+    // Deleted: nothing more arrives.
+    let gone = acme
+        .delete(&format!("/v1/webhooks/{webhook_id}"))
+        .await
+        .unwrap();
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    let again = acme
+        .delete(&format!("/v1/webhooks/{webhook_id}"))
+        .await
+        .unwrap();
+    assert_eq!(again.status, 404);
+    let after = acme
+        .get(&format!("/v1/webhooks/{webhook_id}/deliveries"))
+        .await
+        .unwrap();
+    assert_eq!(after.status, 404);
+    let before = r.all().len();
+    let (later, _) = completed_order(&acme, "wh-after-delete").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(r.accepted(&later).is_empty());
+    assert_eq!(r.all().len(), before);
+}
