@@ -174,14 +174,8 @@ impl OrderActivitiesImpl {
             "order": input.call.order,
         });
         let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
-        let decision: AmendAnswer = decode(answer.body, &path)?;
-        match decision.decision.as_str() {
-            "ACCEPT" | "REJECT" | "PENDING" => Ok(decision),
-            other => Err(permanent(
-                "SupplierProtocolError",
-                format!("unknown amendment decision '{other}' from the supplier"),
-            )),
-        }
+        // An unknown decision does not decode: a permanent protocol error.
+        decode(answer.body, &path)
     }
 
     /// Sends a cancellation to the supplier: `AP`, `RE` or `PENDING` (answered later by
@@ -200,14 +194,8 @@ impl OrderActivitiesImpl {
             "order": input.call.order,
         });
         let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
-        let answer: CancelAnswer = decode(answer.body, &path)?;
-        match answer.response_code.as_str() {
-            "AP" | "RE" | "PENDING" => Ok(answer),
-            other => Err(permanent(
-                "SupplierProtocolError",
-                format!("unknown cancellation response code '{other}' from the supplier"),
-            )),
-        }
+        // An unknown response code does not decode: a permanent protocol error.
+        decode(answer.body, &path)
     }
 
     #[activity(definition = defs::Record)]

@@ -20,6 +20,7 @@ use orderflow_workflows::cancellation;
 use orderflow_workflows::model::Amendment;
 use orderflow_workflows::model::RequestState;
 use orderflow_workflows::order_workflow::AmendRequest;
+use orderflow_workflows::rule_code::RuleCode;
 use orderflow_workflows::rules;
 use serde::Deserialize;
 use serde_json::Value;
@@ -211,7 +212,7 @@ pub async fn preview(
                 allowed: false,
                 path: amendment::amend_path(&view, view.pending_kind()).ok(),
                 status: None,
-                refused_fields: if e.code == amendment::FIELD_NOT_AMENDABLE {
+                refused_fields: if e.code == RuleCode::FieldNotAmendable {
                     refused
                 } else {
                     vec![]

@@ -5,6 +5,7 @@ use orderflow_store::{Delivery, Webhook};
 use orderflow_workflows::amendment::AmendPath;
 use orderflow_workflows::cancellation::{CancelPath, Cancellation, Reactivation};
 use orderflow_workflows::model::{Amendment, OrderEvent, OrderState, OrderView, RequestState};
+use orderflow_workflows::rule_code::RuleCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -66,7 +67,7 @@ pub struct Preview {
 /// Why a rule refuses a request.
 #[derive(Serialize, ToSchema)]
 pub struct RuleRefusal {
-    pub code: String,
+    pub code: RuleCode,
     pub message: String,
 }
 

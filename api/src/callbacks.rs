@@ -10,10 +10,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::signing::sign;
 use orderflow_workflows::StepCallback;
+use orderflow_workflows::commands::CallbackKind;
 use orderflow_workflows::model::{OrderDocument, OrderType, OrderView};
 use orderflow_workflows::order_workflow::{
     AmendmentDecision, CancellationDecision, OperatorRequest, SupplierAmendment, SupplierCancel,
 };
+use orderflow_workflows::requests::{AmendDecision, ResponseCode};
 use orderflow_workflows::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -142,7 +144,8 @@ async fn take_callback(
         .callback_id
         .clone()
         .unwrap_or_else(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
-    if callback.kind == "UNSOLICITED_CEASE" {
+    let kind = CallbackKind::parse(&callback.kind);
+    if kind == Some(CallbackKind::UnsolicitedCease) {
         return unsolicited_cease(&state, &supplier_id, callback).await;
     }
     let order = state
@@ -151,8 +154,17 @@ async fn take_callback(
         .await?
         .filter(|o| o.document.supplier_id == supplier_id)
         .ok_or_else(|| ApiError::not_found(&callback.order_id))?;
-    match callback.kind.as_str() {
-        "STEP_DONE" | "STEP_FAILED" => {
+    let Some(kind) = kind else {
+        return Err(ApiError::unprocessable(
+            "UNSUPPORTED_CALLBACK",
+            format!(
+                "callback type '{}' is not handled by this version",
+                callback.kind
+            ),
+        ));
+    };
+    match kind {
+        CallbackKind::StepDone | CallbackKind::StepFailed => {
             let step_id = callback.step_id.ok_or_else(|| {
                 ApiError::bad_request("INVALID_FIELD", "step callbacks need 'step_id'")
             })?;
@@ -163,14 +175,14 @@ async fn take_callback(
                     &order.document.order_id,
                     StepCallback {
                         step_id,
-                        done: callback.kind == "STEP_DONE",
+                        done: kind == CallbackKind::StepDone,
                         reason: callback.reason,
                     },
                 )
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "AMENDMENT_DECISION" => {
+        CallbackKind::AmendmentDecision => {
             let (Some(amendment_id), Some(decision)) = (callback.amendment_id, callback.decision)
             else {
                 return Err(ApiError::bad_request(
@@ -178,12 +190,12 @@ async fn take_callback(
                     "amendment decisions need 'amendment_id' and 'decision'",
                 ));
             };
-            if decision != "ACCEPT" && decision != "REJECT" {
+            let Some(decision) = AmendDecision::decided(&decision) else {
                 return Err(ApiError::bad_request(
                     "INVALID_FIELD",
                     "'decision' must be ACCEPT or REJECT",
                 ));
-            }
+            };
             state
                 .engine
                 .amendment_decision(
@@ -191,14 +203,14 @@ async fn take_callback(
                     &order.document.order_id,
                     AmendmentDecision {
                         amendment_id,
-                        accept: decision == "ACCEPT",
+                        accept: decision == AmendDecision::Accept,
                         reason: callback.reason,
                     },
                 )
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "SUPPLIER_AMEND" => {
+        CallbackKind::SupplierAmend => {
             let changes = callback.changes.ok_or_else(|| {
                 ApiError::bad_request("INVALID_FIELD", "supplier amendments need 'changes'")
             })?;
@@ -219,7 +231,7 @@ async fn take_callback(
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "CANCELLATION_DECISION" => {
+        CallbackKind::CancellationDecision => {
             let (Some(cancellation_id), Some(code)) =
                 (callback.cancellation_id, callback.response_code)
             else {
@@ -228,12 +240,12 @@ async fn take_callback(
                     "cancellation decisions need 'cancellation_id' and 'response_code'",
                 ));
             };
-            if code != "AP" && code != "RE" {
+            let Some(code) = ResponseCode::decided(&code) else {
                 return Err(ApiError::bad_request(
                     "INVALID_FIELD",
                     "'response_code' must be AP or RE",
                 ));
-            }
+            };
             state
                 .engine
                 .cancellation_decision(
@@ -241,14 +253,14 @@ async fn take_callback(
                     &order.document.order_id,
                     CancellationDecision {
                         cancellation_id,
-                        accept: code == "AP",
+                        accept: code == ResponseCode::Accepted,
                         reason: callback.reason,
                     },
                 )
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        "SUPPLIER_CANCEL" => {
+        CallbackKind::SupplierCancel => {
             state
                 .engine
                 .supplier_cancel(
@@ -263,8 +275,8 @@ async fn take_callback(
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
         // The supplier holds or releases the order: the same commands an operator has.
-        "HOLD" | "RESUME" => {
-            let action = if callback.kind == "HOLD" {
+        CallbackKind::Hold | CallbackKind::Resume => {
+            let action = if kind == CallbackKind::Hold {
                 OperatorAction::Suspend
             } else {
                 OperatorAction::Resume
@@ -298,10 +310,8 @@ async fn take_callback(
                 }),
             ))
         }
-        other => Err(ApiError::unprocessable(
-            "UNSUPPORTED_CALLBACK",
-            format!("callback type '{other}' is not handled by this version"),
-        )),
+        // Taken before the order is looked up: it opens an order.
+        CallbackKind::UnsolicitedCease => unsolicited_cease(&state, &supplier_id, callback).await,
     }
 }
 

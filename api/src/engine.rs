@@ -15,7 +15,9 @@ use orderflow_workflows::{OrderWorkflow, OrderWorkflowInput, StepCallback};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use temporalio_client::errors::{WorkflowStartError, WorkflowUpdateError};
+use temporalio_client::errors::{
+    WorkflowInteractionError, WorkflowStartError, WorkflowUpdateError,
+};
 use temporalio_client::{
     Client, WorkflowExecuteUpdateOptions, WorkflowIdReusePolicy, WorkflowSignalOptions,
     WorkflowStartOptions,
@@ -153,13 +155,10 @@ impl TemporalEngine {
             .get_workflow_handle::<OrderWorkflow>(workflow_id(tenant_id, order_id))
             .signal(signal, input, WorkflowSignalOptions::default())
             .await
-            .map_err(|e| {
-                let text = e.to_string();
-                if text.contains("not found") || text.contains("already completed") {
-                    ApiError::not_found(order_id)
-                } else {
-                    ApiError::unavailable(format!("the order engine did not answer: {text}"))
-                }
+            .map_err(|e| match e {
+                // The server answers NOT_FOUND for an unknown and for a closed workflow alike.
+                WorkflowInteractionError::NotFound(_) => ApiError::not_found(order_id),
+                other => ApiError::unavailable(format!("the order engine did not answer: {other}")),
             })
     }
 
@@ -300,10 +299,7 @@ impl TemporalEngine {
 
 /// A refused request, with the HTTP status its code stands for.
 pub fn rule_error(rule: RuleError) -> ApiError {
-    let status =
-        axum::http::StatusCode::from_u16(orderflow_workflows::amendment::http_status(&rule.code))
-            .unwrap_or(axum::http::StatusCode::CONFLICT);
-    ApiError::new(status, &rule.code, rule.message)
+    ApiError::from(rule)
 }
 
 fn update_error(error: WorkflowUpdateError, order_id: &str) -> ApiError {

@@ -351,8 +351,7 @@ pub async fn operator_action(
     let current = load(&state, &tenant, &order_id).await?;
     // A draft or an ended order has no running workflow to ask: answer from the rules.
     if !rules::has_running_workflow(current.state) {
-        rules::check_operator_action(action, current.state)
-            .map_err(|e| ApiError::conflict(&e.code, e.message))?;
+        rules::check_operator_action(action, current.state).map_err(ApiError::from)?;
     }
     let order = state
         .engine

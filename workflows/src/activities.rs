@@ -1,101 +1,18 @@
 //! The contract between the order workflow and its activities: names, inputs and outputs.
 //! The implementations live in the `activities` crate (they do I/O); declaring the contract
-//! here keeps this crate free of I/O while workflow code still calls typed activities.
+//! here keeps this crate free of I/O while workflow code still calls typed activities. The
+//! inputs and outputs are plain data from `orderflow_domain::calls`, so the aggregate builds
+//! them without Temporal.
 
 #![allow(unreachable_pub)]
 
-use crate::cancellation::OrderRequest;
-use crate::model::{Amendment, OrderDocument, OrderEvent, OrderView};
-use serde::{Deserialize, Serialize};
 use temporalio_common::ActivityError;
+
+pub use orderflow_domain::calls::{
+    AmendAnswer, AmendCall, CancelAnswer, CancelCall, PlanProposal, PlannedStep, RecordInput,
+    StepOutcome, SupplierCall, Verdict,
+};
 use temporalio_macros::activity_definitions;
-
-/// Input of every supplier call: who to call, the key that makes retries safe, and the order
-/// as it stands now (suppliers read the current revision from it).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SupplierCall {
-    pub supplier_id: String,
-    pub idempotency_key: String,
-    pub order: OrderDocument,
-    /// Set for plan step calls.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step_id: Option<String>,
-}
-
-/// A supplier's verdict on a validation or feasibility check.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    pub passed: bool,
-    pub reason: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlannedStep {
-    pub step_id: String,
-    pub name: String,
-    #[serde(default)]
-    pub point_of_no_return: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlanProposal {
-    pub plan_id: String,
-    pub steps: Vec<PlannedStep>,
-}
-
-/// A step call either finished the step or the supplier took it on and will call back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StepOutcome {
-    Done,
-    Accepted,
-}
-
-/// One change to persist: the order as it now stands and the event that describes the change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RecordInput {
-    pub view: OrderView,
-    pub event: OrderEvent,
-    /// The amendment this change created or decided, persisted as its own resource.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amendment: Option<Amendment>,
-    /// Cancellations and reactivations this change created or decided.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub requests: Vec<OrderRequest>,
-}
-
-/// Input of the supplier cancellation call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CancelCall {
-    pub call: SupplierCall,
-    pub cancellation_id: String,
-    pub reason: String,
-    pub reason_code: Option<String>,
-}
-
-/// The supplier's answer to a cancellation: `AP` (accepted), `RE` (rejected) or `PENDING`
-/// (decided later by callback).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CancelAnswer {
-    pub response_code: String,
-    pub reason: Option<String>,
-}
-
-/// Input of the supplier amendment call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AmendCall {
-    pub call: SupplierCall,
-    pub amendment_id: String,
-    pub changes: serde_json::Value,
-}
-
-/// The supplier's answer to an amendment: decided now, or later by callback.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AmendAnswer {
-    /// `ACCEPT`, `REJECT` or `PENDING`.
-    pub decision: String,
-    pub reason: Option<String>,
-}
 
 /// Activity type names, as registered on the worker and shown in the Web UI.
 pub mod names {

@@ -1,12 +1,14 @@
-//! Deterministic order logic for orderflow: the order model, the lifecycle rules and the
-//! order workflow. No I/O, no clocks: everything with a side effect is an activity.
+//! The order workflow: one durable Temporal execution per order, around the
+//! [`orderflow_domain`] aggregate. No I/O, no clocks: everything with a side effect is an
+//! activity, and time and ids come from the workflow context.
 
 pub mod activities;
-pub mod amendment;
-pub mod cancellation;
-pub mod model;
 pub mod order_workflow;
-pub mod rules;
+
+/// The order domain, re-exported under the paths the other crates use.
+pub use orderflow_domain::{
+    amendment, calls, cancellation, commands, ids, model, requests, rule_code, rules,
+};
 
 pub use order_workflow::{OrderWorkflow, OrderWorkflowInput, StepCallback, WorkflowSettings};
 

@@ -181,7 +181,7 @@ async fn the_engines_refusals_keep_their_status_and_code() {
     app.create(ACME, order("o1")).await;
     app.engine.cancel.answer(|| {
         Err(rule_error(RuleError::new(
-            "NOT_CANCELLABLE",
+            orderflow_workflows::rule_code::RuleCode::NotCancellable,
             "past the point of no return",
         )))
     });

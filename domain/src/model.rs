@@ -1,10 +1,17 @@
 //! The order document and everything the tenant sees of it. Shared by the workflow, the
 //! activities (which persist it) and the API (which serves it), so there is one definition.
 
+use crate::ids::Price;
+use crate::requests::{PendingKind, PendingRequest, ScheduledCancellation, ScheduledReactivation};
+// Requests are part of what the order shows; other crates find them here too.
+pub use crate::requests::{Amendment, RequestState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Lifecycle state of an order (SPEC §3).
+/// Lifecycle state of an order: START → SUBMITTED → FEASIBILITY → PLAN_DEVELOPMENT →
+/// EXECUTION → COMPLETE (or ACTIVE for a subscription, which may go INACTIVE and back), with
+/// PRE_QUALIFICATION_FAILED, SUSPENDED, ERROR_HANDLER, CANCELLED and WITHDRAWN on the side.
+/// DRAFT is an order saved but not yet placed.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -104,12 +111,12 @@ pub struct OrderLine {
     #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub quantity: u32,
     /// Decimal string (e.g. `"12.50"`), never a float, so amounts survive round trips exactly.
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"))]
-    pub unit_price: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"))]
+    pub unit_price: Price,
     pub action: LineAction,
 }
 
-/// What the tenant ordered: the fields of SPEC §2 that the tenant controls.
+/// What the tenant ordered: every field the tenant controls.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderDocument {
@@ -242,9 +249,11 @@ pub struct OrderView {
     pub cause: Option<PqfCause>,
     pub transferred: bool,
     pub plan: Option<Plan>,
-    pub pending_request: Option<serde_json::Value>,
-    pub scheduled_cancellation: Option<serde_json::Value>,
-    pub scheduled_reactivation: Option<serde_json::Value>,
+    /// The request open on the order: a PENDING cancellation, else a PENDING amendment, else a
+    /// SCHEDULED reactivation.
+    pub pending_request: Option<PendingRequest>,
+    pub scheduled_cancellation: Option<ScheduledCancellation>,
+    pub scheduled_reactivation: Option<ScheduledReactivation>,
     pub created_at: String,
     pub updated_at: String,
     /// Sequence number of the last event applied to this view; the database keeps the newest.
@@ -304,7 +313,8 @@ pub enum EventType {
     ReactivationSuperseded,
 }
 
-/// One change to an order, as told to the tenant (SPEC §6). `seq` is gapless per order.
+/// One change to an order, as told to the tenant. `seq` is gapless per order, so a tenant can
+/// tell it has missed none.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderEvent {
@@ -322,45 +332,9 @@ pub struct OrderEvent {
     pub detail: serde_json::Value,
 }
 
-/// State of a request against an order (amendment, cancellation) — separate from the
-/// order's own state (seed 000, "Order Request State Diagram").
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RequestState {
-    Pending,
-    Accepted,
-    Rejected,
-    Superseded,
-    /// Takes effect at a later date (a subscription's cancellation or reactivation).
-    Scheduled,
-}
-
-/// An amendment request and its outcome (`GET /v1/orders/{id}/amendments/{amendment_id}`).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Amendment {
-    pub amendment_id: String,
-    pub state: RequestState,
-    pub path: crate::amendment::AmendPath,
-    pub changes: serde_json::Value,
-    /// Why it was rejected or superseded.
-    pub reason: Option<String>,
-    pub requested_at: String,
-    pub decided_at: Option<String>,
-    /// The order revision the amendment produced, once accepted.
-    pub revision: Option<u32>,
-}
-
 impl OrderView {
     /// Which request is open on the order, from its `pending_request`.
-    pub fn pending_kind(&self) -> Option<crate::amendment::PendingKind> {
-        use crate::amendment::PendingKind;
-        match self.pending_request.as_ref()?.get("kind")?.as_str()? {
-            "AMENDMENT" => Some(PendingKind::Amendment),
-            "CANCELLATION" => Some(PendingKind::Cancellation),
-            "REACTIVATION" => Some(PendingKind::Reactivation),
-            _ => None,
-        }
+    pub fn pending_kind(&self) -> Option<PendingKind> {
+        self.pending_request.as_ref().map(PendingRequest::kind)
     }
 }

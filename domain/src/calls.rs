@@ -1,0 +1,93 @@
+//! What the order hands to its activities and gets back: supplier calls and their answers,
+//! and the record of each change. Plain data, so the aggregate builds them without knowing how
+//! they are sent; the workflow crate declares the activities that take them.
+
+use crate::model::{Amendment, OrderDocument, OrderEvent, OrderView};
+use crate::requests::{AmendDecision, OrderRequest, ResponseCode};
+use serde::{Deserialize, Serialize};
+
+/// Input of every supplier call: who to call, the key that makes retries safe, and the order
+/// as it stands now (suppliers read the current revision from it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SupplierCall {
+    pub supplier_id: String,
+    pub idempotency_key: String,
+    pub order: OrderDocument,
+    /// Set for plan step calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_id: Option<String>,
+}
+
+/// A supplier's verdict on a validation or feasibility check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub passed: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    pub step_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub point_of_no_return: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanProposal {
+    pub plan_id: String,
+    pub steps: Vec<PlannedStep>,
+}
+
+/// A step call either finished the step or the supplier took it on and will call back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StepOutcome {
+    Done,
+    Accepted,
+}
+
+/// One change to persist: the order as it now stands and the event that describes the change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordInput {
+    pub view: OrderView,
+    pub event: OrderEvent,
+    /// The amendment this change created or decided, persisted as its own resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amendment: Option<Amendment>,
+    /// Cancellations and reactivations this change created or decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<OrderRequest>,
+}
+
+/// Input of the supplier cancellation call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CancelCall {
+    pub call: SupplierCall,
+    pub cancellation_id: String,
+    pub reason: String,
+    pub reason_code: Option<String>,
+}
+
+/// The supplier's answer to a cancellation: `AP` (accepted), `RE` (rejected) or `PENDING`
+/// (decided later by callback).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CancelAnswer {
+    pub response_code: ResponseCode,
+    pub reason: Option<String>,
+}
+
+/// Input of the supplier amendment call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmendCall {
+    pub call: SupplierCall,
+    pub amendment_id: String,
+    pub changes: serde_json::Value,
+}
+
+/// The supplier's answer to an amendment: decided now, or later by callback.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmendAnswer {
+    pub decision: AmendDecision,
+    pub reason: Option<String>,
+}

@@ -1,0 +1,105 @@
+//! A subscription's schedules: a cancellation or reactivation now or later, a new schedule
+//! replacing the old one, and a schedule falling due.
+
+use super::*;
+
+fn codes() -> Vec<String> {
+    crate::cancellation::DEFAULT_UNSOLICITED_REASON_CODES
+        .map(String::from)
+        .to_vec()
+}
+
+const LATER: &str = "2026-12-01T00:00:00.000Z";
+
+fn schedule_cancel(o: &mut Order, id: &str, later: bool) -> RecordInput {
+    let request = cancel(id, later.then_some(LATER));
+    let Checked::New(path) = o.check_cancel(&request, &codes()).unwrap() else {
+        panic!("a new cancellation");
+    };
+    assert_eq!(path, CancelPath::Subscription);
+    let change = o.open_cancellation(&request, path, later, AT);
+    apply(o, change)
+}
+
+#[test]
+fn a_subscription_deactivates_now_or_later() {
+    let mut now = subscription();
+    let record = schedule_cancel(&mut now, "c-1", false);
+    assert_eq!(record.event.event_type, EventType::OrderDeactivated);
+    assert_eq!(now.state(), OrderState::Inactive);
+
+    let mut later = subscription();
+    let record = schedule_cancel(&mut later, "c-1", true);
+    assert_eq!(record.event.event_type, EventType::CancellationScheduled);
+    assert_eq!(later.state(), OrderState::Active);
+    let scheduled = later.view().scheduled_cancellation.clone().unwrap();
+    assert_eq!(scheduled.effective_at.as_deref(), Some(LATER));
+    assert_eq!(later.next_schedule(), Some(("c-1".into(), LATER.into())));
+    assert!(
+        later.quiet(),
+        "a schedule does not keep the run from continuing as new"
+    );
+
+    let due = later.fire_schedule("c-1", LATER).unwrap();
+    assert_eq!(due.event, EventType::OrderDeactivated);
+    apply(&mut later, due);
+    assert_eq!(later.state(), OrderState::Inactive);
+    assert_eq!(later.next_schedule(), None);
+    assert_eq!(later.fire_schedule("c-1", LATER), None, "fires once");
+}
+
+#[test]
+fn a_new_schedule_replaces_the_old_one() {
+    let mut o = subscription();
+    schedule_cancel(&mut o, "c-1", true);
+    let record = schedule_cancel(&mut o, "c-2", true);
+    assert_eq!(record.requests.len(), 2);
+    assert_eq!(
+        record.event.detail["superseded"],
+        json!({ "kind": "CANCELLATION", "id": "c-1" })
+    );
+    assert_eq!(
+        o.cancellation("c-1").unwrap().state,
+        RequestState::Superseded
+    );
+    assert_eq!(o.next_schedule().map(|(id, _)| id).as_deref(), Some("c-2"));
+}
+
+#[test]
+fn a_reactivation_removes_a_scheduled_cancellation() {
+    let mut o = subscription();
+    schedule_cancel(&mut o, "c-1", true);
+    assert!(o.check_reactivate(&reactivate("r-1", None)).is_ok());
+    let change = o.open_reactivation(&reactivate("r-1", None), false, AT);
+    assert_eq!(change.event, EventType::ScheduledCancellationRemoved);
+    apply(&mut o, change);
+    assert_eq!(o.state(), OrderState::Active);
+    assert_eq!(o.view().scheduled_cancellation, None);
+}
+
+#[test]
+fn an_inactive_subscription_reactivates_now_or_later() {
+    let mut o = subscription();
+    schedule_cancel(&mut o, "c-1", false);
+    let change = o.open_reactivation(&reactivate("r-1", Some(LATER)), true, AT);
+    assert_eq!(change.event, EventType::ReactivationScheduled);
+    apply(&mut o, change);
+    assert_eq!(
+        o.view().pending_kind(),
+        Some(crate::requests::PendingKind::Reactivation)
+    );
+    // Cancelling an INACTIVE subscription removes its scheduled reactivation.
+    let record = schedule_cancel(&mut o, "c-2", false);
+    assert_eq!(
+        record.event.event_type,
+        EventType::ScheduledReactivationRemoved
+    );
+    assert_eq!(
+        o.reactivation("r-1").unwrap().state,
+        RequestState::Superseded
+    );
+    assert_eq!(o.view().pending_request, None);
+
+    let change = o.open_reactivation(&reactivate("r-2", None), false, AT);
+    assert_eq!(change.to, Some(OrderState::Active));
+}

@@ -1,0 +1,345 @@
+//! The workflow's entry points: the run, the `status` query, the supplier's signals and the
+//! tenant's and operator's updates. Every refusal happens in an update's validator, before
+//! anything is written to history, and is checked again when the update runs (a request
+//! validated in the same batch may have got there first). Tenant updates share one path:
+//! check, record the new request, wait briefly where the supplier decides, answer.
+
+use super::emit::{emit, is_future, now};
+use super::lifecycle::fulfil;
+use super::negotiation::{handle_amendments, handle_cancellations, supersede_pending};
+use super::patches::PATCH_SA_ONLY_CHANGES;
+use super::search_attributes::upsert_identity;
+use super::wait::before_timer;
+use super::*;
+use orderflow_domain::model::OrderView;
+use orderflow_domain::requests::{AmendPath, CancelPath};
+use orderflow_domain::rules::{self, OperatorAction};
+use orderflow_domain::{Change, Checked, RuleError};
+use std::time::Duration;
+use temporalio_macros::workflow_methods;
+use temporalio_sdk::{
+    CancellableFuture, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+};
+
+/// What an update answers with when it fails: a [`RuleError`] as JSON for a refusal.
+type UpdateError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Tells, for a new request, whether the supplier has decided it yet.
+type Decided = fn(&Order, &str) -> bool;
+
+#[workflow_methods]
+impl OrderWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, input: OrderWorkflowInput) -> Self {
+        let resumed = input.carried.is_some();
+        let order = match input.carried {
+            Some(order) => *order,
+            None => Order::received(input.order, input.created_at),
+        };
+        OrderWorkflow {
+            order,
+            settings: input.settings,
+            inbox: Inbox::default(),
+            retry_requested: false,
+            negotiated: BTreeSet::new(),
+            lifecycle_done: false,
+            resumed,
+            sa_only_changes: false,
+        }
+    }
+
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<OrderView> {
+        let only_changes = ctx.patched(PATCH_SA_ONLY_CHANGES);
+        ctx.state_mut(|s| s.sa_only_changes = only_changes);
+        upsert_identity(ctx);
+        if !ctx.state(|s| s.resumed) {
+            emit(ctx, Order::acknowledged()).await?;
+        }
+        // The lifecycle, amendment requests and cancellations run side by side.
+        let (lifecycle, amendments, cancellations) = temporalio_sdk::workflows::join!(
+            async {
+                let result = fulfil(ctx).await;
+                ctx.state_mut(|s| s.lifecycle_done = true);
+                result
+            },
+            handle_amendments(ctx),
+            handle_cancellations(ctx)
+        );
+        lifecycle?;
+        amendments?;
+        cancellations?;
+        supersede_pending(ctx).await?;
+        // Let in-flight operator requests record their change before the run closes.
+        let view = &*ctx;
+        view.wait_condition(|_| view.all_handlers_finished())
+            .await?;
+        Ok(ctx.state(|s| s.order.view().clone()))
+    }
+
+    /// The full order view (operators: `temporal workflow query --type status`).
+    #[query]
+    pub fn status(&self, _ctx: &WorkflowContextView) -> OrderView {
+        self.order.view().clone()
+    }
+
+    /// A supplier finished (or failed) a step it had accepted.
+    #[signal]
+    pub fn step_callback(&mut self, _ctx: &mut SyncWorkflowContext<Self>, callback: StepCallback) {
+        self.inbox
+            .step_callbacks
+            .entry(callback.step_id.clone())
+            .or_insert(callback);
+    }
+
+    /// A supplier's decision on an amendment it had left PENDING.
+    #[signal]
+    pub fn amendment_decision(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        decision: AmendmentDecision,
+    ) {
+        if self.order.amendment_open(&decision.amendment_id) {
+            self.inbox
+                .amend_decisions
+                .entry(decision.amendment_id.clone())
+                .or_insert(decision);
+        }
+    }
+
+    /// The supplier's answer to a cancellation it had left PENDING.
+    #[signal]
+    pub fn cancellation_decision(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        decision: CancellationDecision,
+    ) {
+        if self.order.cancellation_open(&decision.cancellation_id) {
+            self.inbox
+                .cancel_decisions
+                .entry(decision.cancellation_id.clone())
+                .or_insert(decision);
+        }
+    }
+
+    /// The supplier cancelled the order on its own (any non-terminal state); once per callback.
+    #[signal]
+    pub fn supplier_cancel(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        cancel: SupplierCancel,
+    ) {
+        if !self.order.halted()
+            && self.inbox.supplier_cancel.is_none()
+            && self.order.first_sight(&cancel.callback_id)
+        {
+            self.inbox.supplier_cancel = Some(cancel);
+        }
+    }
+
+    /// The supplier changed the order on its own; applied once per callback.
+    #[signal]
+    pub fn supplier_amend(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        change: SupplierAmendment,
+    ) {
+        if !self.order.halted() && self.order.first_sight(&change.callback_id) {
+            self.inbox.supplier_amendments.push(change);
+        }
+    }
+
+    #[update_validator(amend)]
+    fn validate_amend(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &AmendRequest,
+    ) -> Result<(), UpdateError> {
+        refusal(self.order.check_amend(request))
+    }
+
+    /// A tenant's amendment. RESTART amendments are ACCEPTED at once; PATCH amendments go to
+    /// the supplier and the answer waits briefly for its decision (else it is PENDING).
+    #[update]
+    pub async fn amend(
+        ctx: &mut WorkflowContext<Self>,
+        request: AmendRequest,
+    ) -> Result<AmendOutcome, UpdateError> {
+        let id = update(
+            ctx,
+            &request.amendment_id,
+            None,
+            |s| s.order.check_amend(&request),
+            |order, (path, document), _, at| {
+                let change = order.open_amendment(&request, path, *document, at);
+                let decided: Decided = |o, id| !o.amendment_open(id);
+                (change, (path == AmendPath::Patch).then_some(decided))
+            },
+        )
+        .await?;
+        ctx.state(|s| {
+            Ok(AmendOutcome {
+                amendment: s
+                    .order
+                    .amendment(&id)
+                    .cloned()
+                    .ok_or("amendment not recorded")?,
+                order: s.order.view().clone(),
+            })
+        })
+    }
+
+    #[update_validator(cancel)]
+    fn validate_cancel(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &CancelRequest,
+    ) -> Result<(), UpdateError> {
+        let codes = &self.settings.unsolicited_cancel_reason_codes;
+        refusal(self.order.check_cancel(request, codes))
+    }
+
+    /// A tenant's cancellation. The consumer path cancels at once; a subscription deactivates
+    /// now or schedules it; the supplier path asks the supplier and waits briefly for its
+    /// answer (else the cancellation is PENDING).
+    #[update]
+    pub async fn cancel(
+        ctx: &mut WorkflowContext<Self>,
+        request: CancelRequest,
+    ) -> Result<CancelOutcome, UpdateError> {
+        let id = update(
+            ctx,
+            &request.cancellation_id,
+            request.effective_at.as_deref(),
+            |s| {
+                let codes = &s.settings.unsolicited_cancel_reason_codes;
+                s.order.check_cancel(&request, codes)
+            },
+            |order, path, later, at| {
+                let change = order.open_cancellation(&request, path, later, at);
+                let decided: Decided = |o, id| !o.cancellation_open(id);
+                (change, (path == CancelPath::Supplier).then_some(decided))
+            },
+        )
+        .await?;
+        ctx.state(|s| {
+            let cancellation = s
+                .order
+                .cancellation(&id)
+                .cloned()
+                .ok_or("cancellation not recorded")?;
+            Ok(CancelOutcome {
+                event_uuid: cancellation.event_uuid.clone(),
+                cancellation,
+                order: s.order.view().clone(),
+            })
+        })
+    }
+
+    #[update_validator(reactivate)]
+    fn validate_reactivate(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &ReactivateRequest,
+    ) -> Result<(), UpdateError> {
+        refusal(self.order.check_reactivate(request))
+    }
+
+    /// Reactivates an INACTIVE subscription now or at its effective date, or removes an
+    /// ACTIVE one's scheduled cancellation.
+    #[update]
+    pub async fn reactivate(
+        ctx: &mut WorkflowContext<Self>,
+        request: ReactivateRequest,
+    ) -> Result<ReactivateOutcome, UpdateError> {
+        let id = update(
+            ctx,
+            &request.reactivation_id,
+            request.effective_at.as_deref(),
+            |s| s.order.check_reactivate(&request),
+            |order, (), later, at| (order.open_reactivation(&request, later, at), None),
+        )
+        .await?;
+        ctx.state(|s| {
+            let reactivation = s
+                .order
+                .reactivation(&id)
+                .cloned()
+                .ok_or("reactivation not recorded")?;
+            Ok(ReactivateOutcome {
+                event_uuid: reactivation.event_uuid.clone(),
+                reactivation,
+                order: s.order.view().clone(),
+            })
+        })
+    }
+
+    #[update_validator(operator)]
+    fn validate_operator(
+        &self,
+        _ctx: &WorkflowContextView,
+        request: &OperatorRequest,
+    ) -> Result<(), UpdateError> {
+        refusal(rules::check_operator_action(
+            request.action,
+            self.order.state(),
+        ))
+    }
+
+    /// Operator commands. Answers once the change is persisted, so a read after the answer
+    /// sees it.
+    #[update]
+    pub async fn operator(
+        ctx: &mut WorkflowContext<Self>,
+        request: OperatorRequest,
+    ) -> Result<OrderView, UpdateError> {
+        let change = ctx
+            .state_mut(|s| {
+                let change = s.order.operate(request.action, request.reason.clone())?;
+                if request.action == OperatorAction::Retry {
+                    s.retry_requested = true;
+                }
+                Ok::<Change, RuleError>(change)
+            })
+            .map_err(|e| e.to_json())?;
+        emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
+        Ok(ctx.state(|s| s.order.view().clone()))
+    }
+}
+
+/// A validator's answer: the refusal as JSON, which the API reads back.
+fn refusal<T>(checked: Result<T, RuleError>) -> Result<(), UpdateError> {
+    checked.map(|_| ()).map_err(|e| e.to_json().into())
+}
+
+/// The one path of every tenant update. Checks again; a repeat (same Idempotency-Key and
+/// content) answers with the request it repeats. A new request is recorded by `open`, which
+/// also says how to tell whether the supplier has decided it, if the supplier decides: the
+/// answer then waits briefly, so a quick decision comes back in the response rather than
+/// PENDING. `effective_at` tells `open` whether the request takes effect later. Returns the
+/// id of the request to answer with.
+async fn update<P>(
+    ctx: &mut WorkflowContext<OrderWorkflow>,
+    id: &str,
+    effective_at: Option<&str>,
+    check: impl Fn(&OrderWorkflow) -> Result<Checked<P>, RuleError>,
+    open: impl FnOnce(&mut Order, P, bool, &str) -> (Change, Option<Decided>),
+) -> Result<String, UpdateError> {
+    let checked = ctx.state(|s| check(s)).map_err(|e| e.to_json())?;
+    let found = match checked {
+        Checked::Repeat(id) => return Ok(id),
+        Checked::New(found) => found,
+    };
+    let (at, later) = (now(ctx), is_future(ctx, effective_at));
+    let (change, decided) = ctx.state_mut(|s| open(&mut s.order, found, later, &at));
+    emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
+    if let Some(decided) = decided {
+        let wait = ctx.state(|s| s.settings.amendment_reply_wait_ms);
+        let timer = ctx.timer(Duration::from_millis(wait));
+        let id = id.to_string();
+        if let Some(timer) = before_timer(ctx, move |s| decided(&s.order, &id), timer).await {
+            timer.cancel();
+        }
+    }
+    Ok(id.to_string())
+}
