@@ -3,7 +3,7 @@
 //! `Idempotency-Key`); any other 4xx is a permanent refusal that no retry can fix.
 
 use orderflow_config::SupplierSettings;
-use orderflow_workflows::activities::SupplierCall;
+use orderflow_domain::calls::SupplierCall;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Amendment endpoints: `PATCH /v1/orders/{id}`, the amendment resource, preview
-//! and capabilities. Decisions are made by the pure rules in `orderflow_workflows::amendment`;
+//! and capabilities. Decisions are made by the pure rules in `orderflow_domain::amendment`;
 //! the workflow's Update validator applies them to the authoritative state, and preview and
 //! capabilities apply them to the stored view.
 
@@ -13,15 +13,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_config::Caller;
-use orderflow_workflows::amendment::{
+use orderflow_domain::amendment::{
     self, AmendPath, DOCUMENT_FIELDS, IMMUTABLE_FIELDS, PATCHABLE_WHILE_EXECUTING,
 };
-use orderflow_workflows::cancellation;
-use orderflow_workflows::model::Amendment;
-use orderflow_workflows::model::RequestState;
-use orderflow_workflows::order_workflow::AmendRequest;
-use orderflow_workflows::rule_code::RuleCode;
-use orderflow_workflows::rules;
+use orderflow_domain::cancellation;
+use orderflow_domain::commands::AmendRequest;
+use orderflow_domain::model::Amendment;
+use orderflow_domain::model::RequestState;
+use orderflow_domain::rule_code::RuleCode;
+use orderflow_domain::rules;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;

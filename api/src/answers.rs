@@ -1,11 +1,11 @@
 //! The API's response bodies, as types: the handlers return them and the OpenAPI document
 //! (`/openapi.json`) is generated from them, so the document cannot drift from the wire.
 
+use orderflow_domain::amendment::AmendPath;
+use orderflow_domain::cancellation::{CancelPath, Cancellation, Reactivation};
+use orderflow_domain::model::{Amendment, OrderEvent, OrderState, OrderView, RequestState};
+use orderflow_domain::rule_code::RuleCode;
 use orderflow_store::{Delivery, Webhook};
-use orderflow_workflows::amendment::AmendPath;
-use orderflow_workflows::cancellation::{CancelPath, Cancellation, Reactivation};
-use orderflow_workflows::model::{Amendment, OrderEvent, OrderState, OrderView, RequestState};
-use orderflow_workflows::rule_code::RuleCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -9,14 +9,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::signing::sign;
-use orderflow_workflows::StepCallback;
-use orderflow_workflows::commands::CallbackKind;
-use orderflow_workflows::model::{OrderDocument, OrderType, OrderView};
-use orderflow_workflows::order_workflow::{
+use orderflow_domain::commands::CallbackKind;
+use orderflow_domain::commands::StepCallback;
+use orderflow_domain::commands::{
     AmendmentDecision, CancellationDecision, OperatorRequest, SupplierAmendment, SupplierCancel,
 };
-use orderflow_workflows::requests::{AmendDecision, ResponseCode};
-use orderflow_workflows::rules::{self, OperatorAction};
+use orderflow_domain::model::{OrderDocument, OrderType, OrderView};
+use orderflow_domain::requests::{AmendDecision, ResponseCode};
+use orderflow_domain::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -215,7 +215,7 @@ async fn take_callback(
                 ApiError::bad_request("INVALID_FIELD", "supplier amendments need 'changes'")
             })?;
             // Refuse a change that cannot apply before it reaches the order.
-            orderflow_workflows::amendment::merge_changes(&order.document, &changes)
+            orderflow_domain::amendment::merge_changes(&order.document, &changes)
                 .map_err(crate::engine::rule_error)?;
             state
                 .engine

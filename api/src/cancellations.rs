@@ -1,6 +1,6 @@
 //! Cancellation and reactivation endpoints: `POST /v1/orders/{id}/cancel`,
 //! `POST /v1/orders/{id}/reactivate` and the request resources. Decisions come from the pure
-//! rules in `orderflow_workflows::cancellation`, applied by the workflow's Update validators to
+//! rules in `orderflow_domain::cancellation`, applied by the workflow's Update validators to
 //! the authoritative state (and here directly for orders whose workflow has ended).
 
 use crate::AppState;
@@ -14,11 +14,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_config::Caller;
-use orderflow_workflows::cancellation::{self, OrderRequest};
-use orderflow_workflows::cancellation::{Cancellation, Reactivation};
-use orderflow_workflows::model::RequestState;
-use orderflow_workflows::order_workflow::{CancelRequest, ReactivateRequest};
-use orderflow_workflows::rules;
+use orderflow_domain::cancellation::{self, OrderRequest};
+use orderflow_domain::cancellation::{Cancellation, Reactivation};
+use orderflow_domain::commands::{CancelRequest, ReactivateRequest};
+use orderflow_domain::model::RequestState;
+use orderflow_domain::rules;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;

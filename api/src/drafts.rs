@@ -15,7 +15,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use orderflow_config::Caller;
-use orderflow_workflows::model::{OrderState, OrderView};
+use orderflow_domain::model::{OrderState, OrderView};
 
 /// Stores a new draft for the received order `view` (the DRAFT half of `POST /v1/orders`).
 pub async fn insert(state: &AppState, view: OrderView) -> Result<OrderView, ApiError> {

@@ -3,14 +3,14 @@
 //! reach it through the [`crate::order_engine::Engine`] trait.
 
 use crate::error::ApiError;
-use orderflow_workflows::model::{OrderState, OrderView, workflow_id};
+use orderflow_domain::model::{OrderState, OrderView, workflow_id};
+use orderflow_domain::rules::RuleError;
 use orderflow_workflows::order_workflow::{
     AmendOutcome, AmendRequest, AmendmentDecision, CancelOutcome, CancelRequest,
     CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, SA_ORDER_REF,
     SA_ORDER_STATE, SA_PENDING_REQUEST, SA_SUPPLIER_ID, SA_TENANT_ID, SupplierAmendment,
     SupplierCancel,
 };
-use orderflow_workflows::rules::RuleError;
 use orderflow_workflows::{OrderWorkflow, OrderWorkflowInput, StepCallback};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

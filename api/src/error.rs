@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use orderflow_workflows::rule_code::RuleError;
+use orderflow_domain::rule_code::RuleError;
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -89,7 +89,7 @@ impl ApiError {
 
 /// A refused request, answered with the HTTP status its [`RuleCode`] stands for.
 ///
-/// [`RuleCode`]: orderflow_workflows::rule_code::RuleCode
+/// [`RuleCode`]: orderflow_domain::rule_code::RuleCode
 impl From<RuleError> for ApiError {
     fn from(rule: RuleError) -> ApiError {
         let status = StatusCode::from_u16(rule.http_status()).unwrap_or(StatusCode::CONFLICT);

@@ -20,9 +20,9 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
     tags(
         (name = "orders", description = "Submit, read and list orders and their events"),
         (name = "drafts", description = "Orders saved with `\"place\": false`"),
-        (name = "amendments", description = "Change an order (SPEC §4)"),
-        (name = "cancellations", description = "Cancel or reactivate an order (SPEC §5)"),
-        (name = "webhooks", description = "Signed event deliveries (SPEC §6)"),
+        (name = "amendments", description = "Change an order: a restart from SUBMITTED before the plan runs, a patch the supplier decides once it does"),
+        (name = "cancellations", description = "Cancel an order (at once before transfer, by the supplier after), or deactivate and reactivate a subscription"),
+        (name = "webhooks", description = "Every order event, POSTed signed to the tenant's subscribed URLs, at least once and in order"),
         (name = "operators", description = "Operator commands (operator token only)"),
         (name = "suppliers", description = "Supplier callbacks, HMAC-signed"),
         (name = "health", description = "Readiness"),

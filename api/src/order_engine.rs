@@ -8,14 +8,14 @@
 use crate::engine::TemporalEngine;
 use crate::error::ApiError;
 use async_trait::async_trait;
-use orderflow_workflows::OrderWorkflowInput;
-use orderflow_workflows::StepCallback;
-use orderflow_workflows::model::OrderView;
-use orderflow_workflows::order_workflow::{
+use orderflow_domain::commands::StepCallback;
+use orderflow_domain::commands::{
     AmendOutcome, AmendRequest, AmendmentDecision, CancelOutcome, CancelRequest,
     CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, SupplierAmendment,
     SupplierCancel,
 };
+use orderflow_domain::model::OrderView;
+use orderflow_workflows::OrderWorkflowInput;
 
 /// The order engine as the handlers see it: start an order's workflow, send it Updates (which
 /// answer) and signals (which do not), and check that it is up.

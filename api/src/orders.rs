@@ -10,11 +10,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
+use orderflow_domain::commands::OperatorRequest;
+use orderflow_domain::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
+use orderflow_domain::rules::{self, OperatorAction};
 use orderflow_store::OrderFilter;
 use orderflow_workflows::OrderWorkflowInput;
-use orderflow_workflows::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
-use orderflow_workflows::order_workflow::OperatorRequest;
-use orderflow_workflows::rules::{self, OperatorAction};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -252,7 +252,10 @@ pub async fn list_orders(
     {
         return Err(ApiError::bad_request(
             "INVALID_QUERY",
-            format!("unknown state '{s}'; use one of the SPEC §3 states, e.g. EXECUTION"),
+            format!(
+                "unknown state '{s}'; use one of {}",
+                OrderState::ALL.map(|st| st.as_str()).join(", ")
+            ),
         ));
     }
     let limit = query.limit.unwrap_or(100);

@@ -5,8 +5,8 @@
 use crate::baseline::{BASELINE_QUEUE, BaselineInput, BaselineWorkflow};
 use anyhow::{Context, bail};
 use orderflow_client::api_client::ApiClient;
+use orderflow_domain::model::workflow_id;
 use orderflow_workflows::OrderWorkflow;
-use orderflow_workflows::model::workflow_id;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::Arc;
@@ -159,7 +159,7 @@ impl Driver {
             System::Orderflow => format!(
                 "OrderState = 'EXECUTION' AND ExecutionStatus = 'Running' AND TaskQueue = '{}' \
                  AND WorkflowId STARTS_WITH '{}'",
-                orderflow_workflows::TASK_QUEUE,
+                orderflow_config::TASK_QUEUE,
                 workflow_id(TENANT, &prefix)
             ),
             System::Baseline => format!(

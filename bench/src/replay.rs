@@ -5,8 +5,8 @@
 use crate::baseline::BaselineWorkflow;
 use crate::drive::{Driver, System, TENANT};
 use crate::stats::Summary;
+use orderflow_domain::model::workflow_id;
 use orderflow_workflows::OrderWorkflow;
-use orderflow_workflows::model::workflow_id;
 use serde::Serialize;
 use std::time::Instant;
 use temporalio_client::{WorkflowFetchHistoryOptions, WorkflowHistory};

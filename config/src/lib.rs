@@ -8,10 +8,14 @@
 //! ([`temporal_options`]).
 
 use anyhow::Context;
-use orderflow_workflows::{TASK_QUEUE, WorkflowSettings};
+use orderflow_domain::WorkflowSettings;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+/// The task queue order workflows and their activities run on unless `task_queue` says
+/// otherwise.
+pub const TASK_QUEUE: &str = "orderflow-orders";
 
 mod temporal;
 pub use temporal::{temporal_client, temporal_options};

@@ -16,7 +16,9 @@ pub mod order;
 pub mod requests;
 pub mod rule_code;
 pub mod rules;
+pub mod settings;
 
 pub use ids::{OrderId, ParseError, Price, SupplierId, TenantId};
 pub use order::{Change, Checked, EventDetail, Order};
 pub use rule_code::{RuleCode, RuleError};
+pub use settings::WorkflowSettings;

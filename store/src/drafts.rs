@@ -4,7 +4,7 @@
 
 use crate::Store;
 use crate::record::upsert_order;
-use orderflow_workflows::model::{OrderState, OrderView};
+use orderflow_domain::model::{OrderState, OrderView};
 use sqlx::{AnyPool, Row};
 
 impl Store {

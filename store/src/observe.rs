@@ -3,9 +3,9 @@
 //! orders by state and of the webhook outbox, read from the database on an interval.
 
 use crate::Store;
+use orderflow_domain::calls::RecordInput;
+use orderflow_domain::model::{OrderState, RequestState};
 use orderflow_telemetry::metrics;
-use orderflow_workflows::activities::RecordInput;
-use orderflow_workflows::model::{OrderState, RequestState};
 use sqlx::Row;
 use std::time::Duration;
 use tokio::sync::watch;

@@ -9,7 +9,7 @@
 //! recorded.
 
 use crate::{Backend, Store};
-use orderflow_workflows::model::OrderEvent;
+use orderflow_domain::model::OrderEvent;
 use serde::Serialize;
 use sqlx::Row;
 

@@ -2,8 +2,8 @@
 //! body the workflow recorded.
 
 use crate::Store;
-use orderflow_workflows::cancellation::OrderRequest;
-use orderflow_workflows::model::{Amendment, OrderEvent, OrderView};
+use orderflow_domain::cancellation::OrderRequest;
+use orderflow_domain::model::{Amendment, OrderEvent, OrderView};
 use sqlx::Row;
 
 /// Filters of `GET /v1/orders`.

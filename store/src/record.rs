@@ -4,8 +4,8 @@
 //! the same way, so that a read right after `201 Created` finds it.
 
 use crate::Store;
-use orderflow_workflows::activities::RecordInput;
-use orderflow_workflows::model::OrderView;
+use orderflow_domain::calls::RecordInput;
+use orderflow_domain::model::OrderView;
 use sqlx::AnyConnection;
 
 impl Store {

@@ -17,9 +17,9 @@ pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, n
     use orderflow_workflows::OrderWorkflow;
     use temporalio_client::WorkflowFetchHistoryOptions;
     let client = stack.temporal().await;
-    let handle = client.get_workflow_handle::<OrderWorkflow>(
-        orderflow_workflows::model::workflow_id(tenant, order_id),
-    );
+    let handle = client.get_workflow_handle::<OrderWorkflow>(orderflow_domain::model::workflow_id(
+        tenant, order_id,
+    ));
     let json = handle
         .fetch_history(WorkflowFetchHistoryOptions::default())
         .to_json()
@@ -41,7 +41,7 @@ pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize
     use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
     use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowExecutionHistoryRequest;
     let client = stack.temporal().await;
-    let workflow_id = orderflow_workflows::model::workflow_id(tenant, order_id);
+    let workflow_id = orderflow_domain::model::workflow_id(tenant, order_id);
     let mut runs = 0;
     // Empty: the current run.
     let mut run_id = String::new();

@@ -4,7 +4,7 @@ use crate::Database;
 use orderflow_client::api_client::ApiClient;
 use orderflow_config::{DEV_SIM_SECRET, Settings, SupplierSettings};
 use orderflow_devstack::{DevServer, DevServerOptions, Supervisor, free_port};
-use orderflow_workflows::WorkflowSettings;
+use orderflow_domain::WorkflowSettings;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

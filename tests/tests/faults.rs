@@ -138,7 +138,7 @@ async fn orders_wait_for_a_supplier_that_is_down_then_complete() {
     let stack = Stack::start_with(
         "outage",
         StackOptions {
-            workflow: orderflow_workflows::WorkflowSettings {
+            workflow: orderflow_domain::WorkflowSettings {
                 supplier_max_attempts: 60,
                 supplier_initial_interval_ms: 1_000,
                 supplier_max_interval_ms: 5_000,

@@ -5,12 +5,4 @@
 pub mod activities;
 pub mod order_workflow;
 
-/// The order domain, re-exported under the paths the other crates use.
-pub use orderflow_domain::{
-    amendment, calls, cancellation, commands, ids, model, requests, rule_code, rules,
-};
-
 pub use order_workflow::{OrderWorkflow, OrderWorkflowInput, StepCallback, WorkflowSettings};
-
-/// The task queue order workflows and their activities run on.
-pub const TASK_QUEUE: &str = "orderflow-orders";

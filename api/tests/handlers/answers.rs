@@ -4,8 +4,8 @@
 
 use super::*;
 use engine::Call;
-use orderflow_workflows::model::OrderView;
-use orderflow_workflows::order_workflow::{AmendOutcome, CancelOutcome, ReactivateOutcome};
+use orderflow_domain::commands::{AmendOutcome, CancelOutcome, ReactivateOutcome};
+use orderflow_domain::model::OrderView;
 
 /// The order as stored, as the engine would return it.
 async fn view(app: &App, id: &str) -> OrderView {
@@ -181,7 +181,7 @@ async fn the_engines_refusals_keep_their_status_and_code() {
     app.create(ACME, order("o1")).await;
     app.engine.cancel.answer(|| {
         Err(rule_error(RuleError::new(
-            orderflow_workflows::rule_code::RuleCode::NotCancellable,
+            orderflow_domain::rule_code::RuleCode::NotCancellable,
             "past the point of no return",
         )))
     });

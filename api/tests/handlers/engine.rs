@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use orderflow_api::error::ApiError;
 use orderflow_api::order_engine::Engine;
-use orderflow_workflows::model::OrderView;
+use orderflow_domain::model::OrderView;
 use orderflow_workflows::order_workflow::{
     AmendOutcome, AmendRequest, AmendmentDecision, CancelOutcome, CancelRequest,
     CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, SupplierAmendment,

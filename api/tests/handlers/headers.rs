@@ -98,7 +98,7 @@ async fn a_revision_mismatch_from_the_engine_is_412() {
     app.create(ACME, order("o1")).await;
     app.engine.amend.answer(|| {
         Err(rule_error(RuleError::new(
-            orderflow_workflows::rule_code::RuleCode::RevisionMismatch,
+            orderflow_domain::rule_code::RuleCode::RevisionMismatch,
             "the order is at revision 2, not 1",
         )))
     });

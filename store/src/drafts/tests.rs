@@ -1,6 +1,6 @@
 use crate::test_support::on_both_backends;
 use crate::{OrderFilter, Store};
-use orderflow_workflows::model::{OrderDocument, OrderState, OrderType, OrderView};
+use orderflow_domain::model::{OrderDocument, OrderState, OrderType, OrderView};
 
 on_both_backends!(
     a_draft_is_inserted_once_edited_and_deleted_while_it_is_a_draft,

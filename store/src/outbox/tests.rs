@@ -2,8 +2,8 @@ use super::*;
 use crate::SecretBox;
 use crate::test_support::on_both_backends;
 use orderflow_config::DEV_WEBHOOK_KEY;
-use orderflow_workflows::activities::RecordInput;
-use orderflow_workflows::model::{EventType, OrderDocument, OrderState, OrderType, OrderView};
+use orderflow_domain::calls::RecordInput;
+use orderflow_domain::model::{EventType, OrderDocument, OrderState, OrderType, OrderView};
 
 on_both_backends!(
     events_enqueue_once_per_matching_webhook_of_their_tenant,

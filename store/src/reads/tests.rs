@@ -1,6 +1,6 @@
 use crate::test_support::on_both_backends;
 use crate::{OrderFilter, Store};
-use orderflow_workflows::model::{OrderDocument, OrderState, OrderType, OrderView};
+use orderflow_domain::model::{OrderDocument, OrderState, OrderType, OrderView};
 
 on_both_backends!(orders_list_newest_first_in_byte_order_with_optional_filters);
 
