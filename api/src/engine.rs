@@ -3,6 +3,8 @@
 //! reach it through the [`crate::order_engine::Engine`] trait.
 
 use crate::error::ApiError;
+use crate::order_engine::Engine;
+use async_trait::async_trait;
 use orderflow_domain::model::{OrderState, OrderView, workflow_id};
 use orderflow_domain::rules::RuleError;
 use orderflow_workflows::order_workflow::{
@@ -81,39 +83,6 @@ impl TemporalEngine {
         })
     }
 
-    /// Starts the order's workflow. Order ids are never reused, even after the order ends.
-    ///
-    /// `OrderState` starts as SUBMITTED, the state the workflow's first task moves to, so that
-    /// this first move costs the server no search-attribute upsert (a visibility write).
-    pub async fn start_order(&self, input: OrderWorkflowInput) -> Result<(), ApiError> {
-        let d = &input.order;
-        let attributes = SearchAttributes::new([
-            SA_ORDER_STATE.value_set(OrderState::Submitted.as_str().to_string()),
-            SA_TENANT_ID.value_set(d.tenant_id.clone()),
-            SA_SUPPLIER_ID.value_set(d.supplier_id.clone()),
-            SA_ORDER_REF.value_set(d.order_ref.clone()),
-            SA_PENDING_REQUEST.value_set("NONE".to_string()),
-        ]);
-        let options = WorkflowStartOptions::new(self.task_queue.clone(), d.workflow_id())
-            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-            .search_attributes(attributes)
-            .build();
-        let order_id = d.order_id.clone();
-        match self
-            .client
-            .start_workflow(OrderWorkflow::run, input, options)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(WorkflowStartError::AlreadyStarted { .. }) => {
-                Err(ApiError::duplicate_order(&order_id))
-            }
-            Err(e) => Err(ApiError::unavailable(format!(
-                "could not start the order: {e}"
-            ))),
-        }
-    }
-
     /// Sends one Update to the order's workflow: serialized per order, bounded in time, and
     /// with refusals mapped to their HTTP status.
     async fn update<U>(
@@ -161,9 +130,46 @@ impl TemporalEngine {
                 other => ApiError::unavailable(format!("the order engine did not answer: {other}")),
             })
     }
+}
+
+/// The handlers' engine, on the Temporal client.
+#[async_trait]
+impl Engine for TemporalEngine {
+    /// Starts the order's workflow. Order ids are never reused, even after the order ends.
+    ///
+    /// `OrderState` starts as SUBMITTED, the state the workflow's first task moves to, so that
+    /// this first move costs the server no search-attribute upsert (a visibility write).
+    async fn start_order(&self, input: OrderWorkflowInput) -> Result<(), ApiError> {
+        let d = &input.order;
+        let attributes = SearchAttributes::new([
+            SA_ORDER_STATE.value_set(OrderState::Submitted.as_str().to_string()),
+            SA_TENANT_ID.value_set(d.tenant_id.clone()),
+            SA_SUPPLIER_ID.value_set(d.supplier_id.clone()),
+            SA_ORDER_REF.value_set(d.order_ref.clone()),
+            SA_PENDING_REQUEST.value_set("NONE".to_string()),
+        ]);
+        let options = WorkflowStartOptions::new(self.task_queue.clone(), d.workflow_id())
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .search_attributes(attributes)
+            .build();
+        let order_id = d.order_id.clone();
+        match self
+            .client
+            .start_workflow(OrderWorkflow::run, input, options)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(WorkflowStartError::AlreadyStarted { .. }) => {
+                Err(ApiError::duplicate_order(&order_id))
+            }
+            Err(e) => Err(ApiError::unavailable(format!(
+                "could not start the order: {e}"
+            ))),
+        }
+    }
 
     /// Sends an operator command and returns the order as it stands after it.
-    pub async fn operator(
+    async fn operator(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -174,7 +180,7 @@ impl TemporalEngine {
     }
 
     /// Sends a tenant's amendment; refusals come back as the validator's rule errors.
-    pub async fn amend(
+    async fn amend(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -185,7 +191,7 @@ impl TemporalEngine {
     }
 
     /// Sends a tenant's cancellation; refusals come back as the validator's rule errors.
-    pub async fn cancel(
+    async fn cancel(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -196,7 +202,7 @@ impl TemporalEngine {
     }
 
     /// Sends a tenant's reactivation of a subscription.
-    pub async fn reactivate(
+    async fn reactivate(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -207,7 +213,7 @@ impl TemporalEngine {
     }
 
     /// Passes a supplier's answer to a PENDING cancellation to the order's workflow.
-    pub async fn cancellation_decision(
+    async fn cancellation_decision(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -223,7 +229,7 @@ impl TemporalEngine {
     }
 
     /// Passes the supplier's own cancellation to the order's workflow.
-    pub async fn supplier_cancel(
+    async fn supplier_cancel(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -234,7 +240,7 @@ impl TemporalEngine {
     }
 
     /// Passes a supplier's step callback to the order's workflow.
-    pub async fn step_callback(
+    async fn step_callback(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -245,7 +251,7 @@ impl TemporalEngine {
     }
 
     /// Passes a supplier's decision on a PENDING amendment to the order's workflow.
-    pub async fn amendment_decision(
+    async fn amendment_decision(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -261,7 +267,7 @@ impl TemporalEngine {
     }
 
     /// Passes a supplier-initiated change to the order's workflow.
-    pub async fn supplier_amend(
+    async fn supplier_amend(
         &self,
         tenant_id: &str,
         order_id: &str,
@@ -272,7 +278,7 @@ impl TemporalEngine {
     }
 
     /// Is the engine reachable and is at least one worker polling the order queue?
-    pub async fn check(&self) -> Result<usize, String> {
+    async fn check(&self) -> Result<usize, String> {
         use temporalio_client::NamespacedClient;
         use temporalio_common::protos::temporal::api::enums::v1::TaskQueueType;
         use temporalio_common::protos::temporal::api::taskqueue::v1::TaskQueue;

@@ -1,18 +1,16 @@
 //! What the handlers need from the order engine, as one trait, so that the handlers can be
 //! tested over the `Router` in milliseconds with a test double, while production talks to
-//! Temporal ([`TemporalEngine`], the only implementation shipped).
+//! Temporal ([`crate::engine::TemporalEngine`], the only implementation shipped).
 //!
 //! The engine answers in the API's terms: refusals and outages come back as [`ApiError`]s
 //! with their codes, so handlers stay about HTTP and a test double can script any answer.
 
-use crate::engine::TemporalEngine;
 use crate::error::ApiError;
 use async_trait::async_trait;
-use orderflow_domain::commands::StepCallback;
 use orderflow_domain::commands::{
     AmendOutcome, AmendRequest, AmendmentDecision, CancelOutcome, CancelRequest,
-    CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, SupplierAmendment,
-    SupplierCancel,
+    CancellationDecision, OperatorRequest, ReactivateOutcome, ReactivateRequest, StepCallback,
+    SupplierAmendment, SupplierCancel,
 };
 use orderflow_domain::model::OrderView;
 use orderflow_workflows::OrderWorkflowInput;
@@ -88,87 +86,4 @@ pub trait Engine: Send + Sync + 'static {
     ) -> Result<(), ApiError>;
     /// How many workers poll the order queue; `Err` when the engine is unreachable.
     async fn check(&self) -> Result<usize, String>;
-}
-
-/// Each method is [`TemporalEngine`]'s own.
-#[async_trait]
-impl Engine for TemporalEngine {
-    async fn start_order(&self, input: OrderWorkflowInput) -> Result<(), ApiError> {
-        TemporalEngine::start_order(self, input).await
-    }
-    async fn operator(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        request: OperatorRequest,
-    ) -> Result<OrderView, ApiError> {
-        TemporalEngine::operator(self, tenant_id, order_id, request).await
-    }
-    async fn amend(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        request: AmendRequest,
-    ) -> Result<AmendOutcome, ApiError> {
-        TemporalEngine::amend(self, tenant_id, order_id, request).await
-    }
-    async fn cancel(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        request: CancelRequest,
-    ) -> Result<CancelOutcome, ApiError> {
-        TemporalEngine::cancel(self, tenant_id, order_id, request).await
-    }
-    async fn reactivate(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        request: ReactivateRequest,
-    ) -> Result<ReactivateOutcome, ApiError> {
-        TemporalEngine::reactivate(self, tenant_id, order_id, request).await
-    }
-    async fn cancellation_decision(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        decision: CancellationDecision,
-    ) -> Result<(), ApiError> {
-        TemporalEngine::cancellation_decision(self, tenant_id, order_id, decision).await
-    }
-    async fn supplier_cancel(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        cancel: SupplierCancel,
-    ) -> Result<(), ApiError> {
-        TemporalEngine::supplier_cancel(self, tenant_id, order_id, cancel).await
-    }
-    async fn step_callback(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        callback: StepCallback,
-    ) -> Result<(), ApiError> {
-        TemporalEngine::step_callback(self, tenant_id, order_id, callback).await
-    }
-    async fn amendment_decision(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        decision: AmendmentDecision,
-    ) -> Result<(), ApiError> {
-        TemporalEngine::amendment_decision(self, tenant_id, order_id, decision).await
-    }
-    async fn supplier_amend(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-        change: SupplierAmendment,
-    ) -> Result<(), ApiError> {
-        TemporalEngine::supplier_amend(self, tenant_id, order_id, change).await
-    }
-    async fn check(&self) -> Result<usize, String> {
-        TemporalEngine::check(self).await
-    }
 }
