@@ -108,7 +108,10 @@ pub struct OrderLine {
     pub line_id: String,
     #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub product_code: String,
-    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    /// A whole number from 1 to 4294967295.
+    // An unsigned 32-bit integer: its schema is int64 with that maximum, since int32 would
+    // document less than the API takes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 4294967295_u64, format = Int64))]
     pub quantity: u32,
     /// Decimal string (e.g. `"12.50"`), never a float, so amounts survive round trips exactly.
     #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"))]
