@@ -14,6 +14,7 @@ use orderflow_domain::commands::StepCallback;
 use orderflow_domain::commands::{
     AmendmentDecision, CancellationDecision, OperatorRequest, SupplierAmendment, SupplierCancel,
 };
+use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderType, OrderView};
 use orderflow_domain::requests::{AmendDecision, ResponseCode};
 use orderflow_domain::rules::{self, OperatorAction};
@@ -152,7 +153,7 @@ async fn take_callback(
         .store
         .get_order(&callback.tenant_id, &callback.order_id)
         .await?
-        .filter(|o| o.document.supplier_id == supplier_id)
+        .filter(|o| o.document.supplier_id == *supplier_id)
         .ok_or_else(|| ApiError::not_found(&callback.order_id))?;
     let Some(kind) = kind else {
         return Err(ApiError::unprocessable(
@@ -360,10 +361,10 @@ async fn unsolicited_cease(
         notes: callback.reason,
         attributes: callback.attributes,
         ..OrderDocument::new(
-            &callback.tenant_id,
-            &callback.order_id,
+            TenantId::unchecked(callback.tenant_id.as_str()),
+            OrderId::unchecked(callback.order_id.as_str()),
             &order_ref,
-            supplier_id,
+            SupplierId::unchecked(supplier_id),
             OrderType::Cease,
         )
     };

@@ -143,8 +143,8 @@ impl Engine for TemporalEngine {
         let d = &input.order;
         let attributes = SearchAttributes::new([
             SA_ORDER_STATE.value_set(OrderState::Submitted.as_str().to_string()),
-            SA_TENANT_ID.value_set(d.tenant_id.clone()),
-            SA_SUPPLIER_ID.value_set(d.supplier_id.clone()),
+            SA_TENANT_ID.value_set(d.tenant_id.to_string()),
+            SA_SUPPLIER_ID.value_set(d.supplier_id.to_string()),
             SA_ORDER_REF.value_set(d.order_ref.clone()),
             SA_PENDING_REQUEST.value_set("NONE".to_string()),
         ]);

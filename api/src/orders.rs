@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
 use orderflow_domain::commands::OperatorRequest;
+use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
 use orderflow_domain::rules::{self, OperatorAction};
 use orderflow_store::OrderFilter;
@@ -71,12 +72,13 @@ impl NewOrder {
             ));
         }
         let order = OrderDocument {
-            order_id: self
-                .order_id
-                .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            order_id: OrderId::unchecked(
+                self.order_id
+                    .unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            ),
             order_ref: self.order_ref,
-            tenant_id,
-            supplier_id: self.supplier_id,
+            tenant_id: TenantId::unchecked(tenant_id),
+            supplier_id: SupplierId::unchecked(self.supplier_id),
             order_type: self.order_type,
             unsolicited: false,
             recurring: self.recurring,

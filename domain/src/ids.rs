@@ -63,6 +63,12 @@ macro_rules! string_newtype {
                 }
             }
 
+            /// Wraps `value` without checking it, as reading it from the wire does; for values
+            /// that are checked as part of a whole, e.g. by [`crate::rules::validate_order`].
+            pub fn unchecked(value: impl Into<String>) -> $name {
+                $name(value.into())
+            }
+
             /// Is the wrapped string valid? (Values read from the wire are not checked.)
             pub fn is_valid(&self) -> bool {
                 $valid(&self.0)

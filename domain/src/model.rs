@@ -1,7 +1,7 @@
 //! The order document and everything the tenant sees of it. Shared by the workflow, the
 //! activities (which persist it) and the API (which serves it), so there is one definition.
 
-use crate::ids::Price;
+use crate::ids::{LineId, OrderId, Price, SupplierId, TenantId};
 use crate::requests::{PendingKind, PendingRequest, ScheduledCancellation, ScheduledReactivation};
 // Requests are part of what the order shows; other crates find them here too.
 pub use crate::requests::{Amendment, RequestState};
@@ -104,8 +104,8 @@ pub enum LineAction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLine {
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,128}$"))]
-    pub line_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[A-Za-z0-9._-]{1,128}$"))]
+    pub line_id: LineId,
     #[cfg_attr(feature = "openapi", schema(min_length = 1, pattern = r"\S"))]
     pub product_code: String,
     /// A whole number from 1 to 4294967295.
@@ -123,10 +123,13 @@ pub struct OrderLine {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderDocument {
-    pub order_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub order_id: OrderId,
     pub order_ref: String,
-    pub tenant_id: String,
-    pub supplier_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub tenant_id: TenantId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub supplier_id: SupplierId,
     pub order_type: OrderType,
     #[serde(default)]
     pub unsolicited: bool,
@@ -151,17 +154,17 @@ pub struct OrderDocument {
 impl OrderDocument {
     /// The smallest order: who, with whom and what kind, with no optional field and no lines.
     pub fn new(
-        tenant_id: &str,
-        order_id: &str,
+        tenant_id: TenantId,
+        order_id: OrderId,
         order_ref: &str,
-        supplier_id: &str,
+        supplier_id: SupplierId,
         order_type: OrderType,
     ) -> OrderDocument {
         OrderDocument {
-            order_id: order_id.to_string(),
+            order_id,
             order_ref: order_ref.to_string(),
-            tenant_id: tenant_id.to_string(),
-            supplier_id: supplier_id.to_string(),
+            tenant_id,
+            supplier_id,
             order_type,
             unsolicited: false,
             recurring: false,
@@ -184,6 +187,26 @@ impl OrderDocument {
     /// `[A-Za-z0-9._-]`, so the colon is unambiguous).
     pub fn supplier_order_id(&self) -> String {
         format!("{}:{}", self.tenant_id, self.order_id)
+    }
+}
+
+#[cfg(test)]
+impl OrderDocument {
+    /// [`OrderDocument::new`] with ids that must parse, for tests.
+    pub(crate) fn for_test(
+        tenant_id: &str,
+        order_id: &str,
+        order_ref: &str,
+        supplier_id: &str,
+        order_type: OrderType,
+    ) -> OrderDocument {
+        OrderDocument::new(
+            TenantId::parse(tenant_id).unwrap(),
+            OrderId::parse(order_id).unwrap(),
+            order_ref,
+            SupplierId::parse(supplier_id).unwrap(),
+            order_type,
+        )
     }
 }
 
@@ -322,8 +345,10 @@ pub enum EventType {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OrderEvent {
     pub event_uuid: String,
-    pub order_id: String,
-    pub tenant_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub order_id: OrderId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub tenant_id: TenantId,
     pub seq: u64,
     #[serde(rename = "type")]
     pub event_type: EventType,

@@ -114,13 +114,13 @@ async fn replace_unrecorded(
         "UPDATE orders SET supplier_id = $1, order_ref = $2, state = $3, view = $4, updated_at = $5
          WHERE tenant_id = $6 AND order_id = $7 AND state = $8 AND last_seq = 0",
     )
-    .bind(&d.supplier_id)
+    .bind(d.supplier_id.as_str())
     .bind(&d.order_ref)
     .bind(view.state.as_str())
     .bind(serde_json::to_string(view)?)
     .bind(&view.updated_at)
-    .bind(&d.tenant_id)
-    .bind(&d.order_id)
+    .bind(d.tenant_id.as_str())
+    .bind(d.order_id.as_str())
     .bind(expected.as_str())
     .execute(pool)
     .await?

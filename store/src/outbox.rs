@@ -75,7 +75,7 @@ pub(crate) async fn enqueue(
         "SELECT webhook_id, topics FROM webhooks WHERE tenant_id = $1 ORDER BY webhook_id{}",
         backend.for_update()
     ))
-    .bind(&event.tenant_id)
+    .bind(event.tenant_id.as_str())
     .fetch_all(&mut *tx)
     .await?;
     let now = now_ms();
@@ -93,8 +93,8 @@ pub(crate) async fn enqueue(
              ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
         )
         .bind(w.get::<&str, _>("webhook_id"))
-        .bind(&event.tenant_id)
-        .bind(&event.order_id)
+        .bind(event.tenant_id.as_str())
+        .bind(event.order_id.as_str())
         .bind(&event.event_uuid)
         .bind(event_type)
         .bind(body)

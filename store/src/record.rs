@@ -22,8 +22,8 @@ impl Store {
             "INSERT INTO order_events (tenant_id, order_id, seq, event_uuid, event_type, occurred_at, body)
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
         )
-        .bind(&e.tenant_id)
-        .bind(&e.order_id)
+        .bind(e.tenant_id.as_str())
+        .bind(e.order_id.as_str())
         .bind(e.seq as i64)
         .bind(&e.event_uuid)
         .bind(event_type)
@@ -46,8 +46,8 @@ impl Store {
                      state = excluded.state, body = excluded.body, last_seq = excluded.last_seq
                  WHERE excluded.last_seq > amendments.last_seq",
             )
-            .bind(&e.tenant_id)
-            .bind(&e.order_id)
+            .bind(e.tenant_id.as_str())
+            .bind(e.order_id.as_str())
             .bind(&a.amendment_id)
             .bind(serde_json::to_value(a.state)?.as_str().unwrap_or_default())
             .bind(serde_json::to_string(a)?)
@@ -63,8 +63,8 @@ impl Store {
                      state = excluded.state, body = excluded.body, last_seq = excluded.last_seq
                  WHERE excluded.last_seq > order_requests.last_seq",
             )
-            .bind(&e.tenant_id)
-            .bind(&e.order_id)
+            .bind(e.tenant_id.as_str())
+            .bind(e.order_id.as_str())
             .bind(r.id())
             .bind(r.kind())
             .bind(serde_json::to_value(r.state())?.as_str().unwrap_or_default())
@@ -103,10 +103,10 @@ pub(crate) async fn upsert_order(tx: &mut AnyConnection, view: &OrderView) -> an
              last_seq = excluded.last_seq, view = excluded.view, updated_at = excluded.updated_at
          WHERE excluded.last_seq > orders.last_seq",
     )
-    .bind(&d.tenant_id)
-    .bind(&d.order_id)
+    .bind(d.tenant_id.as_str())
+    .bind(d.order_id.as_str())
     .bind(d.workflow_id())
-    .bind(&d.supplier_id)
+    .bind(d.supplier_id.as_str())
     .bind(&d.order_ref)
     .bind(view.state.as_str())
     .bind(view.revision as i64)

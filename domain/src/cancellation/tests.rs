@@ -6,7 +6,7 @@ use crate::requests::PendingKind;
 fn view(state: OrderState, transferred: bool) -> OrderView {
     let doc = OrderDocument {
         recurring: true,
-        ..OrderDocument::new("acme", "o-1", "PO-1", "sim", OrderType::Provide)
+        ..OrderDocument::for_test("acme", "o-1", "PO-1", "sim", OrderType::Provide)
     };
     let mut v = OrderView::received(doc, "2026-01-01T00:00:00Z".into());
     v.state = state;

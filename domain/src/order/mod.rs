@@ -176,7 +176,7 @@ impl Order {
     /// so that activity retries repeat it and an operator retry does not.
     pub fn call(&self, workflow_id: &str, step: &str) -> SupplierCall {
         SupplierCall {
-            supplier_id: self.view.document.supplier_id.clone(),
+            supplier_id: self.view.document.supplier_id.to_string(),
             idempotency_key: rules::idempotency_key(
                 workflow_id,
                 self.view.revision,

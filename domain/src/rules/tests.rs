@@ -1,20 +1,20 @@
 //! The lifecycle rules: operator actions by state, terminal states, supplier idempotency keys
 //! and order validation.
 use super::*;
-use crate::ids::Price;
+use crate::ids::{LineId, OrderId, Price};
 use crate::model::*;
 
 fn doc() -> OrderDocument {
     OrderDocument {
         requested_date: Some("2026-12-01".into()),
         lines: vec![OrderLine {
-            line_id: "l1".into(),
+            line_id: LineId::parse("l1").unwrap(),
             product_code: "FIBRE-1G".into(),
             quantity: 1,
             unit_price: Price::parse("49.99").unwrap(),
             action: LineAction::Add,
         }],
-        ..OrderDocument::new("acme", "ord-1", "PO-1", "sim", OrderType::Provide)
+        ..OrderDocument::for_test("acme", "ord-1", "PO-1", "sim", OrderType::Provide)
     }
 }
 
@@ -108,7 +108,7 @@ fn a_good_order_validates() {
 #[test]
 fn every_bad_field_is_reported() {
     let mut d = doc();
-    d.order_id = "bad id/".into();
+    d.order_id = OrderId::unchecked("bad id/");
     d.order_ref = " ".into();
     d.requested_date = Some("2026-02-30".into());
     d.lines[0].quantity = 0;

@@ -1,5 +1,6 @@
 use crate::test_support::on_both_backends;
 use crate::{OrderFilter, Store};
+use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderState, OrderType, OrderView};
 
 on_both_backends!(
@@ -8,7 +9,13 @@ on_both_backends!(
 );
 
 fn draft(order_id: &str, order_ref: &str) -> OrderView {
-    let document = OrderDocument::new("acme", order_id, order_ref, "sim", OrderType::Provide);
+    let document = OrderDocument::new(
+        TenantId::parse("acme").unwrap(),
+        OrderId::parse(order_id).unwrap(),
+        order_ref,
+        SupplierId::parse("sim").unwrap(),
+        OrderType::Provide,
+    );
     OrderView {
         state: OrderState::Draft,
         ..OrderView::received(document, "2026-01-01T00:00:00.000Z".into())

@@ -3,6 +3,7 @@ use crate::SecretBox;
 use crate::test_support::on_both_backends;
 use orderflow_config::DEV_WEBHOOK_KEY;
 use orderflow_domain::calls::RecordInput;
+use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{EventType, OrderDocument, OrderState, OrderType, OrderView};
 
 on_both_backends!(
@@ -78,15 +79,21 @@ fn record(tenant: &str, seq: u64, event_type: EventType) -> RecordInput {
 }
 
 fn record_for(tenant: &str, order_id: &str, seq: u64, event_type: EventType) -> RecordInput {
-    let document = OrderDocument::new(tenant, order_id, "PO-1", "sim", OrderType::Provide);
+    let document = OrderDocument::new(
+        TenantId::parse(tenant).unwrap(),
+        OrderId::parse(order_id).unwrap(),
+        "PO-1",
+        SupplierId::parse("sim").unwrap(),
+        OrderType::Provide,
+    );
     let mut view = OrderView::received(document, "2026-01-01T00:00:00.000Z".into());
     view.last_seq = seq;
     RecordInput {
         view,
         event: OrderEvent {
             event_uuid: format!("{tenant}-{order_id}-e{seq}"),
-            order_id: order_id.into(),
-            tenant_id: tenant.into(),
+            order_id: OrderId::parse(order_id).unwrap(),
+            tenant_id: TenantId::parse(tenant).unwrap(),
             seq,
             event_type,
             state: OrderState::Submitted,

@@ -1,5 +1,6 @@
 use crate::test_support::on_both_backends;
 use crate::{OrderFilter, Store};
+use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderState, OrderType, OrderView};
 
 on_both_backends!(orders_list_newest_first_in_byte_order_with_optional_filters);
@@ -14,7 +15,13 @@ async fn orders_list_newest_first_in_byte_order_with_optional_filters(store: Sto
         ("acme", "old", "sim", OrderState::Submitted, 0),
         ("globex", "g", "sim", OrderState::Submitted, 2),
     ] {
-        let document = OrderDocument::new(tenant, id, "PO", supplier, OrderType::Provide);
+        let document = OrderDocument::new(
+            TenantId::parse(tenant).unwrap(),
+            OrderId::parse(id).unwrap(),
+            "PO",
+            SupplierId::parse(supplier).unwrap(),
+            OrderType::Provide,
+        );
         let mut view = OrderView::received(document, at(day));
         view.state = state;
         store.insert_received(&view).await.unwrap();

@@ -29,8 +29,8 @@ pub(super) fn upsert_identity(ctx: &WorkflowContext<OrderWorkflow>) {
     let identity = ctx.state(|s| {
         let d = s.order.document();
         [
-            (SA_TENANT_ID, d.tenant_id.clone()),
-            (SA_SUPPLIER_ID, d.supplier_id.clone()),
+            (SA_TENANT_ID, d.tenant_id.to_string()),
+            (SA_SUPPLIER_ID, d.supplier_id.to_string()),
             (SA_ORDER_REF, d.order_ref.clone()),
         ]
     });

@@ -5,7 +5,7 @@ mod merge;
 mod props;
 use super::merge::{OBJECT_FIELDS, document_json, is_removal};
 use super::*;
-use crate::ids::Price;
+use crate::ids::{LineId, OrderId, Price, SupplierId, TenantId};
 use crate::model::{LineAction, OrderLine, OrderType, Plan, PlanStep, StepStatus};
 use crate::rule_code::RuleError;
 use crate::rules::validate_order;
@@ -14,7 +14,7 @@ use serde_json::json;
 
 pub(super) fn line(id: &str, qty: u32) -> OrderLine {
     OrderLine {
-        line_id: id.into(),
+        line_id: LineId::parse(id).unwrap(),
         product_code: "FIBRE-1G".into(),
         quantity: qty,
         unit_price: Price::parse("49.99").unwrap(),
@@ -25,10 +25,10 @@ pub(super) fn line(id: &str, qty: u32) -> OrderLine {
 /// A document with every field set, so "untouched" checks cover everything.
 pub(super) fn doc() -> OrderDocument {
     OrderDocument {
-        order_id: "ord-1".into(),
+        order_id: OrderId::parse("ord-1").unwrap(),
         order_ref: "PO-1".into(),
-        tenant_id: "acme".into(),
-        supplier_id: "sim".into(),
+        tenant_id: TenantId::parse("acme").unwrap(),
+        supplier_id: SupplierId::parse("sim").unwrap(),
         order_type: OrderType::Provide,
         unsolicited: false,
         recurring: false,

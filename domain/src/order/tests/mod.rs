@@ -15,12 +15,12 @@ use serde_json::json;
 pub(super) const AT: &str = "2026-11-23T12:00:00.000Z";
 
 pub(super) fn order() -> Order {
-    let doc = OrderDocument::new("acme", "o-1", "PO-1", "sim", OrderType::Provide);
+    let doc = OrderDocument::for_test("acme", "o-1", "PO-1", "sim", OrderType::Provide);
     Order::received(doc, "2026-11-23T11:00:00.000Z".into())
 }
 
 pub(super) fn subscription() -> Order {
-    let mut doc = OrderDocument::new("acme", "s-1", "PO-1", "sim", OrderType::Provide);
+    let mut doc = OrderDocument::for_test("acme", "s-1", "PO-1", "sim", OrderType::Provide);
     doc.recurring = true;
     let mut o = Order::received(doc, "2026-11-23T11:00:00.000Z".into());
     o.view.transferred = true;
@@ -85,7 +85,7 @@ fn executing(order: &mut Order) {
 #[test]
 fn an_unsolicited_cease_arrives_transferred() {
     assert!(!order().view().transferred);
-    let mut doc = OrderDocument::new("acme", "o-2", "PO-2", "sim", OrderType::Cease);
+    let mut doc = OrderDocument::for_test("acme", "o-2", "PO-2", "sim", OrderType::Cease);
     doc.unsolicited = true;
     assert!(Order::received(doc, AT.into()).view().transferred);
 }
