@@ -49,7 +49,7 @@ impl Dispatcher {
         }
         Ok(Some(Dispatcher {
             store,
-            keys: SecretBox::from_hex(&settings.webhook_key)?,
+            keys: SecretBox::from_hex(settings.webhook_key.expose())?,
             http: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())

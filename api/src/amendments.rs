@@ -21,7 +21,7 @@ use orderflow_domain::commands::AmendRequest;
 use orderflow_domain::model::Amendment;
 use orderflow_domain::model::RequestState;
 use orderflow_domain::rule_code::RuleCode;
-use orderflow_domain::rules;
+use orderflow_domain::{limits, rules};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -112,6 +112,13 @@ pub async fn amend_order(
     let expected_revision = if_match(&headers)?;
     let idempotency_key = idempotency_key(&headers)?;
     let changes = Value::Object(body.changes);
+    ApiError::check_limits(
+        "the amendment",
+        [
+            limits::check_short_text("order_ref", &body.order_ref),
+            limits::check_object("changes", &changes),
+        ],
+    )?;
     let current = load(&state, &tenant_id, &order_id).await?;
     // A draft or an ended order has no running workflow to ask: answer from the rules.
     if !rules::has_running_workflow(current.state) {

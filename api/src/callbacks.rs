@@ -133,7 +133,7 @@ async fn take_callback(
         )
     })?;
     verify_signature(
-        &supplier.secret,
+        supplier.secret.expose(),
         &headers,
         &body,
         chrono::Utc::now().timestamp(),

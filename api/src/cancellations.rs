@@ -18,7 +18,7 @@ use orderflow_domain::cancellation::{self, OrderRequest};
 use orderflow_domain::cancellation::{Cancellation, Reactivation};
 use orderflow_domain::commands::{CancelRequest, ReactivateRequest};
 use orderflow_domain::model::RequestState;
-use orderflow_domain::rules;
+use orderflow_domain::{limits, rules};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -86,6 +86,15 @@ pub async fn cancel_order(
 ) -> Result<(StatusCode, Json<CancellationAnswer>), ApiError> {
     let tenant_id = tenant(caller)?;
     let key = idempotency_key(&headers)?;
+    ApiError::check_limits(
+        "the cancellation",
+        [
+            limits::check_reason("reason", &body.reason),
+            body.reason_code
+                .as_deref()
+                .and_then(|code| limits::check_short_text("reason_code", code)),
+        ],
+    )?;
     if body.reason.trim().is_empty() {
         return Err(ApiError::unprocessable(
             "REASON_REQUIRED",
@@ -149,6 +158,13 @@ pub async fn reactivate_order(
 ) -> Result<(StatusCode, Json<ReactivationAnswer>), ApiError> {
     let tenant_id = tenant(caller)?;
     let key = idempotency_key(&headers)?;
+    ApiError::check_limits(
+        "the reactivation",
+        [body
+            .reason
+            .as_deref()
+            .and_then(|r| limits::check_reason("reason", r))],
+    )?;
     let effective_at = effective(body.effective_date.as_deref(), body.effective_at.as_deref())?;
     let current = load(&state, &tenant_id, &order_id).await?;
     if !rules::has_running_workflow(current.state) {

@@ -40,6 +40,10 @@ pub struct TemporalEngine {
 /// it; the order then shows it).
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Requests queued for one order in one API instance, beyond which a new one is refused with
+/// 429 at once: a tenant hammering one order cannot pile up tasks and memory here.
+const MAX_WAITERS_PER_ORDER: usize = 16;
+
 impl TemporalEngine {
     pub fn new(client: Client, task_queue: String) -> TemporalEngine {
         TemporalEngine {
@@ -56,19 +60,24 @@ impl TemporalEngine {
         workflow_id: &str,
         update: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
-        let lock = self
-            .order_locks
-            .lock()
-            .expect("order locks")
-            .entry(workflow_id.to_string())
-            .or_default()
-            .clone();
+        let lock = {
+            let mut locks = self.order_locks.lock().unwrap_or_else(|e| e.into_inner());
+            let lock = locks.entry(workflow_id.to_string()).or_default();
+            // The map holds one reference; every other is a request queued or running.
+            if Arc::strong_count(lock) > MAX_WAITERS_PER_ORDER {
+                return Err(ApiError::too_many_requests(
+                    "too many requests are waiting for this order; retry shortly",
+                    1,
+                ));
+            }
+            lock.clone()
+        };
         let result = {
             let _turn = lock.lock().await;
             tokio::time::timeout(UPDATE_TIMEOUT, update).await
         };
         drop(lock);
-        let mut locks = self.order_locks.lock().expect("order locks");
+        let mut locks = self.order_locks.lock().unwrap_or_else(|e| e.into_inner());
         if locks
             .get(workflow_id)
             .is_some_and(|l| Arc::strong_count(l) == 1)
@@ -79,6 +88,7 @@ impl TemporalEngine {
         result.unwrap_or_else(|_| {
             Err(ApiError::unavailable(
                 "the order engine did not answer in time; read the order to see whether the request was applied",
+                format!("update to {workflow_id} timed out after {UPDATE_TIMEOUT:?}"),
             ))
         })
     }
@@ -125,9 +135,10 @@ impl TemporalEngine {
             .signal(signal, input, WorkflowSignalOptions::default())
             .await
             .map_err(|e| match e {
-                // The server answers NOT_FOUND for an unknown and for a closed workflow alike.
-                WorkflowInteractionError::NotFound(_) => ApiError::not_found(order_id),
-                other => ApiError::unavailable(format!("the order engine did not answer: {other}")),
+                // The server answers NOT_FOUND for an unknown and for a closed workflow alike;
+                // callers have found the order's row first, so its workflow has ended.
+                WorkflowInteractionError::NotFound(_) => ApiError::order_closed(order_id),
+                other => ApiError::unavailable("the order engine did not answer", other),
             })
     }
 }
@@ -162,9 +173,7 @@ impl Engine for TemporalEngine {
             Err(WorkflowStartError::AlreadyStarted { .. }) => {
                 Err(ApiError::duplicate_order(&order_id))
             }
-            Err(e) => Err(ApiError::unavailable(format!(
-                "could not start the order: {e}"
-            ))),
+            Err(e) => Err(ApiError::unavailable("could not start the order", e)),
         }
     }
 
@@ -298,7 +307,7 @@ impl Engine for TemporalEngine {
             .workflow_service()
             .describe_task_queue(tonic::Request::new(request))
             .await
-            .map_err(|e| format!("Temporal unreachable: {}", e.message()))?;
+            .map_err(|e| format!("Temporal unreachable: {}", e.message()))?; // operators only
         Ok(response.into_inner().pollers.len())
     }
 }
@@ -308,12 +317,21 @@ pub fn rule_error(rule: RuleError) -> ApiError {
     ApiError::from(rule)
 }
 
+/// Maps what Temporal answered to an Update. Only a rule error (the validator's JSON) is
+/// passed on as it is; any other text of the engine or the workflow is logged, never answered.
 fn update_error(error: WorkflowUpdateError, order_id: &str) -> ApiError {
     match error {
-        WorkflowUpdateError::NotFound(_) => ApiError::not_found(order_id),
+        // Callers have found the order's row first: its workflow has ended.
+        WorkflowUpdateError::NotFound(_) => ApiError::order_closed(order_id),
         WorkflowUpdateError::Failed(failure) => match RuleError::from_message(&failure.message) {
             Some(rule) => rule_error(rule),
-            None => ApiError::conflict("REQUEST_FAILED", failure.message.clone()),
+            None => {
+                tracing::warn!(order_id, failure = %failure.message, "an update failed in the workflow");
+                ApiError::conflict(
+                    "REQUEST_FAILED",
+                    "the order could not take the request; read the order and try again",
+                )
+            }
         },
         WorkflowUpdateError::Rpc(status)
             if status.message().contains("already completed")
@@ -321,17 +339,16 @@ fn update_error(error: WorkflowUpdateError, order_id: &str) -> ApiError {
                     .message()
                     .contains("workflow execution already completed") =>
         {
-            ApiError::conflict("ORDER_CLOSED", format!("order '{order_id}' has ended"))
+            ApiError::order_closed(order_id)
         }
         WorkflowUpdateError::Rpc(status)
             if status.code() == temporalio_client::tonic::Code::ResourceExhausted =>
         {
-            ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "TOO_MANY_REQUESTS",
+            ApiError::too_many_requests(
                 format!("order '{order_id}' is busy with other requests; retry shortly"),
+                1,
             )
         }
-        other => ApiError::unavailable(format!("the order engine did not answer: {other}")),
+        other => ApiError::unavailable("the order engine did not answer", other),
     }
 }

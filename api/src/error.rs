@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use orderflow_domain::rule_code::RuleError;
+use orderflow_domain::rules::FieldError;
 use serde_json::{Value, json};
 
 #[derive(Debug)]
@@ -11,6 +12,8 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub details: Value,
+    /// Seconds for a `Retry-After` header (429 and 503 answers).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -20,7 +23,49 @@ impl ApiError {
             code: code.to_string(),
             message: message.into(),
             details: json!({}),
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// 422 `VALIDATION_FAILED` naming every invalid field in `details.fields`.
+    pub fn validation_failed(what: &str, errors: &[FieldError]) -> ApiError {
+        let problems: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.message))
+            .collect();
+        ApiError::unprocessable(
+            "VALIDATION_FAILED",
+            format!(
+                "{what} has {} invalid field(s): {}",
+                errors.len(),
+                problems.join("; ")
+            ),
+        )
+        .with_details(json!({ "fields": errors }))
+    }
+
+    /// `Err` 422 `VALIDATION_FAILED` if any size bound is broken (see
+    /// `orderflow_domain::limits`).
+    pub fn check_limits(
+        what: &str,
+        errors: impl IntoIterator<Item = Option<FieldError>>,
+    ) -> Result<(), ApiError> {
+        let errors: Vec<FieldError> = errors.into_iter().flatten().collect();
+        match errors.is_empty() {
+            true => Ok(()),
+            false => Err(ApiError::validation_failed(what, &errors)),
+        }
+    }
+
+    /// 429 `TOO_MANY_REQUESTS`, to be retried after `seconds`.
+    pub fn too_many_requests(message: impl Into<String>, seconds: u64) -> ApiError {
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", message)
+            .retry_after(seconds)
     }
 
     pub fn with_details(mut self, details: Value) -> ApiError {
@@ -41,6 +86,14 @@ impl ApiError {
         ApiError::conflict(
             "DUPLICATE_ORDER",
             format!("order '{order_id}' already exists; order ids are unique per tenant"),
+        )
+    }
+
+    /// The order exists but its workflow has ended: it takes no more requests.
+    pub fn order_closed(order_id: &str) -> ApiError {
+        ApiError::conflict(
+            "ORDER_CLOSED",
+            format!("order '{order_id}' has ended and takes no more requests"),
         )
     }
 
@@ -68,13 +121,16 @@ impl ApiError {
         ApiError::new(StatusCode::CONFLICT, code, message)
     }
 
-    /// The workflow engine (Temporal) could not be reached: nothing was changed.
-    pub fn unavailable(message: impl Into<String>) -> ApiError {
+    /// The workflow engine (Temporal) could not be reached or did not answer. `detail` (the
+    /// engine's own text) is logged, never answered: the client gets `message`.
+    pub fn unavailable(message: &str, detail: impl std::fmt::Display) -> ApiError {
+        tracing::warn!(%detail, "{message}");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ENGINE_UNAVAILABLE",
-            message,
+            format!("{message}; retry shortly"),
         )
+        .retry_after(1)
     }
 
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
@@ -108,7 +164,13 @@ impl IntoResponse for ApiError {
         let body = json!({
             "error": { "code": self.code, "message": self.message, "details": self.details }
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -134,6 +196,7 @@ pub async fn uniform(response: Response) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
         StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::REQUEST_TIMEOUT => "REQUEST_TIMEOUT",
         s if s.is_server_error() => "INTERNAL",
         _ => "INVALID_REQUEST",
     };

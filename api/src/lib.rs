@@ -36,7 +36,7 @@ pub struct AppState {
 }
 
 /// Request bodies above this are refused with 413 before they are read.
-pub(crate) const BODY_LIMIT: usize = 1 << 20;
+pub(crate) const BODY_LIMIT: usize = orderflow_domain::limits::MAX_BODY_BYTES;
 
 /// The API's routes, built from the annotated handlers so that `/openapi.json` documents
 /// every one of them (a handler without `#[utoipa::path]` does not compile here).

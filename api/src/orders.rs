@@ -91,19 +91,7 @@ impl NewOrder {
             lines: self.lines,
         };
         if let Err(errors) = rules::validate_order(&order) {
-            return Err(ApiError::unprocessable(
-                "VALIDATION_FAILED",
-                format!(
-                    "the order has {} invalid field(s): {}",
-                    errors.len(),
-                    errors
-                        .iter()
-                        .map(|e| format!("{} {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-            )
-            .with_details(json!({ "fields": errors })));
+            return Err(ApiError::validation_failed("the order", &errors));
         }
         if state.settings.supplier(&order.supplier_id).is_none() {
             return Err(ApiError::unprocessable(
@@ -353,6 +341,13 @@ pub async fn operator_action(
         )));
     }
     let tenant = acting_tenant(&caller, &query)?;
+    ApiError::check_limits(
+        "the command",
+        [body
+            .reason
+            .as_deref()
+            .and_then(|r| orderflow_domain::limits::check_reason("reason", r))],
+    )?;
     let current = load(&state, &tenant, &order_id).await?;
     // A draft or an ended order has no running workflow to ask: answer from the rules.
     if !rules::has_running_workflow(current.state) {

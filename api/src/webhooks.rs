@@ -81,7 +81,7 @@ fn keys(state: &AppState) -> Result<SecretBox, ApiError> {
             "webhooks are disabled: no webhook_key is configured",
         ));
     }
-    SecretBox::from_hex(&state.settings.webhook_key).map_err(ApiError::internal)
+    SecretBox::from_hex(state.settings.webhook_key.expose()).map_err(ApiError::internal)
 }
 
 fn not_found(webhook_id: &str) -> ApiError {

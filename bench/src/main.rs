@@ -233,7 +233,7 @@ async fn bench(
     })
     .await?;
     let driver = Driver {
-        api: orderflow_client::api_client::ApiClient::new(&stack.api_url, "dev-acme-key"),
+        api: orderflow_client::api_client::ApiClient::new(&stack.api_url, &stack.acme_key),
         temporal,
         run: run.to_string(),
     };

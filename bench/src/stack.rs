@@ -5,8 +5,8 @@
 //! the baseline worker started here.
 
 use anyhow::{Context, bail};
-use orderflow_config::{DEV_SIM_SECRET, Settings, SupplierSettings};
-use orderflow_devstack::{DevServer, DevServerOptions, Supervisor, free_port};
+use orderflow_config::{Settings, SupplierSettings};
+use orderflow_devstack::{DevServer, DevServerOptions, StackCredentials, Supervisor, free_port};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,6 +32,9 @@ pub struct Target {
 
 pub struct Stack {
     pub api_url: String,
+    /// Tenant `acme`'s API key: a booted stack's own, or the dev key of a targeted
+    /// `orderflow dev`.
+    pub acme_key: String,
     pub temporal_address: String,
     /// The dev server's Prometheus endpoint (booted stacks only).
     pub metrics_url: Option<String>,
@@ -67,6 +70,7 @@ impl Stack {
         let mut stack = match &options.target {
             Some(target) => Stack {
                 api_url: target.api_url.clone(),
+                acme_key: "dev-acme-key".into(),
                 temporal_address: target.temporal_address.clone(),
                 metrics_url: None,
                 settings: Settings {
@@ -132,16 +136,18 @@ impl Stack {
         let (api_port, sim_port) = (free_port(), free_port());
         let api_url = format!("http://127.0.0.1:{api_port}");
         let sim_url = format!("http://127.0.0.1:{sim_port}");
-        let mut settings = Settings {
+        // Its own credentials: `orderflow serve` and the worker refuse the dev ones.
+        let credentials = StackCredentials::generate();
+        let mut settings = credentials.apply(Settings {
             database_url: format!("sqlite://{}", dir.join("orderflow.db").display()),
             temporal_address: Some(server.address.clone()),
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url,
-                secret: DEV_SIM_SECRET.into(),
+                secret: credentials.sim_secret.as_str().into(),
             }],
             ..Settings::default()
-        };
+        });
         if !overrides.is_empty() {
             let mut value = serde_json::to_value(&settings)?;
             merge(&mut value, overrides);
@@ -153,6 +159,7 @@ impl Stack {
         )?;
         let mut stack = Stack {
             api_url,
+            acme_key: credentials.acme_key.clone(),
             temporal_address: server.address.clone(),
             metrics_url: Some(format!("http://127.0.0.1:{metrics_port}/metrics")),
             settings,
@@ -177,7 +184,7 @@ impl Stack {
                 "--callback-url".into(),
                 format!("{}/v1/supplier/sim/callbacks", stack.api_url),
                 "--secret".into(),
-                DEV_SIM_SECRET.into(),
+                credentials.sim_secret.clone(),
             ],
         )?;
         let api = stack.spawn(

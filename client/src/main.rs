@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     // `serve` and `dev` log and trace as the configuration says; other commands log text.
     let (telemetry, service) = match &cli.command {
         Command::Serve { .. } => (Settings::load()?.telemetry, "orderflow-api"),
-        Command::Dev { .. } => (Settings::load()?.telemetry, "orderflow-dev"),
+        Command::Dev { .. } => (Settings::load_dev()?.telemetry, "orderflow-dev"),
         _ => (Default::default(), "orderflow"),
     };
     let _telemetry = orderflow_telemetry::init(&telemetry, service)?;

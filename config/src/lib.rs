@@ -1,10 +1,11 @@
 //! Configuration in one typed place, shared by the worker, the API, the CLI and `orderflow dev`,
 //! so that every process reads the same settings the same way.
 //!
-//! Sources, later wins: built-in dev defaults (tenants `acme` and `globex`, the operator token
-//! and supplier `sim` of the local dev stack), the JSON file named by `ORDERFLOW_CONFIG`, then
-//! `ORDERFLOW_DATABASE_URL`. A configuration file never inherits the dev credentials. The
-//! Temporal endpoint comes from Temporal's own environment configuration
+//! Sources, later wins: the built-in defaults (which hold no credential at all), the JSON file
+//! named by `ORDERFLOW_CONFIG`, then `ORDERFLOW_DATABASE_URL`. `orderflow serve` and
+//! `orderflow-worker` need the file ([`Settings::load`]) and refuse the public dev
+//! credentials; only `orderflow dev` starts from [`Settings::dev`] ([`Settings::load_dev`]).
+//! The Temporal endpoint comes from Temporal's own environment configuration
 //! ([`temporal_options`]).
 
 use anyhow::Context;
@@ -17,7 +18,11 @@ use subtle::ConstantTimeEq;
 /// otherwise.
 pub const TASK_QUEUE: &str = "orderflow-orders";
 
+mod dev;
+mod secret;
 mod temporal;
+pub use dev::{DEV_SIM_SECRET, DEV_WEBHOOK_KEY};
+pub use secret::Secret;
 pub use temporal::{temporal_client, temporal_options};
 
 /// A supplier orderflow can place orders with.
@@ -26,7 +31,7 @@ pub struct SupplierSettings {
     pub id: String,
     pub base_url: String,
     /// Shared secret the supplier signs its callbacks with.
-    pub secret: String,
+    pub secret: Secret,
 }
 
 /// A tenant's API key, stored as the hex SHA-256 of the key, never the key itself.
@@ -64,9 +69,8 @@ pub struct Settings {
     pub max_concurrent_workflow_tasks: usize,
     pub max_concurrent_activities: usize,
     /// Hex of the 32-byte key webhook secrets are encrypted under (ChaCha20-Poly1305, see
-    /// `orderflow_store::secrets`). Empty: webhooks are disabled. Like the other credentials,
-    /// a config file never inherits the dev key.
-    pub webhook_key: String,
+    /// `orderflow_store::secrets`). Empty: webhooks are disabled.
+    pub webhook_key: Secret,
     /// How long a webhook delivery is retried after its first attempt before it is `FAILED`.
     pub webhook_retry_hours: f64,
     /// `metrics_address`, `otlp_endpoint`, `log_format` (docs/operations.md).
@@ -79,15 +83,9 @@ pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-pub const DEV_SIM_SECRET: &str = "dev-sim-secret";
-
-/// The webhook encryption key of the dev defaults. It is public (it is in this file): for
-/// `orderflow dev` and tests only, never for real secrets.
-pub const DEV_WEBHOOK_KEY: &str =
-    "6f72646572666c6f772d6465762d6b65792d6e6f742d666f722d70726f642121";
-
 impl Default for Settings {
-    /// The dev stack of `orderflow dev`: tenants `acme` / `globex`, supplier `sim`.
+    /// What a configuration file does not say: no tenant, no supplier, no operator token and
+    /// no webhook key, so that nothing is reachable until the file grants it.
     fn default() -> Self {
         Settings {
             database_url: "sqlite://orderflow.db".into(),
@@ -95,27 +93,14 @@ impl Default for Settings {
             temporal_namespace: None,
             temporal_env_config: true,
             task_queue: TASK_QUEUE.into(),
-            suppliers: vec![SupplierSettings {
-                id: "sim".into(),
-                base_url: "http://127.0.0.1:8090".into(),
-                secret: DEV_SIM_SECRET.into(),
-            }],
-            tenants: vec![
-                TenantKey {
-                    tenant_id: "acme".into(),
-                    key_sha256: sha256_hex("dev-acme-key"),
-                },
-                TenantKey {
-                    tenant_id: "globex".into(),
-                    key_sha256: sha256_hex("dev-globex-key"),
-                },
-            ],
-            operator_token_sha256: sha256_hex("dev-operator-token"),
+            suppliers: Vec::new(),
+            tenants: Vec::new(),
+            operator_token_sha256: String::new(),
             workflow: WorkflowSettings::default(),
             max_cached_workflows: 2_000,
             max_concurrent_workflow_tasks: 100,
             max_concurrent_activities: 200,
-            webhook_key: DEV_WEBHOOK_KEY.into(),
+            webhook_key: Secret::default(),
             webhook_retry_hours: 24.0,
             telemetry: Default::default(),
         }
@@ -130,37 +115,55 @@ pub enum Caller {
 }
 
 impl Settings {
-    /// Defaults, then `ORDERFLOW_CONFIG`, then `ORDERFLOW_DATABASE_URL`.
+    /// The settings of `orderflow serve` and `orderflow-worker`: the file named by
+    /// `ORDERFLOW_CONFIG` (required), then `ORDERFLOW_DATABASE_URL`. Refuses the public dev
+    /// credentials ([`Settings::refuse_dev_credentials`]).
     pub fn load() -> anyhow::Result<Settings> {
-        let mut settings = match std::env::var("ORDERFLOW_CONFIG") {
-            Ok(path) if !path.is_empty() => {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading ORDERFLOW_CONFIG file {path}"))?;
-                Settings::from_json(&text)
-                    .with_context(|| format!("parsing ORDERFLOW_CONFIG file {path} as JSON"))?
-            }
-            _ => Settings::default(),
-        };
-        if let Ok(url) = std::env::var("ORDERFLOW_DATABASE_URL")
-            && !url.is_empty()
-        {
-            settings.database_url = url;
+        let path = std::env::var("ORDERFLOW_CONFIG").unwrap_or_default();
+        if path.is_empty() {
+            anyhow::bail!(
+                "ORDERFLOW_CONFIG is not set: name the JSON configuration file (tenants, \
+                 suppliers, operator token, database) in ORDERFLOW_CONFIG, see the README's \
+                 \"Configuration\"; for a local stack with dev credentials run `orderflow dev`"
+            );
         }
+        let settings = Settings::from_file(&path)?.with_env();
+        settings.refuse_dev_credentials()?;
         Ok(settings)
     }
 
-    /// Parses a configuration file. Credentials are never inherited from the dev defaults:
-    /// a file without `tenants` or `operator_token_sha256` has none.
-    pub fn from_json(text: &str) -> anyhow::Result<Settings> {
-        let mut value: serde_json::Value = serde_json::from_str(text)?;
-        if let Some(object) = value.as_object_mut() {
-            object.entry("tenants").or_insert(serde_json::json!([]));
-            object
-                .entry("operator_token_sha256")
-                .or_insert(serde_json::json!(""));
-            object.entry("webhook_key").or_insert(serde_json::json!(""));
+    /// The settings of `orderflow dev`: the file in `ORDERFLOW_CONFIG` if one is named (used
+    /// as it is, never merged with the dev credentials), else [`Settings::dev`]; then
+    /// `ORDERFLOW_DATABASE_URL`.
+    pub fn load_dev() -> anyhow::Result<Settings> {
+        let settings = match std::env::var("ORDERFLOW_CONFIG") {
+            Ok(path) if !path.is_empty() => Settings::from_file(&path)?,
+            _ => Settings::dev(),
+        };
+        Ok(settings.with_env())
+    }
+
+    fn from_file(path: &str) -> anyhow::Result<Settings> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading ORDERFLOW_CONFIG file {path}"))?;
+        Settings::from_json(&text)
+            .with_context(|| format!("parsing ORDERFLOW_CONFIG file {path} as JSON"))
+    }
+
+    fn with_env(mut self) -> Settings {
+        if let Ok(url) = std::env::var("ORDERFLOW_DATABASE_URL")
+            && !url.is_empty()
+        {
+            self.database_url = url;
         }
-        Ok(serde_json::from_value(value)?)
+        self
+    }
+
+    /// Parses a configuration file. What it leaves out takes the credential-free defaults:
+    /// a file without `tenants`, `suppliers`, `operator_token_sha256` or `webhook_key` has
+    /// none.
+    pub fn from_json(text: &str) -> anyhow::Result<Settings> {
+        Ok(serde_json::from_str(text)?)
     }
 
     pub fn supplier(&self, id: &str) -> Option<&SupplierSettings> {
@@ -186,36 +189,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dev_credentials_authenticate() {
-        let s = Settings::default();
-        assert_eq!(
-            s.authenticate("dev-acme-key"),
-            Some(Caller::Tenant("acme".into()))
-        );
-        assert_eq!(
-            s.authenticate("dev-globex-key"),
-            Some(Caller::Tenant("globex".into()))
-        );
-        assert_eq!(s.authenticate("dev-operator-token"), Some(Caller::Operator));
-        assert_eq!(s.authenticate("dev-acme-key "), None);
-        assert_eq!(s.authenticate(""), None);
-    }
-
-    #[test]
     fn a_config_file_never_inherits_dev_credentials() {
         let s = Settings::from_json(r#"{"database_url": "sqlite://x.db"}"#).unwrap();
         assert_eq!(s.database_url, "sqlite://x.db");
         assert_eq!(s.authenticate("dev-acme-key"), None);
         assert_eq!(s.authenticate("dev-operator-token"), None);
         assert_eq!(s.authenticate(""), None);
-        assert_eq!(s.webhook_key, "");
+        assert!(s.suppliers.is_empty());
+        assert!(s.webhook_key.is_empty());
         assert_eq!(s.webhook_retry_hours, 24.0);
     }
 
     #[test]
     fn keys_are_not_stored_in_clear() {
-        let text = serde_json::to_string(&Settings::default()).unwrap();
+        let text = serde_json::to_string(&Settings::dev()).unwrap();
         assert!(!text.contains("dev-acme-key"));
         assert!(!text.contains("dev-operator-token"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let text = format!("{:?}", Settings::dev());
+        assert!(!text.contains(DEV_SIM_SECRET), "{text}");
+        assert!(!text.contains(DEV_WEBHOOK_KEY), "{text}");
     }
 }

@@ -42,7 +42,7 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
         })?),
     };
 
-    let mut settings = Settings::load()?;
+    let mut settings = Settings::load_dev()?;
     if std::env::var("ORDERFLOW_DATABASE_URL").map_or(true, |u| u.is_empty()) {
         settings.database_url = format!("sqlite://{}", data_dir.join("orderflow.db").display());
     }

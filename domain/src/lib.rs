@@ -11,6 +11,7 @@ pub mod calls;
 pub mod cancellation;
 pub mod commands;
 pub mod ids;
+pub mod limits;
 pub mod model;
 pub mod order;
 pub mod requests;

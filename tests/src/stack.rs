@@ -2,8 +2,8 @@
 
 use crate::Database;
 use orderflow_client::api_client::ApiClient;
-use orderflow_config::{DEV_SIM_SECRET, Settings, SupplierSettings};
-use orderflow_devstack::{DevServer, DevServerOptions, Supervisor, free_port};
+use orderflow_config::{Settings, SupplierSettings};
+use orderflow_devstack::{DevServer, DevServerOptions, StackCredentials, Supervisor, free_port};
 use orderflow_domain::WorkflowSettings;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -52,6 +52,9 @@ pub struct Stack {
     /// The task queue its workers poll: their own on a shared Temporal.
     pub task_queue: String,
     pub database_url: String,
+    /// This stack's own tenant keys, operator token and simulator secret: its processes run
+    /// as in production and refuse the dev credentials.
+    pub credentials: StackCredentials,
     config_path: PathBuf,
     supervisor: Supervisor,
     /// Worker processes by index; `None` once killed.
@@ -213,7 +216,8 @@ impl Stack {
             Database::Sqlite => format!("sqlite://{}", dir.join("orderflow.db").display()),
             Database::Postgres => orderflow_testpg::database(name).await,
         };
-        let settings = Settings {
+        let credentials = StackCredentials::generate();
+        let settings = credentials.apply(Settings {
             database_url: database_url.clone(),
             temporal_address: Some(temporal_address.clone()),
             // The stack's own Temporal, whatever TEMPORAL_* the shell has.
@@ -222,12 +226,12 @@ impl Stack {
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url.clone(),
-                secret: DEV_SIM_SECRET.into(),
+                secret: credentials.sim_secret.as_str().into(),
             }],
             workflow: options.workflow.clone(),
             telemetry: options.telemetry.clone(),
             ..Settings::default()
-        };
+        });
         let config_path = dir.join("config.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
 
@@ -238,6 +242,7 @@ impl Stack {
             temporal_address,
             task_queue,
             database_url,
+            credentials,
             config_path,
             supervisor,
             workers: Mutex::new(Vec::new()),
@@ -280,7 +285,7 @@ impl Stack {
                     self.api_urls.last().unwrap()
                 ),
                 "--secret".into(),
-                DEV_SIM_SECRET.into(),
+                self.credentials.sim_secret.clone(),
             ],
         );
         *self.sim.lock().unwrap() = Some(child);
@@ -440,15 +445,15 @@ impl Stack {
     }
 
     pub fn acme(&self) -> ApiClient {
-        self.client("dev-acme-key")
+        self.client(&self.credentials.acme_key)
     }
 
     pub fn globex(&self) -> ApiClient {
-        self.client("dev-globex-key")
+        self.client(&self.credentials.globex_key)
     }
 
     pub fn operator(&self) -> ApiClient {
-        self.client("dev-operator-token")
+        self.client(&self.credentials.operator_token)
     }
 
     /// Every call the simulator received for one of acme's orders.

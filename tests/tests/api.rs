@@ -282,7 +282,7 @@ async fn supplier_callbacks_must_be_signed() {
             "orderflow-signature",
             format!(
                 "v1={}",
-                orderflow_supplier_sim_sign("dev-sim-secret", ts, &body)
+                orderflow_supplier_sim_sign(&stack.credentials.sim_secret, ts, &body)
             ),
         )
         .body(body)
@@ -308,7 +308,7 @@ async fn every_error_has_the_error_shape() {
     let acme = stack.acme();
     let id = new_id("big");
     let mut big = order(&id, &[]);
-    big["notes"] = json!("x".repeat(1 << 20));
+    big["notes"] = json!("x".repeat(orderflow_domain::limits::MAX_BODY_BYTES));
     let r = acme.post("/v1/orders", &big).await.unwrap();
     assert_eq!(r.status, 413, "{}", r.body);
     assert_eq!(code(&r), "PAYLOAD_TOO_LARGE");
@@ -320,7 +320,7 @@ async fn every_error_has_the_error_shape() {
     let r = acme
         .post_raw(
             "/v1/supplier/sim/callbacks",
-            &"x".repeat((1 << 20) + 1),
+            &"x".repeat(orderflow_domain::limits::MAX_BODY_BYTES + 1),
             "application/json",
         )
         .await

@@ -218,10 +218,10 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
 
     // As a tenant, then as the operator (whose commands reach the workflows, and who names
     // the tenant with `?tenant_id=`).
-    fuzz(&st, stack, "dev-acme-key", &ids, 60).await;
+    fuzz(&st, stack, &stack.credentials.acme_key, &ids, 60).await;
     // Fuzzing as acme with globex's order id in the dictionary changed nothing of globex's.
     assert_eq!(events(&globex, &theirs).await, globex_events);
-    fuzz(&st, stack, "dev-operator-token", &ids, 30).await;
+    fuzz(&st, stack, &stack.credentials.operator_token, &ids, 30).await;
 }
 
 /// Runs schemathesis for `seconds` with the bearer `token`; path ids are drawn from `ids` 70%

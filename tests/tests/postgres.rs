@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use orderflow_client::api_client::ApiClient;
 use orderflow_config::Settings;
-use orderflow_devstack::{die_with_parent, free_port, terminate};
+use orderflow_devstack::{StackCredentials, die_with_parent, free_port, terminate};
 use orderflow_store::Store;
 use orderflow_tests::*;
 use orderflow_workflows::OrderWorkflow;
@@ -66,7 +66,7 @@ async fn two_workers_and_two_apis_on_postgres_lose_a_worker_mid_load_and_complet
     let apis: Vec<ApiClient> = stack
         .api_urls
         .iter()
-        .map(|url| ApiClient::new(url, "dev-acme-key"))
+        .map(|url| ApiClient::new(url, &stack.credentials.acme_key))
         .collect();
 
     let (hook, hook_url) = receiver().await;
@@ -258,12 +258,14 @@ async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
     }
 
     // `serve`: the variable wins over the config file's database.
-    let config = Settings {
+    // Its own credentials: `serve` refuses the dev ones.
+    let credentials = StackCredentials::generate();
+    let config = credentials.apply(Settings {
         database_url: format!("sqlite://{}", dir.path().join("ignored.db").display()),
         temporal_address: Some(format!("127.0.0.1:{temporal_port}")),
         temporal_env_config: false,
         ..Settings::default()
-    };
+    });
     let config_path = dir.path().join("config.json");
     std::fs::write(&config_path, serde_json::to_vec(&config).unwrap()).unwrap();
     let mut serve = Command::new(binary("orderflow"));
@@ -278,7 +280,7 @@ async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
     let mut serve = serve.spawn().unwrap();
     let second = format!("http://127.0.0.1:{serve_port}");
     wait_healthy(&second, &dir).await;
-    let reply = ApiClient::new(&second, "dev-acme-key")
+    let reply = ApiClient::new(&second, &credentials.acme_key)
         .get(&format!("/v1/orders/{id}"))
         .await
         .unwrap();

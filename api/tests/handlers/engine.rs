@@ -79,7 +79,7 @@ impl TestEngine {
     /// Records the call; `Err` if the engine is down.
     fn take(&self, call: Call) -> Result<(), ApiError> {
         if self.down.load(Ordering::SeqCst) {
-            return Err(ApiError::unavailable("the test engine is down"));
+            return Err(ApiError::unavailable("the test engine is down", "down"));
         }
         self.calls.lock().unwrap().push(call);
         Ok(())

@@ -78,7 +78,7 @@ impl App {
         let url = format!("sqlite://{}", dir.path().join("api.db").display());
         let engine = Arc::new(TestEngine::default());
         let state = AppState {
-            settings: Arc::new(Settings::default()),
+            settings: Arc::new(Settings::dev()),
             store: Store::connect(&url).await.unwrap(),
             engine: engine.clone(),
         };

@@ -3,7 +3,7 @@
 //! amendment waits for the supplier, whose decision applies it (or not) later. The supplier may
 //! also change the order on its own.
 
-use super::{Change, Checked, EventDetail, Order};
+use super::{Change, Checked, EventDetail, Order, RequestKind};
 use crate::amendment::{self, AmendPath};
 use crate::commands::{AmendRequest, SupplierAmendment};
 use crate::model::{EventType, OrderDocument, OrderState, PlanStatus};
@@ -17,7 +17,11 @@ impl Order {
         &self,
         request: &AmendRequest,
     ) -> Result<Checked<(AmendPath, Box<OrderDocument>)>, RuleError> {
-        if let Some(id) = self.repeat(request.idempotency_key.as_deref(), &request.changes)? {
+        if let Some(id) = self.repeat(
+            RequestKind::Amendment,
+            request.idempotency_key.as_deref(),
+            &request.changes,
+        )? {
             return Ok(Checked::Repeat(id));
         }
         if let Some(expected) = request.expected_revision

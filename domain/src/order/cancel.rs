@@ -3,7 +3,7 @@
 //! at its effective time, and a new schedule replaces the old one. Requests still open when
 //! the order ends are superseded, one event each.
 
-use super::{Change, Checked, EventDetail, Order, settle_scheduled};
+use super::{Change, Checked, EventDetail, Order, RequestKind, settle_scheduled};
 use crate::cancellation::{self, CancelPath};
 use crate::commands::{CancelRequest, ReactivateRequest, SupplierCancel};
 use crate::model::{EventType, OrderState};
@@ -34,9 +34,11 @@ impl Order {
         request: &CancelRequest,
         allowed_codes: &[String],
     ) -> Result<Checked<CancelPath>, RuleError> {
-        if let Some(id) =
-            self.repeat(request.idempotency_key.as_deref(), &cancel_content(request))?
-        {
+        if let Some(id) = self.repeat(
+            RequestKind::Cancellation,
+            request.idempotency_key.as_deref(),
+            &cancel_content(request),
+        )? {
             return Ok(Checked::Repeat(id));
         }
         if request.reason.trim().is_empty() {
@@ -131,7 +133,11 @@ impl Order {
     /// Every check of a reactivation.
     pub fn check_reactivate(&self, request: &ReactivateRequest) -> Result<Checked<()>, RuleError> {
         let content = reactivate_content(request);
-        if let Some(id) = self.repeat(request.idempotency_key.as_deref(), &content)? {
+        if let Some(id) = self.repeat(
+            RequestKind::Reactivation,
+            request.idempotency_key.as_deref(),
+            &content,
+        )? {
             return Ok(Checked::Repeat(id));
         }
         cancellation::check_reactivation(&self.view)?;

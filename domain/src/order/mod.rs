@@ -34,6 +34,24 @@ pub enum Checked<T> {
     New(T),
 }
 
+/// The kinds of tenant request an `Idempotency-Key` can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RequestKind {
+    Amendment,
+    Cancellation,
+    Reactivation,
+}
+
+impl RequestKind {
+    fn with_article(self) -> &'static str {
+        match self {
+            RequestKind::Amendment => "an amendment",
+            RequestKind::Cancellation => "a cancellation",
+            RequestKind::Reactivation => "a reactivation",
+        }
+    }
+}
+
 /// One order and everything asked of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
@@ -188,20 +206,52 @@ impl Order {
         }
     }
 
-    /// A request repeated with the same `Idempotency-Key` and content: the id of the request it
-    /// repeats. The same key with other content is refused.
+    /// A request repeated with the same `Idempotency-Key`, kind and content: the id of the
+    /// request it repeats. The same key for another kind of request or other content is
+    /// refused. Keys are one namespace per order, so the kind is told by the id the key points
+    /// at (a key used for a cancellation never answers an amendment with a cancellation).
     fn repeat(
         &self,
+        kind: RequestKind,
         key: Option<&str>,
         content: &serde_json::Value,
     ) -> Result<Option<String>, RuleError> {
-        match key.and_then(|k| self.request_keys.get(k)) {
-            None => Ok(None),
-            Some((seen, id)) if seen == content => Ok(Some(id.clone())),
-            Some(_) => Err(RuleError::new(
+        let Some((seen, id)) = key.and_then(|k| self.request_keys.get(k)) else {
+            return Ok(None);
+        };
+        let used_for = self.kind_of(id);
+        if used_for != Some(kind) {
+            let what = used_for.map_or("another request", RequestKind::with_article);
+            return Err(RuleError::new(
                 RuleCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used for a different request; use a new key",
-            )),
+                format!(
+                    "this Idempotency-Key was used for {what}, not {}; use a new key",
+                    kind.with_article()
+                ),
+            ));
+        }
+        if seen != content {
+            return Err(RuleError::new(
+                RuleCode::IdempotencyKeyReused,
+                format!(
+                    "this Idempotency-Key was used for {} with other content; use a new key",
+                    kind.with_article()
+                ),
+            ));
+        }
+        Ok(Some(id.clone()))
+    }
+
+    /// Which kind of request `id` is.
+    fn kind_of(&self, id: &str) -> Option<RequestKind> {
+        if self.amendments.iter().any(|a| a.amendment_id == id) {
+            Some(RequestKind::Amendment)
+        } else if self.cancellations.iter().any(|c| c.cancellation_id == id) {
+            Some(RequestKind::Cancellation)
+        } else if self.reactivations.iter().any(|r| r.reactivation_id == id) {
+            Some(RequestKind::Reactivation)
+        } else {
+            None
         }
     }
 

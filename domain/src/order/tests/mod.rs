@@ -288,3 +288,33 @@ fn the_carried_state_of_older_runs_reads_back_unchanged() {
     assert!(order.next_schedule().is_some());
     assert_eq!(serde_json::to_value(&order).unwrap(), carried);
 }
+
+#[test]
+fn a_key_used_for_a_cancellation_cannot_name_an_amendment_or_a_reactivation() {
+    let mut o = subscription();
+    let mut c = cancel("c-1", Some("2099-01-01T00:00:00Z"));
+    c.idempotency_key = Some("K1".into());
+    let Checked::New(path) = o.check_cancel(&c, &[]).unwrap() else {
+        panic!("a new cancellation");
+    };
+    let change = o.open_cancellation(&c, path, true, AT);
+    apply(&mut o, change);
+    // The amendment's changes are exactly the cancellation's content: still refused.
+    let same_content =
+        json!({ "reason": c.reason, "reason_code": null, "effective_at": c.effective_at });
+    let a = amend("a-1", same_content, Some("K1"));
+    let e = o.check_amend(&a).unwrap_err();
+    assert_eq!(e.code, RuleCode::IdempotencyKeyReused);
+    assert!(e.message.contains("a cancellation"), "{}", e.message);
+    let mut r = reactivate("r-1", None);
+    r.idempotency_key = Some("K1".into());
+    assert_eq!(
+        o.check_reactivate(&r).unwrap_err().code,
+        RuleCode::IdempotencyKeyReused
+    );
+    // The cancellation itself, repeated, is still recognised.
+    assert_eq!(
+        o.check_cancel(&c, &[]).unwrap(),
+        Checked::Repeat("c-1".into())
+    );
+}

@@ -1,0 +1,150 @@
+//! How large anything a tenant or supplier sends may be. Everything an order holds travels in
+//! Temporal payloads (the workflow's input, the update arguments, the aggregate carried into
+//! the next run) and in search attributes, whose limits are hard: 2 MiB per payload, 2 KiB per
+//! keyword search attribute, 50 MiB per history. These bounds keep the largest valid order
+//! document near 200 KiB (200 lines of 128-character fields, 64 attributes, three 8 KiB
+//! objects and 4 KiB of notes), so an order, its requests and the carried aggregate stay far
+//! below a payload, and `order_ref` below the search attribute's 2 KiB.
+
+use crate::model::OrderDocument;
+use crate::rules::FieldError;
+
+/// `order_ref`, and every id (order, supplier, line, product code), in characters.
+pub const MAX_ID_CHARS: usize = 128;
+pub const MAX_NOTES_BYTES: usize = 4 * 1024;
+/// A cancellation's or reactivation's `reason`, and an amendment's.
+pub const MAX_REASON_BYTES: usize = 1024;
+pub const MAX_LINES: usize = 200;
+pub const MAX_ATTRIBUTES: usize = 64;
+pub const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
+pub const MAX_ATTRIBUTE_VALUE_CHARS: usize = 256;
+/// `customer`, `contact`, `site` and an amendment's `changes`, as compact JSON.
+pub const MAX_OBJECT_BYTES: usize = 8 * 1024;
+/// A whole request body, which the API refuses before parsing it.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Steps in a supplier's plan.
+pub const MAX_PLAN_STEPS: usize = 100;
+
+fn error(field: impl Into<String>, message: String) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message,
+    }
+}
+
+/// `value`'s size as compact JSON.
+pub fn json_bytes(value: &serde_json::Value) -> usize {
+    serde_json::to_vec(value).map_or(usize::MAX, |v| v.len())
+}
+
+/// An object field (`customer`, `contact`, `site`, `changes`) over [`MAX_OBJECT_BYTES`].
+pub fn check_object(field: &str, value: &serde_json::Value) -> Option<FieldError> {
+    let size = json_bytes(value);
+    (size > MAX_OBJECT_BYTES).then(|| {
+        error(
+            field,
+            format!("is {size} bytes as JSON; at most {MAX_OBJECT_BYTES} are allowed"),
+        )
+    })
+}
+
+/// A free-text `reason` over [`MAX_REASON_BYTES`].
+pub fn check_reason(field: &str, reason: &str) -> Option<FieldError> {
+    (reason.len() > MAX_REASON_BYTES).then(|| {
+        error(
+            field,
+            format!(
+                "is {} bytes; at most {MAX_REASON_BYTES} are allowed",
+                reason.len()
+            ),
+        )
+    })
+}
+
+/// An `order_ref` or a code (e.g. `reason_code`) over [`MAX_ID_CHARS`].
+pub fn check_short_text(field: &str, value: &str) -> Option<FieldError> {
+    too_long_chars(field, value, MAX_ID_CHARS)
+}
+
+fn too_long_chars(field: impl Into<String>, value: &str, max: usize) -> Option<FieldError> {
+    let chars = value.chars().count();
+    (chars > max).then(|| {
+        error(
+            field,
+            format!("is {chars} characters; at most {max} are allowed"),
+        )
+    })
+}
+
+/// Every size bound of an order document, each problem named by its field. The ids' own
+/// syntax (which bounds them to 128 characters) is checked by the rules.
+pub fn check_document(doc: &OrderDocument) -> Vec<FieldError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    errors.extend(too_long_chars("order_ref", &doc.order_ref, MAX_ID_CHARS));
+    if let Some(notes) = &doc.notes
+        && notes.len() > MAX_NOTES_BYTES
+    {
+        errors.push(error(
+            "notes",
+            format!(
+                "is {} bytes; at most {MAX_NOTES_BYTES} are allowed",
+                notes.len()
+            ),
+        ));
+    }
+    for (field, value) in [
+        ("customer", &doc.customer),
+        ("contact", &doc.contact),
+        ("site", &doc.site),
+    ] {
+        if let Some(value) = value {
+            errors.extend(check_object(field, value));
+        }
+    }
+    if doc.attributes.len() > MAX_ATTRIBUTES {
+        errors.push(error(
+            "attributes",
+            format!(
+                "has {} entries; at most {MAX_ATTRIBUTES} are allowed",
+                doc.attributes.len()
+            ),
+        ));
+    }
+    for (key, value) in &doc.attributes {
+        if key.is_empty() {
+            errors.push(error("attributes", "has an empty key".to_string()));
+        }
+        errors.extend(too_long_chars(
+            format!("attributes.{}", truncate(key)),
+            key,
+            MAX_ATTRIBUTE_KEY_CHARS,
+        ));
+        errors.extend(too_long_chars(
+            format!("attributes.{}", truncate(key)),
+            value,
+            MAX_ATTRIBUTE_VALUE_CHARS,
+        ));
+    }
+    if doc.lines.len() > MAX_LINES {
+        errors.push(error(
+            "lines",
+            format!(
+                "has {} lines; at most {MAX_LINES} are allowed",
+                doc.lines.len()
+            ),
+        ));
+    }
+    for (i, line) in doc.lines.iter().enumerate().take(MAX_LINES) {
+        errors.extend(too_long_chars(
+            format!("lines[{i}].product_code"),
+            &line.product_code,
+            MAX_ID_CHARS,
+        ));
+    }
+    errors
+}
+
+/// A key as it may be echoed in an error: at most 64 characters.
+fn truncate(key: &str) -> String {
+    key.chars().take(MAX_ATTRIBUTE_KEY_CHARS).collect()
+}
