@@ -64,7 +64,7 @@ fn verdict(
         reason: body
             .get("reason")
             .and_then(Value::as_str)
-            .map(str::to_string),
+            .map(orderflow_domain::limits::clip),
     })
 }
 
@@ -128,13 +128,10 @@ impl OrderActivitiesImpl {
         let path = order_path(&call, "/plan");
         let answer = self.call(&ctx, &call, &path).await?;
         let plan: PlanProposal = decode(answer.body, &path)?;
-        if plan.steps.is_empty() {
+        if let Err(problem) = orderflow_domain::limits::check_plan(&plan) {
             return Err(permanent(
                 "SupplierProtocolError",
-                format!(
-                    "supplier proposed an empty plan for {}",
-                    call.order.supplier_order_id()
-                ),
+                format!("the supplier proposed a plan orderflow cannot take: {problem}"),
             ));
         }
         Ok(plan)

@@ -6,7 +6,7 @@ use orderflow_domain::cancellation::{CancelPath, Cancellation, Reactivation};
 use orderflow_domain::model::{Amendment, OrderEvent, OrderState, OrderView, RequestState};
 use orderflow_domain::rule_code::RuleCode;
 use orderflow_store::{Delivery, Webhook};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Every error: `{"error": {"code", "message", "details"}}`.
@@ -115,8 +115,9 @@ pub struct DeliveryList {
     pub deliveries: Vec<Delivery>,
 }
 
-/// A supplier callback was taken.
-#[derive(Default, Serialize, ToSchema)]
+/// A supplier callback was taken. Kept with the callback's claim, so that a repeat answers
+/// with the first outcome.
+#[derive(Default, Serialize, Deserialize, ToSchema)]
 pub struct CallbackAnswer {
     pub accepted: bool,
     /// The order's state after a HOLD or RESUME.
@@ -136,18 +137,29 @@ impl CallbackAnswer {
     }
 }
 
-/// `GET /healthz`.
+/// `GET /healthz` and `GET /livez`. The details are given to the operator only.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     /// `ok` or `unavailable`.
     pub status: String,
-    /// Workers polling the order task queue (when ok).
+    /// Operator only: workers polling the order task queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
-    /// What is wrong with the database, or `ok` (when unavailable).
+    /// Operator only: what is wrong with the database, or `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
-    /// What is wrong with Temporal or the workers, or `ok` (when unavailable).
+    /// Operator only: what is wrong with Temporal or the workers, or `ok`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+}
+
+impl Health {
+    pub fn status(status: &str) -> Health {
+        Health {
+            status: status.to_string(),
+            workers: None,
+            database: None,
+            engine: None,
+        }
+    }
 }

@@ -18,6 +18,7 @@ use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderType, OrderView};
 use orderflow_domain::requests::{AmendDecision, ResponseCode};
 use orderflow_domain::rules::{self, OperatorAction};
+use orderflow_store::claims::CallbackClaim;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
@@ -44,7 +45,8 @@ pub fn verify_signature(
     let timestamp: i64 = header("orderflow-timestamp")
         .and_then(|t| t.parse().ok())
         .ok_or_else(bad)?;
-    if (now - timestamp).abs() > MAX_SKEW_SECS {
+    // abs_diff: a hostile timestamp such as i64::MIN cannot overflow the check.
+    if now.abs_diff(timestamp) > MAX_SKEW_SECS.unsigned_abs() {
         return Err(bad());
     }
     let given = header("orderflow-signature")
@@ -145,15 +147,56 @@ async fn take_callback(
         .callback_id
         .clone()
         .unwrap_or_else(|| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)));
+    let claim = state
+        .store
+        .claim_callback(&supplier_id, &callback_id, &crate::orders::now())
+        .await?;
+    match claim {
+        CallbackClaim::New => {}
+        // A retry or a replay: the first outcome, and nothing changes.
+        CallbackClaim::Done { answer, .. } => {
+            let answer = serde_json::from_str(&answer).map_err(ApiError::internal)?;
+            return Ok((StatusCode::OK, Json(answer)));
+        }
+        CallbackClaim::InProgress => {
+            return Err(ApiError::conflict(
+                "REQUEST_IN_PROGRESS",
+                "this callback is being handled; send it again shortly",
+            )
+            .retry_after(1));
+        }
+    }
+    let result = act(&state, &supplier_id, callback, callback_id.clone()).await;
+    let store = &state.store;
+    match &result {
+        Ok((status, Json(answer))) => {
+            let answer = serde_json::to_string(answer).map_err(ApiError::internal)?;
+            store
+                .finish_callback(&supplier_id, &callback_id, status.as_u16(), &answer)
+                .await?;
+        }
+        // Nothing was taken: the supplier's retry is handled afresh.
+        Err(_) => store.release_callback(&supplier_id, &callback_id).await?,
+    }
+    result
+}
+
+/// Acts on a callback claimed for the first time.
+async fn act(
+    state: &AppState,
+    supplier_id: &str,
+    callback: Callback,
+    callback_id: String,
+) -> Result<(StatusCode, Json<CallbackAnswer>), ApiError> {
     let kind = CallbackKind::parse(&callback.kind);
     if kind == Some(CallbackKind::UnsolicitedCease) {
-        return unsolicited_cease(&state, &supplier_id, callback).await;
+        return unsolicited_cease(state, supplier_id, callback).await;
     }
     let order = state
         .store
         .get_order(&callback.tenant_id, &callback.order_id)
         .await?
-        .filter(|o| o.document.supplier_id == *supplier_id)
+        .filter(|o| o.document.supplier_id == supplier_id)
         .ok_or_else(|| ApiError::not_found(&callback.order_id))?;
     let Some(kind) = kind else {
         return Err(ApiError::unprocessable(
@@ -312,7 +355,7 @@ async fn take_callback(
             ))
         }
         // Taken before the order is looked up: it opens an order.
-        CallbackKind::UnsolicitedCease => unsolicited_cease(&state, &supplier_id, callback).await,
+        CallbackKind::UnsolicitedCease => unsolicited_cease(state, supplier_id, callback).await,
     }
 }
 
@@ -324,15 +367,18 @@ async fn unsolicited_cease(
     supplier_id: &str,
     callback: Callback,
 ) -> Result<(StatusCode, Json<CallbackAnswer>), ApiError> {
+    // One answer for an unknown tenant and one that does not take ceases from this
+    // supplier, so that a supplier cannot probe which tenants exist.
     if !state
         .settings
-        .tenants
-        .iter()
-        .any(|t| t.tenant_id == callback.tenant_id)
+        .allows_unsolicited_cease(&callback.tenant_id, supplier_id)
     {
         return Err(ApiError::unprocessable(
             "UNKNOWN_TENANT",
-            format!("tenant '{}' is not configured", callback.tenant_id),
+            format!(
+                "tenant '{}' is not configured to take unsolicited ceases from supplier '{supplier_id}'",
+                callback.tenant_id
+            ),
         ));
     }
     if let Some(existing) = state

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod openapi;
 pub mod order_engine;
 pub mod orders;
+pub mod protect;
 pub mod webhooks;
 
 use answers::Health;
@@ -43,6 +44,7 @@ pub(crate) const BODY_LIMIT: usize = orderflow_domain::limits::MAX_BODY_BYTES;
 fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(healthz))
+        .routes(routes!(livez))
         .routes(routes!(orders::create_order, orders::list_orders))
         .routes(routes!(
             orders::get_order,
@@ -79,6 +81,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 }
 
 pub fn router(state: AppState) -> Router {
+    let guard = Arc::new(protect::Guard::new(state.settings.clone()));
     let (router, document) = parts();
     let document = Arc::new(document);
     router
@@ -90,6 +93,10 @@ pub fn router(state: AppState) -> Router {
             error::ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            protect::protect,
+        ))
         .layer(axum::middleware::map_response(error::uniform))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(
@@ -98,41 +105,53 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// 200 while the process is up: nothing else is checked (for a liveness probe, which must
+/// not restart the API when Temporal or the database is away).
+#[utoipa::path(get, path = "/livez", tag = "health", security(()),
+    responses((status = 200, description = "The process is up", body = Health)))]
+async fn livez() -> axum::Json<Health> {
+    axum::Json(Health::status("ok"))
+}
+
 /// 200 once the database answers, Temporal answers, and a worker polls the order queue.
+/// Anyone learns only ok / not ok; what is missing (and how many workers poll) is for the
+/// operator token.
 #[utoipa::path(get, path = "/healthz", tag = "health", security(()),
     responses((status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Not ready: what is missing", body = Health)))]
-async fn healthz(State(state): State<AppState>) -> (StatusCode, axum::Json<Health>) {
+        (status = 503, description = "Not ready (details with the operator token)", body = Health)))]
+async fn healthz(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> (StatusCode, axum::Json<Health>) {
+    let operator = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| state.settings.authenticate(token.trim()))
+        == Some(orderflow_config::Caller::Operator);
     let db = state
         .store
         .ping()
         .await
-        .map_err(|e| format!("database: {e}"));
+        .map_err(|e| format!("database: {e:#}"));
     let engine = state.engine.check().await;
-    match (db, engine) {
-        (Ok(()), Ok(pollers)) if pollers > 0 => (
-            StatusCode::OK,
-            axum::Json(Health {
-                status: "ok".into(),
-                workers: Some(pollers),
-                database: None,
-                engine: None,
-            }),
-        ),
-        (db, engine) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(Health {
-                status: "unavailable".into(),
-                workers: None,
-                database: Some(db.err().unwrap_or_else(|| "ok".into())),
-                engine: Some(match engine {
-                    Ok(0) => "no worker is polling the order task queue".to_string(),
-                    Ok(_) => "ok".to_string(),
-                    Err(e) => e,
-                }),
-            }),
-        ),
+    let ready = matches!((&db, &engine), (Ok(()), Ok(pollers)) if *pollers > 0);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut health = Health::status(if ready { "ok" } else { "unavailable" });
+    if operator {
+        health.workers = engine.as_ref().ok().copied();
+        health.database = Some(db.err().unwrap_or_else(|| "ok".into()));
+        health.engine = Some(match engine {
+            Ok(0) => "no worker is polling the order task queue".to_string(),
+            Ok(_) => "ok".to_string(),
+            Err(e) => e,
+        });
     }
+    (status, axum::Json(health))
 }
 
 /// Builds the API's state from settings: opens the database and connects to Temporal.

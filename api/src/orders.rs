@@ -1,13 +1,14 @@
 //! Order endpoints: submit, read, list, events, operator commands. Drafts are in `drafts`.
 
 use crate::AppState;
+use crate::amendments::{IdempotencyKey, idempotency_key};
 use crate::answers::{ErrorBody, EventList, OrderAnswer, OrderList};
 use crate::drafts;
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, StrictJson, StrictQuery};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
 use orderflow_domain::commands::OperatorRequest;
@@ -15,15 +16,16 @@ use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
 use orderflow_domain::rules::{self, OperatorAction};
 use orderflow_store::OrderFilter;
+use orderflow_store::claims::KeyClaim;
 use orderflow_workflows::OrderWorkflowInput;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /v1/orders` (and of `PUT /v1/orders/{id}`, which replaces a draft). The
 /// tenant comes from the credentials, never from here.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrder {
     /// Unique per tenant; generated (UUIDv7) when absent.
@@ -148,21 +150,36 @@ pub async fn start_workflow(state: &AppState, view: &OrderView) -> Result<(), Ap
 }
 
 /// `POST /v1/orders`: 201 with the order, placed (START) or, with `"place": false`, a DRAFT.
+/// With an `Idempotency-Key`, a repeat of the same request answers 200 with the order the
+/// key made (never a second order); the key with another request is 422
+/// `IDEMPOTENCY_KEY_REUSED`.
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = NewOrder,
+    params(IdempotencyKey),
     responses(
+        (status = 200, description = "A repeat (same Idempotency-Key and request): the order it made", body = OrderView,
+            headers(("Location" = String, description = "The order's URL"))),
         (status = 201, description = "Placed (state START) or stored as a DRAFT", body = OrderView,
             headers(("Location" = String, description = "The order's URL"))),
-        (status = 409, description = "`DUPLICATE_ORDER`", body = ErrorBody),
-        (status = 422, description = "`VALIDATION_FAILED`, `UNKNOWN_SUPPLIER`, `UNKNOWN_FIELD`", body = ErrorBody),
+        (status = 409, description = "`DUPLICATE_ORDER`, `REQUEST_IN_PROGRESS`", body = ErrorBody),
+        (status = 422, description = "`VALIDATION_FAILED`, `UNKNOWN_SUPPLIER`, `UNKNOWN_FIELD`, `IDEMPOTENCY_KEY_REUSED`", body = ErrorBody),
     ))]
 pub async fn create_order(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     StrictJson(body): StrictJson<NewOrder>,
 ) -> Result<Response, ApiError> {
     let tenant_id = crate::extract::tenant_only(caller, "orders are placed")?;
+    let key = idempotency_key(&headers)?;
     let place = body.place.unwrap_or(true);
-    let order = body.into_document(&state, tenant_id)?;
+    let digest = request_digest(&body)?;
+    let mut order = body.into_document(&state, tenant_id)?;
+    if let Some(key) = &key {
+        match keyed_order(&state, &order, key, &digest).await? {
+            Keyed::Repeat(view) => return Ok(created(StatusCode::OK, *view)),
+            Keyed::Go(order_id) => order.order_id = order_id,
+        }
+    }
     if state
         .store
         .get_order(&order.tenant_id, &order.order_id)
@@ -173,19 +190,98 @@ pub async fn create_order(
     }
     let view = OrderView::received(order, now());
     let view = if place {
-        start_workflow(&state, &view).await?;
+        if let Err(e) = start_workflow(&state, &view).await {
+            // The same key's first request started it a moment ago: answer with that order.
+            if key.is_some() && e.code == "DUPLICATE_ORDER" {
+                let order_id = &view.document.order_id;
+                let repeat = wait_for_order(&state, &view.document.tenant_id, order_id).await?;
+                return Ok(created(StatusCode::OK, repeat));
+            }
+            return Err(e);
+        }
         // Read-your-writes: the order is readable as soon as we answer 201.
         state.store.insert_received(&view).await?;
         view
     } else {
         drafts::insert(&state, view).await?
     };
+    Ok(created(StatusCode::CREATED, view))
+}
+
+/// An order answer with its `Location`.
+fn created(status: StatusCode, view: OrderView) -> Response {
     let location = format!("/v1/orders/{}", view.document.order_id);
-    let mut response = (StatusCode::CREATED, Json(view)).into_response();
+    let mut response = (status, Json(view)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    Ok(response)
+    response
+}
+
+/// What an `Idempotency-Key` on `POST /v1/orders` decides.
+enum Keyed {
+    /// The key already made this order: answer with it.
+    Repeat(Box<OrderView>),
+    /// Create the order under this id: the new one, or the id the key's first, unfinished
+    /// request chose.
+    Go(OrderId),
+}
+
+/// The digest a repeat must match: the request as parsed, so that whitespace does not count.
+fn request_digest(body: &NewOrder) -> Result<String, ApiError> {
+    let bytes = serde_json::to_vec(body).map_err(ApiError::internal)?;
+    Ok(orderflow_config::sha256_hex(&String::from_utf8_lossy(
+        &bytes,
+    )))
+}
+
+async fn keyed_order(
+    state: &AppState,
+    order: &OrderDocument,
+    key: &str,
+    digest: &str,
+) -> Result<Keyed, ApiError> {
+    let claim = state
+        .store
+        .claim_order_key(&order.tenant_id, key, digest, &order.order_id, &now())
+        .await?;
+    match claim {
+        KeyClaim::New => Ok(Keyed::Go(order.order_id.clone())),
+        KeyClaim::Used {
+            order_id,
+            request_sha256,
+        } if request_sha256 == digest => {
+            match state.store.get_order(&order.tenant_id, &order_id).await? {
+                Some(view) => Ok(Keyed::Repeat(Box::new(view))),
+                None => Ok(Keyed::Go(OrderId::unchecked(order_id))),
+            }
+        }
+        KeyClaim::Used { order_id, .. } => Err(ApiError::unprocessable(
+            "IDEMPOTENCY_KEY_REUSED",
+            format!(
+                "this Idempotency-Key made order '{order_id}' from another request; use a new key"
+            ),
+        )),
+    }
+}
+
+/// The order a concurrent request with the same key is placing, once its row is written
+/// (within a few seconds).
+async fn wait_for_order(
+    state: &AppState,
+    tenant_id: &str,
+    order_id: &str,
+) -> Result<OrderView, ApiError> {
+    for _ in 0..50 {
+        if let Some(view) = state.store.get_order(tenant_id, order_id).await? {
+            return Ok(view);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(ApiError::conflict(
+        "REQUEST_IN_PROGRESS",
+        "a request with this Idempotency-Key is still placing the order; retry shortly",
+    ))
 }
 
 /// The stored order, or 404 (also for another tenant's order).

@@ -146,6 +146,13 @@ impl Stack {
                 base_url: sim_url,
                 secret: credentials.sim_secret.as_str().into(),
             }],
+            // The benchmark is one tenant at full speed: no rate limit in the way.
+            api: orderflow_config::ApiLimits {
+                tenant_requests_per_second: 1_000_000,
+                tenant_burst: 1_000_000,
+                max_concurrent_requests: 100_000,
+                ..Default::default()
+            },
             ..Settings::default()
         });
         if !overrides.is_empty() {

@@ -32,6 +32,7 @@ impl Settings {
                 .map(|(tenant, key)| TenantKey {
                     tenant_id: (*tenant).into(),
                     key_sha256: sha256_hex(key),
+                    unsolicited_cease_from: vec!["sim".into()],
                 })
                 .collect(),
             operator_token_sha256: sha256_hex(DEV_OPERATOR_TOKEN),
@@ -129,6 +130,7 @@ mod tests {
             tenants: vec![TenantKey {
                 tenant_id: "acme".into(),
                 key_sha256: sha256_hex("a-real-key"),
+                unsolicited_cease_from: Vec::new(),
             }],
             operator_token_sha256: sha256_hex("a-real-token"),
             suppliers: vec![SupplierSettings {

@@ -39,6 +39,10 @@ pub struct SupplierSettings {
 pub struct TenantKey {
     pub tenant_id: String,
     pub key_sha256: String,
+    /// Suppliers that may raise an unsolicited cease (a cease the tenant did not order) of
+    /// this tenant's services. None unless listed.
+    #[serde(default)]
+    pub unsolicited_cease_from: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,9 +77,38 @@ pub struct Settings {
     pub webhook_key: Secret,
     /// How long a webhook delivery is retried after its first attempt before it is `FAILED`.
     pub webhook_retry_hours: f64,
+    /// What one API instance takes before it refuses: per-tenant request rate, requests at
+    /// once, and how long one request may take.
+    pub api: ApiLimits,
     /// `metrics_address`, `otlp_endpoint`, `log_format` (docs/operations.md).
     #[serde(flatten)]
     pub telemetry: orderflow_telemetry::TelemetrySettings,
+}
+
+/// The API's abuse limits (per instance).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ApiLimits {
+    /// Sustained requests per second per tenant (a token bucket refilled at this rate).
+    pub tenant_requests_per_second: u32,
+    /// Requests a tenant may send at once above the rate (the bucket's size).
+    pub tenant_burst: u32,
+    /// Requests this instance handles at once, all callers together; more get 503 at once.
+    pub max_concurrent_requests: usize,
+    /// A request still running after this gets 503 `REQUEST_TIMEOUT` (longer than the 30 s
+    /// an API waits for an order's workflow).
+    pub request_timeout_secs: u64,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            tenant_requests_per_second: 50,
+            tenant_burst: 100,
+            max_concurrent_requests: 512,
+            request_timeout_secs: 40,
+        }
+    }
 }
 
 /// Hex SHA-256, the form keys and tokens are stored in.
@@ -102,6 +135,7 @@ impl Default for Settings {
             max_concurrent_activities: 200,
             webhook_key: Secret::default(),
             webhook_retry_hours: 24.0,
+            api: ApiLimits::default(),
             telemetry: Default::default(),
         }
     }
@@ -164,6 +198,13 @@ impl Settings {
     /// none.
     pub fn from_json(text: &str) -> anyhow::Result<Settings> {
         Ok(serde_json::from_str(text)?)
+    }
+
+    /// May `supplier_id` raise an unsolicited cease for `tenant_id`?
+    pub fn allows_unsolicited_cease(&self, tenant_id: &str, supplier_id: &str) -> bool {
+        self.tenants.iter().any(|t| {
+            t.tenant_id == tenant_id && t.unsolicited_cease_from.iter().any(|s| s == supplier_id)
+        })
     }
 
     pub fn supplier(&self, id: &str) -> Option<&SupplierSettings> {

@@ -39,6 +39,7 @@ impl StackCredentials {
                 .map(|(tenant, key)| TenantKey {
                     tenant_id: tenant.into(),
                     key_sha256: sha256_hex(key),
+                    unsolicited_cease_from: vec!["sim".into()],
                 })
                 .collect(),
             operator_token_sha256: sha256_hex(&self.operator_token),

@@ -144,7 +144,116 @@ pub fn check_document(doc: &OrderDocument) -> Vec<FieldError> {
     errors
 }
 
+/// A supplier's plan that orderflow can carry and show: 1 to [`MAX_PLAN_STEPS`] steps, each
+/// with a unique id of 1-128 characters of `A-Z a-z 0-9 . _ -` (ids go into URLs and
+/// idempotency keys) and a name of at most 128 characters. The problem, else `Ok`.
+pub fn check_plan(plan: &crate::calls::PlanProposal) -> Result<(), String> {
+    if plan.steps.is_empty() || plan.steps.len() > MAX_PLAN_STEPS {
+        return Err(format!(
+            "a plan has 1 to {MAX_PLAN_STEPS} steps, this one has {}",
+            plan.steps.len()
+        ));
+    }
+    if crate::ids::OrderId::parse(&plan.plan_id).is_err() {
+        return Err("the plan id is not 1-128 characters of A-Z a-z 0-9 . _ -".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if crate::ids::LineId::parse(&step.step_id).is_err() {
+            return Err(format!(
+                "step {i}'s id is not 1-128 characters of A-Z a-z 0-9 . _ -"
+            ));
+        }
+        if !seen.insert(step.step_id.as_str()) {
+            return Err(format!("step id '{}' appears twice", step.step_id));
+        }
+        if step.name.chars().count() > MAX_ID_CHARS {
+            return Err(format!(
+                "step '{}' has a name over {MAX_ID_CHARS} characters",
+                step.step_id
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Text from outside (a supplier's reason) cut to [`MAX_REASON_BYTES`] at a character
+/// boundary, so what orderflow records of it stays bounded.
+pub fn clip(text: &str) -> String {
+    if text.len() <= MAX_REASON_BYTES {
+        return text.to_string();
+    }
+    let mut end = MAX_REASON_BYTES - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// A key as it may be echoed in an error: at most 64 characters.
 fn truncate(key: &str) -> String {
     key.chars().take(MAX_ATTRIBUTE_KEY_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calls::{PlanProposal, PlannedStep};
+
+    fn plan(ids: &[&str]) -> PlanProposal {
+        PlanProposal {
+            plan_id: "p-1".into(),
+            steps: ids
+                .iter()
+                .map(|id| PlannedStep {
+                    step_id: (*id).into(),
+                    name: "install".into(),
+                    point_of_no_return: false,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn plans_are_bounded_and_their_step_ids_checked() {
+        assert_eq!(check_plan(&plan(&["step-1", "step-2"])), Ok(()));
+        assert!(check_plan(&plan(&[])).is_err());
+        assert!(
+            check_plan(&plan(&["step-1", "step-1"]))
+                .unwrap_err()
+                .contains("twice")
+        );
+        assert!(check_plan(&plan(&["../admin"])).is_err());
+        let many: Vec<String> = (0..=MAX_PLAN_STEPS).map(|i| format!("s{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(check_plan(&plan(&many)).is_err());
+    }
+
+    #[test]
+    fn clipped_text_stays_within_the_bound_on_a_character_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(MAX_REASON_BYTES);
+        let clipped = clip(&long);
+        assert!(clipped.len() <= MAX_REASON_BYTES && clipped.ends_with('…'));
+    }
+
+    #[test]
+    fn an_order_at_every_limit_passes_and_one_over_each_fails() {
+        use crate::model::{OrderDocument, OrderType};
+        let mut doc = OrderDocument::for_test("acme", "o-1", "PO-1", "sim", OrderType::Provide);
+        doc.order_ref = "R".repeat(MAX_ID_CHARS);
+        doc.notes = Some("n".repeat(MAX_NOTES_BYTES));
+        doc.attributes = (0..MAX_ATTRIBUTES)
+            .map(|i| (format!("{i:0>64}"), "v".repeat(MAX_ATTRIBUTE_VALUE_CHARS)))
+            .collect();
+        let object = serde_json::json!({ "x": "c".repeat(MAX_OBJECT_BYTES - 8) });
+        doc.customer = Some(object.clone());
+        assert_eq!(check_document(&doc), vec![]);
+        doc.order_ref.push('R');
+        doc.notes.as_mut().unwrap().push('n');
+        doc.attributes.insert("one-more".into(), "v".into());
+        doc.customer = Some(serde_json::json!({ "x": "c".repeat(MAX_OBJECT_BYTES) }));
+        let fields: Vec<String> = check_document(&doc).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["order_ref", "notes", "customer", "attributes"]);
+    }
 }

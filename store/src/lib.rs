@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub mod claims;
 pub mod drafts;
 pub mod observe;
 pub mod outbox;
@@ -260,6 +261,7 @@ mod tests {
                 (3, "631661977f4b3ee1990d6262b0b690425acbbf84c070600f8e6539ea8bbda21f2845dd8cb65be2b0da10be2bc5c3f7db"),
                 (4, "8796b7137ffb555dd3829f2dc5bc0a5310972fcdfc1b762c0cf3cd25ad00aafa21d0ab35ed99e37521c3a55f0709ca04"),
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
+                (6, "91fbe2405098c37cb68f784eefed1861eafbcfb956db63ec5e7e6b030cf9c54d26c67882fe7d0fa28ed998a49f1c7e7f"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );
@@ -271,6 +273,7 @@ mod tests {
                 (3, "851042ba386150c2f7041a964363b194f00a6f9fdb3736b57be6e70c8c0c6e6ce32a9698679d2abd714c02c90ea26824"),
                 (4, "a51a4ad347f3ce55f5c822e6167e9b326ee05f46daef3e3bd738779b72569fe2738b371bb9c265f020d45b42d08ecade"),
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
+                (6, "cd7a926fffc4126ac870b0d1de9088f23dd45b7ee32c9296a951d007675e647d3dd9c787cfca69d2a6236aec8cf7b44c"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );

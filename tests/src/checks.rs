@@ -1,7 +1,7 @@
 //! What every order must satisfy however it was driven: it completed once, each supplier call
 //! took effect once, and (when recording) its history for the replay tests.
 
-use crate::{Stack, assert_gapless, events, wait_state};
+use crate::{Reply, Stack, assert_gapless, events, wait_state};
 use orderflow_client::api_client::ApiClient;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -150,5 +150,22 @@ pub async fn assert_each_supplier_call_applied_once(stack: &Stack, order_id: &st
     assert!(
         effects.values().all(|n| *n == 1),
         "{order_id}: duplicate supplier effect: {effects:?}"
+    );
+}
+
+/// The `error.code` of an error answer; panics (showing the body) if there is none.
+pub fn error_code(reply: &Reply) -> &str {
+    reply.body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {}", reply.body))
+}
+
+/// Asserts an error answer's status and code.
+pub fn assert_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(
+        (reply.status.as_u16(), error_code(reply)),
+        (status, code),
+        "{}",
+        reply.body
     );
 }

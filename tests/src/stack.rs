@@ -27,6 +27,8 @@ pub struct StackOptions {
     pub persistent: bool,
     /// `metrics_address`, `otlp_endpoint`, `log_format` of every process.
     pub telemetry: orderflow_telemetry::TelemetrySettings,
+    /// The API's rate, concurrency and time limits.
+    pub api: orderflow_config::ApiLimits,
 }
 
 impl Default for StackOptions {
@@ -38,6 +40,12 @@ impl Default for StackOptions {
             workflow: test_workflow_settings(),
             persistent: false,
             telemetry: Default::default(),
+            // Many tests poll one tenant's orders at once: far above what they send.
+            api: orderflow_config::ApiLimits {
+                tenant_requests_per_second: 5_000,
+                tenant_burst: 10_000,
+                ..Default::default()
+            },
         }
     }
 }
@@ -230,6 +238,7 @@ impl Stack {
             }],
             workflow: options.workflow.clone(),
             telemetry: options.telemetry.clone(),
+            api: options.api.clone(),
             ..Settings::default()
         });
         let config_path = dir.join("config.json");

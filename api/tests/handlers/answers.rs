@@ -125,11 +125,20 @@ async fn an_unreachable_engine_is_503_and_changes_nothing() {
     app.post("/v1/orders/placed/cancel", ACME, json!({ "reason": "x" }))
         .await
         .assert_error(503, "ENGINE_UNAVAILABLE");
+    // A tenant learns only that it is down; the operator learns why.
     let health = app.get("/healthz", ACME).await;
     assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(health.body["status"], "unavailable");
+    assert_eq!(health.body, json!({ "status": "unavailable" }));
+    let health = app.get("/healthz", OPERATOR).await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(health.body["engine"], "the test engine is down");
     assert_eq!(health.body["database"], "ok");
+    // Liveness is the process alone.
+    let live = app.raw(Method::GET, "/livez", None, &[], vec![]).await;
+    assert_eq!(
+        (live.status, live.body),
+        (StatusCode::OK, json!({ "status": "ok" }))
+    );
 }
 
 #[tokio::test]
@@ -137,7 +146,12 @@ async fn healthz_is_200_with_the_pollers_while_the_engine_is_up() {
     let app = App::new().await;
     let health = app.raw(Method::GET, "/healthz", None, &[], vec![]).await;
     assert_eq!(health.status, StatusCode::OK, "{}", health.body);
-    assert_eq!(health.body, json!({ "status": "ok", "workers": 1 }));
+    assert_eq!(health.body, json!({ "status": "ok" }));
+    let health = app.get("/healthz", OPERATOR).await;
+    assert_eq!(
+        health.body,
+        json!({ "status": "ok", "workers": 1, "database": "ok", "engine": "ok" })
+    );
 }
 
 #[tokio::test]

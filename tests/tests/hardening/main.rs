@@ -1,0 +1,86 @@
+//! The API as an attacker or a careless client meets it, on a real stack: size limits,
+//! idempotency keys scoped by kind and on order creation, replayed and foreign supplier
+//! callbacks, rate limits, and answers that carry no internal text.
+
+use orderflow_tests::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+mod abuse;
+mod callbacks;
+mod idempotency;
+mod limits;
+
+static STACK: OnceCell<Stack> = OnceCell::const_new();
+const T: Duration = Duration::from_secs(60);
+
+async fn stack() -> &'static Stack {
+    shared_stack(&STACK, "hardening").await
+}
+
+/// The fields `details.fields` of a VALIDATION_FAILED answer names.
+fn fields(reply: &Reply) -> Vec<String> {
+    assert_eq!(
+        (reply.status.as_u16(), error_code(reply)),
+        (422, "VALIDATION_FAILED"),
+        "{}",
+        reply.body
+    );
+    reply.body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Posts a callback of supplier `sim` signed with the stack's secret, with `timestamp`.
+async fn callback_at(stack: &Stack, body: &Value, timestamp: i64) -> (u16, Value) {
+    let body = body.to_string();
+    let signature =
+        orderflow_supplier_sim::sign(&stack.credentials.sim_secret, timestamp, body.as_bytes());
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/supplier/sim/callbacks", stack.api_url))
+        .header("orderflow-timestamp", timestamp.to_string())
+        .header("orderflow-signature", format!("v1={signature}"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn callback(stack: &Stack, body: &Value) -> (u16, Value) {
+    callback_at(stack, body, chrono::Utc::now().timestamp()).await
+}
+
+/// A running order that stays in EXECUTION for a while (one slow step).
+async fn running_order(stack: &Stack, prefix: &str) -> String {
+    let id = new_id(prefix);
+    submit(
+        &stack.acme(),
+        &order(&id, &[("sim.steps", "1"), ("sim.step_ms", "60000")]),
+    )
+    .await;
+    wait_state(&stack.acme(), &id, "EXECUTION", T).await;
+    id
+}
+
+/// No answer of the API may carry the text of the libraries behind it.
+fn assert_no_internal_text(body: &Value) {
+    let text = body.to_string().to_lowercase();
+    for word in [
+        "temporal",
+        "sqlx",
+        "reqwest",
+        "tonic",
+        "grpc",
+        "workflow task",
+        "http://127.0.0.1",
+    ] {
+        assert!(!text.contains(word), "'{word}' leaked: {body}");
+    }
+}
