@@ -140,6 +140,9 @@ impl Stack {
                 base_url: sim_url,
                 secret: DEV_SIM_SECRET.into(),
             }],
+            // The bench's receivers are plain http on 127.0.0.1.
+            webhook_allow_http: true,
+            webhook_allow_private_networks: true,
             ..Settings::default()
         };
         if !overrides.is_empty() {
