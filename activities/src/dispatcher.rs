@@ -138,11 +138,7 @@ impl Dispatcher {
         Ok(Some(Dispatcher {
             store,
             keys: SecretBox::from_hex(&settings.webhook_key)?,
-            http: guarded_client(policy)
-                .timeout(REQUEST_TIMEOUT)
-                .connect_timeout(CONNECT_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()?,
+            http: http_client(policy)?,
             policy,
             retry_window_ms: (settings.webhook_retry_hours * 3_600_000.0) as i64,
             slots: Arc::new(Slots {
@@ -298,6 +294,16 @@ impl Dispatcher {
     }
 }
 
+/// The dispatcher's client: every name through the egress policy's resolver, no redirects
+/// followed, a short connect timeout and a total one.
+fn http_client(policy: EgressPolicy) -> reqwest::Result<reqwest::Client> {
+    guarded_client(policy)
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+}
+
 /// The coarse category a failed request is recorded as (`last_error`): `url_not_allowed`
 /// (every address refused by the policy), `dns_failed`, `timeout`, `tls_failed`,
 /// `connect_failed`, `redirect_refused` or `request_failed`. Besides these, a send records
@@ -352,21 +358,52 @@ mod tests {
         assert!(backoff_ms(i64::MAX) <= MAX_BACKOFF_MS * 6 / 5);
     }
 
+    const DEV: EgressPolicy = EgressPolicy {
+        allow_http: true,
+        allow_private_networks: true,
+    };
+
     async fn category_of(policy: EgressPolicy, url: &str) -> &'static str {
-        let client = guarded_client(policy)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let client = http_client(policy).unwrap();
         failure_category(&client.post(url).send().await.unwrap_err())
+    }
+
+    /// Answers every request with `answer`, counting them.
+    async fn server(
+        answer: &'static str,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, hits)
+    }
+
+    #[tokio::test]
+    async fn redirects_are_answers_not_followed() {
+        let (target, hits) = server("HTTP/1.1 204 No Content\r\n\r\n").await;
+        let redirect: &'static str = Box::leak(
+            format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}/\r\ncontent-length: 0\r\n\r\n")
+                .into_boxed_str(),
+        );
+        let (url, _) = server(redirect).await;
+        let answer = http_client(DEV).unwrap().post(&url).send().await.unwrap();
+        assert_eq!(answer.status(), 307);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
     }
 
     #[tokio::test]
     async fn failed_requests_are_recorded_as_coarse_categories() {
-        let dev = EgressPolicy {
-            allow_http: true,
-            allow_private_networks: true,
-        };
+        let dev = DEV;
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = closed.local_addr().unwrap().port();
         drop(closed);

@@ -1,6 +1,12 @@
 use super::*;
 use AddressClass::{Forbidden, Private, Public};
 
+/// The settings of `orderflow dev` and the tests.
+const DEV: EgressPolicy = EgressPolicy {
+    allow_http: true,
+    allow_private_networks: true,
+};
+
 /// Every range the policy names, with addresses at and around its edges.
 const TABLE: &[(&str, AddressClass)] = &[
     // Public IPv4.
@@ -108,10 +114,7 @@ fn every_address_has_its_class() {
 #[test]
 fn private_networks_pass_only_when_allowed_and_forbidden_ones_never() {
     let strict = EgressPolicy::default();
-    let dev = EgressPolicy {
-        allow_http: true,
-        allow_private_networks: true,
-    };
+    let dev = DEV;
     for (text, class) in TABLE {
         let ip: IpAddr = text.parse().unwrap();
         let (strict_ok, dev_ok) = match class {
@@ -127,10 +130,7 @@ fn private_networks_pass_only_when_allowed_and_forbidden_ones_never() {
 #[test]
 fn literal_hosts_and_schemes_are_checked_without_dns() {
     let strict = EgressPolicy::default();
-    let dev = EgressPolicy {
-        allow_http: true,
-        allow_private_networks: true,
-    };
+    let dev = DEV;
     let refused = |policy: &EgressPolicy, url: &str| policy.check_literal(url).unwrap_err();
     assert_eq!(
         refused(&strict, "http://example.com/h"),
@@ -138,35 +138,40 @@ fn literal_hosts_and_schemes_are_checked_without_dns() {
     );
     assert_eq!(refused(&strict, "ftp://example.com/h"), Refusal::NotAUrl);
     assert_eq!(refused(&strict, "not a url"), Refusal::NotAUrl);
-    for url in [
-        "https://169.254.169.254/latest/meta-data",
-        "https://[::ffff:169.254.169.254]/",
-        "https://[fd00:ec2::254]/",
-        "https://0.0.0.0/",
-        "https://[::]/",
-        "https://127.0.0.1/",
-        "https://[::1]:8443/",
-        // The URL parser reads these as 127.0.0.1.
-        "https://0x7f.1/",
-        "https://2130706433/",
-    ] {
-        assert!(
-            matches!(refused(&strict, url), Refusal::Address { .. }),
-            "{url}"
-        );
-    }
-    for url in [
-        "http://169.254.169.254/latest/meta-data",
-        "http://[::ffff:169.254.169.254]/",
-        "http://[fd00:ec2::254]/",
-        "http://0.0.0.0/",
-        "http://224.0.0.1/",
-    ] {
-        assert!(
-            matches!(refused(&dev, url), Refusal::Address { .. }),
-            "{url}"
-        );
-    }
+    let all_refused = |policy: &EgressPolicy, urls: &[&str]| {
+        for url in urls {
+            let refusal = refused(policy, url);
+            assert!(
+                matches!(refusal, Refusal::Address { .. }),
+                "{url}: {refusal}"
+            );
+        }
+    };
+    all_refused(
+        &strict,
+        &[
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::ffff:169.254.169.254]/",
+            "https://[fd00:ec2::254]/",
+            "https://0.0.0.0/",
+            "https://[::]/",
+            "https://127.0.0.1/",
+            "https://[::1]:8443/",
+            // The URL parser reads these as 127.0.0.1.
+            "https://0x7f.1/",
+            "https://2130706433/",
+        ],
+    );
+    all_refused(
+        &dev,
+        &[
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[fd00:ec2::254]/",
+            "http://0.0.0.0/",
+            "http://224.0.0.1/",
+        ],
+    );
     assert_eq!(dev.check_literal("http://127.0.0.1:9/h"), Ok(None));
     assert_eq!(strict.check_literal("https://8.8.8.8/h"), Ok(None));
     assert_eq!(
@@ -178,10 +183,7 @@ fn literal_hosts_and_schemes_are_checked_without_dns() {
 #[tokio::test]
 async fn names_are_checked_by_the_addresses_they_resolve_to() {
     let strict = EgressPolicy::default();
-    let dev = EgressPolicy {
-        allow_http: true,
-        allow_private_networks: true,
-    };
+    let dev = DEV;
     assert!(matches!(
         strict.check("https://localhost:9/h").await,
         Err(Refusal::Address { .. })

@@ -52,17 +52,12 @@ async fn one_webhook_over_the_cap_is_409_limit_reached() {
         ..test_settings()
     })
     .await;
+    let create = |tenant| app.post("/v1/webhooks", tenant, hook("http://127.0.0.1:9/h"));
     for _ in 0..2 {
-        let answer = app
-            .post("/v1/webhooks", ACME, hook("http://127.0.0.1:9/h"))
-            .await;
+        let answer = create(ACME).await;
         assert_eq!(answer.status, 201, "{}", answer.body);
     }
-    app.post("/v1/webhooks", ACME, hook("http://127.0.0.1:9/h"))
-        .await
-        .assert_error(409, "LIMIT_REACHED");
-    let other = app
-        .post("/v1/webhooks", GLOBEX, hook("http://127.0.0.1:9/h"))
-        .await;
+    create(ACME).await.assert_error(409, "LIMIT_REACHED");
+    let other = create(GLOBEX).await;
     assert_eq!(other.status, 201, "the cap is per tenant: {}", other.body);
 }

@@ -17,19 +17,27 @@ static FAIR: OnceCell<Stack> = OnceCell::const_new();
 
 const CAP: usize = 3;
 
+/// The stack in `cell`, started with its own settings for the APIs and the workers.
+async fn stack_with(
+    cell: &'static OnceCell<Stack>,
+    name: &str,
+    api: fn(&mut Settings),
+    worker: fn(&mut Settings),
+) -> &'static Stack {
+    let options = StackOptions {
+        api_settings: Some(api),
+        worker_settings: Some(worker),
+        ..StackOptions::default()
+    };
+    cell.get_or_init(|| Stack::start_with(name, options)).await
+}
+
 async fn strict_stack() -> &'static Stack {
     fn production(s: &mut Settings) {
         s.webhook_allow_http = false;
         s.webhook_allow_private_networks = false;
     }
-    let options = StackOptions {
-        api_settings: Some(production),
-        worker_settings: Some(production),
-        ..StackOptions::default()
-    };
-    STRICT
-        .get_or_init(|| Stack::start_with("egress-strict", options))
-        .await
+    stack_with(&STRICT, "egress-strict", production, production).await
 }
 
 async fn rebind_stack() -> &'static Stack {
@@ -39,14 +47,7 @@ async fn rebind_stack() -> &'static Stack {
     fn no_private_networks(s: &mut Settings) {
         s.webhook_allow_private_networks = false;
     }
-    let options = StackOptions {
-        api_settings: Some(capped),
-        worker_settings: Some(no_private_networks),
-        ..StackOptions::default()
-    };
-    REBIND
-        .get_or_init(|| Stack::start_with("egress-rebind", options))
-        .await
+    stack_with(&REBIND, "egress-rebind", capped, no_private_networks).await
 }
 
 async fn register(client: &ApiClient, url: &str) -> Reply {
