@@ -249,8 +249,12 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// An HTTP client builder whose every name resolution goes through [`GuardedResolver`].
+/// It ignores `HTTP_PROXY`/`HTTPS_PROXY`: through a proxy, the proxy would resolve the name
+/// and connect, out of the policy's reach.
 pub fn guarded_client(policy: EgressPolicy) -> reqwest::ClientBuilder {
-    reqwest::Client::builder().dns_resolver(Arc::new(GuardedResolver { policy }))
+    reqwest::Client::builder()
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver { policy }))
 }
 
 /// Whether `error` (or what caused it) is of type `E`.
