@@ -4,6 +4,7 @@
 //! supplier callbacks.
 
 pub mod dispatcher;
+pub mod egress;
 pub mod order_activities;
 pub mod signing;
 pub mod supplier;

@@ -45,9 +45,11 @@ fn order_path(call: &SupplierCall, suffix: &str) -> String {
 
 fn decode<T: serde::de::DeserializeOwned>(body: Value, path: &str) -> Result<T, ActivityError> {
     serde_json::from_value(body.clone()).map_err(|e| {
+        // The detail goes to the log: a failure message ends up in the order's events.
+        tracing::warn!(%path, error = %e, %body, "supplier answer not understood");
         permanent(
             "SupplierProtocolError",
-            format!("supplier answer to POST {path} is not understood ({e}): {body}"),
+            format!("supplier answer to POST {path} is not understood"),
         )
     })
 }
@@ -149,10 +151,13 @@ impl OrderActivitiesImpl {
         match required(&answer.body, "status", &path)?.as_str() {
             Some("DONE") => Ok(StepOutcome::Done),
             Some("ACCEPTED") => Ok(StepOutcome::Accepted),
-            _ => Err(permanent(
-                "SupplierProtocolError",
-                format!("unexpected step status from supplier: {}", answer.body),
-            )),
+            _ => {
+                tracing::warn!(%path, body = %answer.body, "unexpected step status");
+                Err(permanent(
+                    "SupplierProtocolError",
+                    format!("unexpected step status from supplier on POST {path}"),
+                ))
+            }
         }
     }
 

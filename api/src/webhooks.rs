@@ -1,6 +1,11 @@
 //! Tenant webhooks: `POST/GET /v1/webhooks`, `GET/DELETE /v1/webhooks/{id}` and
 //! `GET /v1/webhooks/{id}/deliveries`. Tenant keys only. The secret is encrypted before it is
 //! stored and never shown again; the worker's dispatcher sends the deliveries.
+//!
+//! A URL is checked against the egress policy (`orderflow_activities::egress`) when it is
+//! registered, so a tenant learns at once that a destination is refused (`URL_NOT_ALLOWED`);
+//! the dispatcher checks it again at every send. A tenant has at most
+//! `max_webhooks_per_tenant` webhooks (`LIMIT_REACHED`).
 
 use crate::AppState;
 use crate::answers::{DeliveryList, ErrorBody, WebhookList};
@@ -9,6 +14,7 @@ use crate::extract::{StrictJson, tenant_only};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use orderflow_activities::egress::{EgressPolicy, Refusal};
 use orderflow_config::Caller;
 use orderflow_domain::model::EventType;
 use orderflow_store::SecretBox;
@@ -23,7 +29,8 @@ const DELIVERIES_LIMIT: i64 = 100;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
-    /// The receiver, an absolute `http://` or `https://` URL.
+    /// The receiver, an absolute `https://` URL (plain `http://` only where the deployment
+    /// allows it) whose host resolves only to public addresses.
     #[schema(pattern = r"^https?://[^\s/?#]+")]
     pub url: String,
     /// Event types (e.g. `STATE_CHANGED`) or `*` for all.
@@ -84,6 +91,24 @@ fn keys(state: &AppState) -> Result<SecretBox, ApiError> {
     SecretBox::from_hex(state.settings.webhook_key.expose()).map_err(ApiError::internal)
 }
 
+/// 422 `URL_NOT_ALLOWED`: the message says why and what to use instead.
+fn url_not_allowed(refusal: Refusal) -> ApiError {
+    let message = refusal.to_string();
+    ApiError::unprocessable("URL_NOT_ALLOWED", format!("url: {message}"))
+        .with_details(json!({ "fields": [{ "field": "url", "message": message }] }))
+}
+
+fn limit_reached(max: usize) -> ApiError {
+    ApiError::conflict(
+        "LIMIT_REACHED",
+        format!(
+            "this tenant already has {max} webhooks, the most allowed; delete one \
+             (DELETE /v1/webhooks/{{id}}) before adding another"
+        ),
+    )
+    .with_details(json!({ "limit": max }))
+}
+
 fn not_found(webhook_id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -94,7 +119,9 @@ fn not_found(webhook_id: &str) -> ApiError {
 
 /// `POST /v1/webhooks`: 201 with the subscription, without its secret.
 #[utoipa::path(post, path = "/v1/webhooks", tag = "webhooks", request_body = WebhookBody,
-    responses((status = 201, body = Webhook), (status = 422, description = "`INVALID_FIELD`", body = ErrorBody)))]
+    responses((status = 201, body = Webhook),
+        (status = 409, description = "`LIMIT_REACHED`: the tenant has `max_webhooks_per_tenant` webhooks already", body = ErrorBody),
+        (status = 422, description = "`INVALID_FIELD`; `URL_NOT_ALLOWED`: not https (where http is not allowed), or the host is or resolves to a loopback, private, link-local, metadata, multicast or reserved address, or does not resolve", body = ErrorBody)))]
 pub async fn create_webhook(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +130,10 @@ pub async fn create_webhook(
     let tenant_id = tenant_only(caller, WHAT)?;
     validate(&body)?;
     let keys = keys(&state)?;
+    EgressPolicy::from_settings(&state.settings)
+        .check(&body.url)
+        .await
+        .map_err(url_not_allowed)?;
     let webhook = Webhook {
         webhook_id: uuid::Uuid::now_v7().to_string(),
         url: body.url,
@@ -110,10 +141,14 @@ pub async fn create_webhook(
         created_at: crate::orders::now(),
     };
     let sealed = keys.seal(&webhook.webhook_id, &body.secret)?;
-    state
+    let max = state.settings.max_webhooks_per_tenant;
+    let stored = state
         .store
-        .create_webhook(&tenant_id, &webhook, &sealed)
+        .create_webhook_within(&tenant_id, &webhook, &sealed, max)
         .await?;
+    if !stored {
+        return Err(limit_reached(max));
+    }
     Ok((StatusCode::CREATED, Json(webhook)))
 }
 

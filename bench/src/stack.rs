@@ -153,6 +153,9 @@ impl Stack {
                 max_concurrent_requests: 100_000,
                 ..Default::default()
             },
+            // The bench's receivers are plain http on 127.0.0.1.
+            webhook_allow_http: true,
+            webhook_allow_private_networks: true,
             ..Settings::default()
         });
         if !overrides.is_empty() {

@@ -80,6 +80,22 @@ pub struct Settings {
     /// What one API instance takes before it refuses: per-tenant request rate, requests at
     /// once, and how long one request may take.
     pub api: ApiLimits,
+    // Webhook egress (issue 14; docs/security-egress.md). Both `allow` switches are on only
+    // in `orderflow dev` and the test and bench stacks, whose receivers are plain http on
+    // 127.0.0.1.
+    /// Whether webhook URLs may be plain `http://` (otherwise `https://` is required).
+    pub webhook_allow_http: bool,
+    /// Whether webhooks may go to loopback, RFC 1918, CGNAT (100.64/10) and unique-local
+    /// (fc00::/7) addresses. Link-local (the metadata services), unspecified, multicast and
+    /// reserved addresses are refused whatever this says.
+    pub webhook_allow_private_networks: bool,
+    /// Webhooks one tenant may have; `POST /v1/webhooks` over it is 409 `LIMIT_REACHED`.
+    pub max_webhooks_per_tenant: usize,
+    /// Deliveries one dispatcher (worker) sends at once, over all tenants.
+    pub webhook_max_in_flight: usize,
+    /// Deliveries one dispatcher sends at once for one tenant, so that a tenant whose
+    /// receivers hang cannot take every slot.
+    pub webhook_max_in_flight_per_tenant: usize,
     /// `metrics_address`, `otlp_endpoint`, `log_format` (docs/operations.md).
     #[serde(flatten)]
     pub telemetry: orderflow_telemetry::TelemetrySettings,
@@ -136,6 +152,11 @@ impl Default for Settings {
             webhook_key: Secret::default(),
             webhook_retry_hours: 24.0,
             api: ApiLimits::default(),
+            webhook_allow_http: false,
+            webhook_allow_private_networks: false,
+            max_webhooks_per_tenant: 20,
+            webhook_max_in_flight: 32,
+            webhook_max_in_flight_per_tenant: 4,
             telemetry: Default::default(),
         }
     }

@@ -66,6 +66,10 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
     if let Some(port) = options.metrics_port {
         orderflow_telemetry::serve_metrics(&format!("127.0.0.1:{port}")).await?;
     }
+    // Receivers on a developer's machine are plain http on 127.0.0.1 or the LAN; link-local
+    // (metadata) and reserved addresses stay refused.
+    settings.webhook_allow_http = true;
+    settings.webhook_allow_private_networks = true;
     settings.suppliers = vec![SupplierSettings {
         id: "sim".into(),
         base_url: format!("http://127.0.0.1:{}", options.sim_port),

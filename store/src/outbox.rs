@@ -115,9 +115,34 @@ impl Store {
         webhook: &Webhook,
         secret_enc: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        self.create_webhook_within(tenant_id, webhook, secret_enc, usize::MAX)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a subscription unless the tenant already has `max` of them; returns whether it
+    /// was stored. The count and the insert are one conditional `INSERT … SELECT … WHERE`:
+    /// SQLite runs one writer at a time, and on PostgreSQL a transaction-scoped advisory lock
+    /// on the tenant makes concurrent creations of one tenant take turns, so that two
+    /// requests cannot both see room for one more.
+    pub async fn create_webhook_within(
+        &self,
+        tenant_id: &str,
+        webhook: &Webhook,
+        secret_enc: &str,
+        max: usize,
+    ) -> anyhow::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('webhooks:' || $1))")
+                .bind(tenant_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let stored = sqlx::query(
             "INSERT INTO webhooks (webhook_id, tenant_id, url, topics, secret_enc, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             SELECT $1, $2, $3, $4, $5, $6
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE tenant_id = $2) < $7",
         )
         .bind(&webhook.webhook_id)
         .bind(tenant_id)
@@ -125,9 +150,12 @@ impl Store {
         .bind(serde_json::to_string(&webhook.topics)?)
         .bind(secret_enc)
         .bind(&webhook.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(stored == 1)
     }
 
     /// The tenant's webhooks, oldest first.
@@ -222,36 +250,57 @@ impl Store {
         lease_ms: i64,
         batch: i64,
     ) -> anyhow::Result<Vec<LeasedDelivery>> {
-        let rows = sqlx::query(
-            "SELECT d.delivery_id, d.webhook_id, w.url, w.secret_enc, d.event_uuid, d.body,
-                    d.attempts, d.first_attempt_at, d.next_attempt_at, d.order_id, d.traceparent
+        let mut leased = Vec::new();
+        for candidate in self.due_deliveries(now, batch, &[]).await? {
+            if let Some(d) = self.lease_delivery(candidate, now, lease_ms).await? {
+                leased.push(d);
+            }
+        }
+        Ok(leased)
+    }
+
+    /// Due deliveries, each the oldest pending one of its webhook, at most `limit`, none of the
+    /// tenants in `skip_tenants` (a dispatcher's tenants already at their concurrency cap).
+    /// Nothing is leased yet: [`Store::lease_delivery`] leases each one the caller can run, so
+    /// a dispatcher never holds a delivery it has no slot for.
+    pub async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: i64,
+        skip_tenants: &[String],
+    ) -> anyhow::Result<Vec<DueDelivery>> {
+        let skip = (0..skip_tenants.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let skip = if skip.is_empty() {
+            String::new()
+        } else {
+            format!("AND d.tenant_id NOT IN ({skip})")
+        };
+        let sql = format!(
+            "SELECT d.delivery_id, d.webhook_id, d.tenant_id, w.url, w.secret_enc, d.event_uuid,
+                    d.body, d.attempts, d.first_attempt_at, d.next_attempt_at, d.order_id,
+                    d.traceparent
              FROM webhook_deliveries d JOIN webhooks w ON w.webhook_id = d.webhook_id
-             WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1
+             WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 {skip}
                AND d.delivery_id = (SELECT MIN(x.delivery_id) FROM webhook_deliveries x
                                     WHERE x.webhook_id = d.webhook_id AND x.status = 'PENDING')
-             ORDER BY d.next_attempt_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(batch)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut leased = Vec::new();
-        for r in rows {
-            let delivery_id: i64 = r.get("delivery_id");
-            let won = sqlx::query(
-                "UPDATE webhook_deliveries SET next_attempt_at = $1
-                 WHERE delivery_id = $2 AND status = 'PENDING' AND next_attempt_at = $3",
-            )
-            .bind(now + lease_ms)
-            .bind(delivery_id)
-            .bind(r.get::<i64, _>("next_attempt_at"))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-            if won == 1 {
-                leased.push(LeasedDelivery {
-                    delivery_id,
+             ORDER BY d.next_attempt_at LIMIT $2"
+        );
+        let mut query = sqlx::query(&sql).bind(now).bind(limit);
+        for tenant in skip_tenants {
+            query = query.bind(tenant.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|r| DueDelivery {
+                due_at: r.get("next_attempt_at"),
+                delivery: LeasedDelivery {
+                    delivery_id: r.get("delivery_id"),
                     webhook_id: r.get("webhook_id"),
+                    tenant_id: r.get("tenant_id"),
                     url: r.get("url"),
                     secret_enc: r.get("secret_enc"),
                     event_uuid: r.get("event_uuid"),
@@ -260,10 +309,31 @@ impl Store {
                     first_attempt_at: r.get("first_attempt_at"),
                     order_id: r.get("order_id"),
                     traceparent: r.get("traceparent"),
-                });
-            }
-        }
-        Ok(leased)
+                },
+            })
+            .collect())
+    }
+
+    /// Leases a due delivery to the caller until `now + lease_ms`, with a conditional
+    /// `UPDATE` on the `next_attempt_at` it was found with: `None` if another dispatcher
+    /// leased (or finished) it first.
+    pub async fn lease_delivery(
+        &self,
+        due: DueDelivery,
+        now: i64,
+        lease_ms: i64,
+    ) -> anyhow::Result<Option<LeasedDelivery>> {
+        let won = sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1
+             WHERE delivery_id = $2 AND status = 'PENDING' AND next_attempt_at = $3",
+        )
+        .bind(now + lease_ms)
+        .bind(due.delivery.delivery_id)
+        .bind(due.due_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok((won == 1).then_some(due.delivery))
     }
 
     /// Records how an attempt at a leased delivery ended. `first_attempt_at` is when the
@@ -337,6 +407,8 @@ fn webhook_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Webhook> {
 pub struct LeasedDelivery {
     pub delivery_id: i64,
     pub webhook_id: String,
+    /// The tenant the webhook belongs to: what the dispatcher's fairness counts by.
+    pub tenant_id: String,
     pub url: String,
     /// The webhook's secret as [`crate::SecretBox::seal`] stored it.
     pub secret_enc: String,
@@ -349,6 +421,14 @@ pub struct LeasedDelivery {
     pub order_id: String,
     /// The trace of the event's recording, continued by the delivery.
     pub traceparent: Option<String>,
+}
+
+/// A due delivery found by [`Store::due_deliveries`], not leased yet.
+#[derive(Clone, Debug)]
+pub struct DueDelivery {
+    /// Its `next_attempt_at` when found: the lease is taken only if it is unchanged.
+    due_at: i64,
+    pub delivery: LeasedDelivery,
 }
 
 /// How an attempt ended.

@@ -29,6 +29,11 @@ pub struct StackOptions {
     pub telemetry: orderflow_telemetry::TelemetrySettings,
     /// The API's rate, concurrency and time limits.
     pub api: orderflow_config::ApiLimits,
+    /// Changes to the settings of the API processes only, or of the workers only: a stack
+    /// whose API and workers disagree (e.g. an API that registers a loopback webhook that
+    /// the workers then refuse to send to, as after DNS rebinding).
+    pub api_settings: Option<fn(&mut Settings)>,
+    pub worker_settings: Option<fn(&mut Settings)>,
 }
 
 impl Default for StackOptions {
@@ -46,6 +51,8 @@ impl Default for StackOptions {
                 tenant_burst: 10_000,
                 ..Default::default()
             },
+            api_settings: None,
+            worker_settings: None,
         }
     }
 }
@@ -64,6 +71,10 @@ pub struct Stack {
     /// as in production and refuse the dev credentials.
     pub credentials: StackCredentials,
     config_path: PathBuf,
+    /// The configuration files of the APIs and the workers (`config_path` unless
+    /// [`StackOptions::api_settings`] or [`StackOptions::worker_settings`] change them).
+    api_config_path: PathBuf,
+    worker_config_path: PathBuf,
     supervisor: Supervisor,
     /// Worker processes by index; `None` once killed.
     workers: Mutex<Vec<Option<Child>>>,
@@ -239,10 +250,25 @@ impl Stack {
             workflow: options.workflow.clone(),
             telemetry: options.telemetry.clone(),
             api: options.api.clone(),
+            // The tests' receivers are plain http on 127.0.0.1.
+            webhook_allow_http: true,
+            webhook_allow_private_networks: true,
             ..Settings::default()
         });
         let config_path = dir.join("config.json");
         std::fs::write(&config_path, serde_json::to_vec_pretty(&settings).unwrap()).unwrap();
+        let variant = |name: &str, change: Option<fn(&mut Settings)>| match change {
+            None => config_path.clone(),
+            Some(change) => {
+                let mut changed = settings.clone();
+                change(&mut changed);
+                let path = dir.join(name);
+                std::fs::write(&path, serde_json::to_vec_pretty(&changed).unwrap()).unwrap();
+                path
+            }
+        };
+        let api_config_path = variant("api-config.json", options.api_settings);
+        let worker_config_path = variant("worker-config.json", options.worker_settings);
 
         let stack = Stack {
             api_url: api_urls[0].clone(),
@@ -253,6 +279,8 @@ impl Stack {
             database_url,
             credentials,
             config_path,
+            api_config_path,
+            worker_config_path,
             supervisor,
             workers: Mutex::new(Vec::new()),
             apis: Mutex::new(Vec::new()),
@@ -313,10 +341,11 @@ impl Stack {
             .iter()
             .enumerate()
             .map(|(i, port)| {
-                Some(self.spawn(
+                Some(self.spawn_with(
                     &numbered("api", i),
                     binary("orderflow"),
                     vec!["serve".into(), "--port".into(), port.to_string()],
+                    &self.api_config_path,
                 ))
             })
             .collect();
@@ -355,6 +384,10 @@ impl Stack {
     }
 
     fn spawn(&self, name: &str, program: PathBuf, args: Vec<String>) -> Child {
+        self.spawn_with(name, program, args, &self.config_path)
+    }
+
+    fn spawn_with(&self, name: &str, program: PathBuf, args: Vec<String>, config: &Path) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -362,7 +395,7 @@ impl Stack {
             .unwrap();
         let mut cmd = Command::new(&program);
         cmd.args(&args)
-            .env("ORDERFLOW_CONFIG", &self.config_path)
+            .env("ORDERFLOW_CONFIG", config)
             .env_remove("ORDERFLOW_DATABASE_URL")
             .env("RUST_LOG", "info,temporalio_sdk_core=warn")
             .stdin(Stdio::null())
@@ -378,10 +411,11 @@ impl Stack {
     pub fn start_worker(&self) -> usize {
         let mut workers = self.workers.lock().unwrap();
         let index = workers.len();
-        let child = self.spawn(
+        let child = self.spawn_with(
             &numbered("worker", index),
             binary("orderflow-worker"),
             vec![],
+            &self.worker_config_path,
         );
         workers.push(Some(child));
         index

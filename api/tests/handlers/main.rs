@@ -10,6 +10,7 @@ mod auth;
 mod engine;
 mod headers;
 mod validation;
+mod webhooks;
 
 use axum::Router;
 use axum::body::Body;
@@ -72,13 +73,23 @@ impl Answer {
     }
 }
 
+/// The dev settings: the dev credentials, webhooks to plain http on loopback allowed as in
+/// the test stacks.
+pub fn test_settings() -> Settings {
+    Settings::dev()
+}
+
 impl App {
     pub async fn new() -> App {
+        App::with_settings(test_settings()).await
+    }
+
+    pub async fn with_settings(settings: Settings) -> App {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("api.db").display());
         let engine = Arc::new(TestEngine::default());
         let state = AppState {
-            settings: Arc::new(Settings::dev()),
+            settings: Arc::new(settings),
             store: Store::connect(&url).await.unwrap(),
             engine: engine.clone(),
         };

@@ -11,6 +11,8 @@ on_both_backends!(
     only_the_oldest_pending_delivery_of_a_webhook_is_claimed_and_only_once,
     concurrent_and_repeated_records_write_each_event_and_delivery_once,
     concurrent_dispatchers_claim_each_due_delivery_once,
+    the_webhook_cap_holds_under_concurrent_creations,
+    due_deliveries_skip_the_tenants_a_dispatcher_has_no_room_for,
 );
 
 /// Several workers record events of one tenant at once, and a retried record can run
@@ -208,4 +210,62 @@ async fn only_the_oldest_pending_delivery_of_a_webhook_is_claimed_and_only_once(
     let d = store.list_deliveries("all", 100).await.unwrap();
     assert_eq!((d[1].status.as_str(), d[1].attempts), ("DELIVERED", 2));
     assert!(d[1].delivered_at.is_some() && d[1].next_attempt_at.is_none());
+}
+
+/// Eight creations at once against a cap of three: exactly three are stored, and the cap
+/// is per tenant.
+async fn the_webhook_cap_holds_under_concurrent_creations(store: Store) {
+    let keys = SecretBox::from_hex(DEV_WEBHOOK_KEY).unwrap();
+    let create = |tenant: &'static str, i: usize| {
+        let (store, keys) = (store.clone(), keys.clone());
+        async move {
+            let webhook = Webhook {
+                webhook_id: format!("{tenant}-{i}"),
+                url: "http://127.0.0.1:9/none".into(),
+                topics: vec!["*".into()],
+                created_at: "2026-01-01T00:00:00.000Z".into(),
+            };
+            let sealed = keys.seal(&webhook.webhook_id, "0123456789abcdef").unwrap();
+            store
+                .create_webhook_within(tenant, &webhook, &sealed, 3)
+                .await
+                .unwrap()
+        }
+    };
+    let stored = futures::future::join_all((0..8).map(|i| create("acme", i))).await;
+    assert_eq!(stored.iter().filter(|s| **s).count(), 3, "{stored:?}");
+    assert_eq!(store.list_webhooks("acme").await.unwrap().len(), 3);
+    assert!(create("globex", 0).await);
+}
+
+/// A dispatcher asks only for tenants it has room for, and leasing takes each once.
+async fn due_deliveries_skip_the_tenants_a_dispatcher_has_no_room_for(store: Store) {
+    subscribe(&store, "acme", "a", &["*"]).await;
+    subscribe(&store, "globex", "g", &["*"]).await;
+    for tenant in ["acme", "globex"] {
+        store
+            .record(&record(tenant, 1, EventType::OrderAcknowledged))
+            .await
+            .unwrap();
+    }
+    let now = now_ms() + 1;
+    let tenants = |due: &[DueDelivery]| {
+        let mut t: Vec<String> = due.iter().map(|d| d.delivery.tenant_id.clone()).collect();
+        t.sort();
+        t
+    };
+    let due = store.due_deliveries(now, 16, &[]).await.unwrap();
+    assert_eq!(tenants(&due), ["acme", "globex"]);
+    let skip = ["acme".to_string(), "initech".to_string()];
+    let due = store.due_deliveries(now, 16, &skip).await.unwrap();
+    assert_eq!(tenants(&due), ["globex"]);
+    let first = store.lease_delivery(due[0].clone(), now, LEASE_MS).await;
+    assert_eq!(first.unwrap().unwrap().webhook_id, "g");
+    assert!(
+        store
+            .lease_delivery(due[0].clone(), now, LEASE_MS)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -1,6 +1,7 @@
 //! Tenant webhooks on a real stack: a receiver inside the test checks every
 //! signature with the subscribed secret; events arrive in order, only for the subscribed
-//! topics and tenant, survive a failing receiver, and stop once the webhook is deleted.
+//! topics and tenant, survive a failing receiver, and stop once the webhook is deleted;
+//! where they may go and how many a tenant may have (`egress`).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,6 +16,7 @@ use tokio::sync::OnceCell;
 
 mod delivery;
 mod durability;
+mod egress;
 mod refusals;
 
 static STACK: OnceCell<Stack> = OnceCell::const_new();
