@@ -40,7 +40,7 @@ async fn heartbeating<T>(ctx: &ActivityContext, call: impl Future<Output = T>) -
 const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn order_path(call: &SupplierCall, suffix: &str) -> String {
-    format!("/orders/{}{suffix}", call.order.supplier_order_id())
+    format!("/orders/{}{suffix}", call.supplier_order_id())
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: Value, path: &str) -> Result<T, ActivityError> {
@@ -71,7 +71,8 @@ fn verdict(
 }
 
 impl OrderActivitiesImpl {
-    /// POSTs the order to `path` of the call's supplier, heartbeating meanwhile.
+    /// POSTs the call's order (the document for validation and transfer, else its ids) to
+    /// `path` of the call's supplier, heartbeating meanwhile.
     async fn call(
         &self,
         ctx: &ActivityContext,
@@ -81,7 +82,7 @@ impl OrderActivitiesImpl {
         heartbeating(
             ctx,
             self.suppliers
-                .post(call, path, json!({ "order": call.order })),
+                .post(call, path, json!({ "order": call.order_json() })),
         )
         .await
     }
@@ -173,7 +174,7 @@ impl OrderActivitiesImpl {
         let body = json!({
             "amendment_id": input.amendment_id,
             "changes": input.changes,
-            "order": input.call.order,
+            "order": input.call.order_json(),
         });
         let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
         // An unknown decision does not decode: a permanent protocol error.
@@ -193,7 +194,7 @@ impl OrderActivitiesImpl {
             "cancellation_id": input.cancellation_id,
             "reason": input.reason,
             "reason_code": input.reason_code,
-            "order": input.call.order,
+            "order": input.call.order_json(),
         });
         let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
         // An unknown response code does not decode: a permanent protocol error.

@@ -145,6 +145,7 @@ pub async fn start_workflow(state: &AppState, view: &OrderView) -> Result<(), Ap
             created_at: view.created_at.clone(),
             settings: state.settings.workflow.clone(),
             carried: None,
+            resume: None,
         })
         .await
 }

@@ -75,12 +75,15 @@ pub struct Settings {
     /// Hex of the 32-byte key webhook secrets are encrypted under (ChaCha20-Poly1305, see
     /// `orderflow_store::secrets`). Empty: webhooks are disabled.
     pub webhook_key: Secret,
+    /// How often a worker looks for orders whose workflow was ended outside orderflow (from
+    /// the Web UI, say) and records them as TERMINATED.
+    pub reconcile_interval_secs: u64,
     /// How long a webhook delivery is retried after its first attempt before it is `FAILED`.
     pub webhook_retry_hours: f64,
     /// What one API instance takes before it refuses: per-tenant request rate, requests at
     /// once, and how long one request may take.
     pub api: ApiLimits,
-    // Webhook egress (issue 14; docs/security-egress.md). Both `allow` switches are on only
+    // Webhook egress (docs/security.md). Both `allow` switches are on only
     // in `orderflow dev` and the test and bench stacks, whose receivers are plain http on
     // 127.0.0.1.
     /// Whether webhook URLs may be plain `http://` (otherwise `https://` is required).
@@ -151,6 +154,7 @@ impl Default for Settings {
             max_concurrent_activities: 200,
             webhook_key: Secret::default(),
             webhook_retry_hours: 24.0,
+            reconcile_interval_secs: 60,
             api: ApiLimits::default(),
             webhook_allow_http: false,
             webhook_allow_private_networks: false,

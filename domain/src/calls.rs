@@ -6,16 +6,61 @@ use crate::model::{Amendment, OrderDocument, OrderEvent, OrderView};
 use crate::requests::{AmendDecision, OrderRequest, ResponseCode};
 use serde::{Deserialize, Serialize};
 
-/// Input of every supplier call: who to call, the key that makes retries safe, and the order
-/// as it stands now (suppliers read the current revision from it).
+/// Input of every supplier call: who to call, the key that makes retries safe, which order
+/// (the supplier's id of it, its `order_ref` and the revision it stands at) and, only for the
+/// calls that hand the supplier the order (validation and transfer), the document itself. The
+/// other calls are about an order the supplier already holds, so they carry its ids and not
+/// the document (up to 256 KiB) each time: smaller activity payloads and histories.
+///
+/// Activities scheduled before this shape carried `order` on every call and no ids; they still
+/// decode, and [`SupplierCall::supplier_order_id`] reads the id from the document then.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SupplierCall {
     pub supplier_id: String,
     pub idempotency_key: String,
-    pub order: OrderDocument,
+    /// The supplier's id of the order, `{tenant_id}:{order_id}`.
+    #[serde(
+        default,
+        rename = "supplier_order_id",
+        skip_serializing_if = "String::is_empty"
+    )]
+    pub target: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub order_ref: String,
+    #[serde(default)]
+    pub revision: u32,
+    /// The whole document, for the calls that hand it over (validation, transfer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<OrderDocument>,
     /// Set for plan step calls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_id: Option<String>,
+}
+
+impl SupplierCall {
+    /// The supplier's id of the order, `{tenant_id}:{order_id}`.
+    pub fn supplier_order_id(&self) -> String {
+        match &self.order {
+            Some(order) if self.target.is_empty() => order.supplier_order_id(),
+            _ => self.target.clone(),
+        }
+    }
+
+    /// What the supplier is sent as `order`: the document when the call carries it, else the
+    /// order's ids (`tenant_id`, `order_id`, `order_ref`, `revision`).
+    pub fn order_json(&self) -> serde_json::Value {
+        if let Some(order) = &self.order {
+            return serde_json::to_value(order).unwrap_or(serde_json::Value::Null);
+        }
+        let id = self.supplier_order_id();
+        let (tenant_id, order_id) = id.split_once(':').unwrap_or(("", id.as_str()));
+        serde_json::json!({
+            "tenant_id": tenant_id,
+            "order_id": order_id,
+            "order_ref": self.order_ref,
+            "revision": self.revision,
+        })
+    }
 }
 
 /// A supplier's verdict on a validation or feasibility check.

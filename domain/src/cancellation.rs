@@ -47,7 +47,7 @@ pub fn cancel_path(
         Draft => return refuse("it was never placed; delete it with DELETE /v1/orders/{id}"),
         Start => return refuse("it is still being recorded; try again in a moment"),
         Complete => return refuse("it has been fulfilled; place a CEASE order to stop it"),
-        Cancelled | Withdrawn => return refuse("it has already ended"),
+        Cancelled | Withdrawn | Terminated => return refuse("it has already ended"),
         Inactive if view.scheduled_reactivation.is_none() => {
             return refuse("the subscription is already inactive");
         }

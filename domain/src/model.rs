@@ -30,10 +30,13 @@ pub enum OrderState {
     Inactive,
     Cancelled,
     Withdrawn,
+    /// Its workflow was ended outside orderflow (terminated, timed out or cancelled from
+    /// Temporal itself, e.g. the Web UI): nothing more happens to the order.
+    Terminated,
 }
 
 impl OrderState {
-    pub const ALL: [OrderState; 14] = [
+    pub const ALL: [OrderState; 15] = [
         OrderState::Draft,
         OrderState::Start,
         OrderState::Submitted,
@@ -48,6 +51,7 @@ impl OrderState {
         OrderState::Inactive,
         OrderState::Cancelled,
         OrderState::Withdrawn,
+        OrderState::Terminated,
     ];
 
     /// The wire name, e.g. `PLAN_DEVELOPMENT` (also the `OrderState` search attribute value).
@@ -67,6 +71,7 @@ impl OrderState {
             OrderState::Inactive => "INACTIVE",
             OrderState::Cancelled => "CANCELLED",
             OrderState::Withdrawn => "WITHDRAWN",
+            OrderState::Terminated => "TERMINATED",
         }
     }
 
@@ -337,6 +342,8 @@ pub enum EventType {
     ScheduledReactivationRemoved,
     /// A scheduled reactivation overtaken by the order ending first.
     ReactivationSuperseded,
+    /// The order's workflow was ended outside orderflow; `detail.status` says how.
+    OrderTerminated,
 }
 
 /// One change to an order, as told to the tenant. `seq` is gapless per order, so a tenant can

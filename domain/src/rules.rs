@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 pub fn is_terminal(state: OrderState) -> bool {
     matches!(
         state,
-        OrderState::Complete | OrderState::Cancelled | OrderState::Withdrawn
+        OrderState::Complete
+            | OrderState::Cancelled
+            | OrderState::Withdrawn
+            | OrderState::Terminated
     )
 }
 
@@ -19,6 +22,48 @@ pub fn is_terminal(state: OrderState) -> bool {
 /// workflow yet) nor once it has ended; the API answers those from the rules directly.
 pub fn has_running_workflow(state: OrderState) -> bool {
     state != OrderState::Draft && !is_terminal(state)
+}
+
+/// The record that reconciles an order whose workflow was closed outside orderflow (`status`:
+/// `TERMINATED`, `TIMED_OUT`, `CANCELED` or `FAILED`, as Temporal says): the order becomes
+/// TERMINATED with one more event, its pending request left as it was. `None` when the stored
+/// order has already ended (or was never placed): there is nothing to reconcile.
+pub fn terminated_outside(
+    stored: &OrderView,
+    status: &str,
+    now: &str,
+    event_uuid: String,
+) -> Option<crate::calls::RecordInput> {
+    if !has_running_workflow(stored.state) {
+        return None;
+    }
+    let mut view = stored.clone();
+    view.previous_state = Some(stored.state);
+    view.state = OrderState::Terminated;
+    view.state_reason = Some(format!(
+        "its workflow was ended outside orderflow ({status}); nothing more will happen to it"
+    ));
+    view.last_seq += 1;
+    view.updated_at = now.to_string();
+    let event = crate::model::OrderEvent {
+        event_uuid,
+        order_id: view.document.order_id.clone(),
+        tenant_id: view.document.tenant_id.clone(),
+        seq: view.last_seq,
+        event_type: crate::model::EventType::OrderTerminated,
+        state: OrderState::Terminated,
+        previous_state: Some(stored.state),
+        request_id: None,
+        revision: view.revision,
+        occurred_at: now.to_string(),
+        detail: serde_json::json!({ "status": status }),
+    };
+    Some(crate::calls::RecordInput {
+        view,
+        event,
+        amendment: None,
+        requests: Vec::new(),
+    })
 }
 
 /// The state a fulfilled order settles in: subscriptions stay open as ACTIVE services.

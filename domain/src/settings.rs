@@ -25,8 +25,13 @@ pub struct WorkflowSettings {
     /// How long a supplier may keep a cancellation PENDING before it counts as rejected.
     #[serde(default = "default_amendment_answer_timeout_secs")]
     pub cancellation_answer_timeout_secs: u64,
-    /// A parked subscription (ACTIVE or INACTIVE) continues as new once its history has this
-    /// many events, so a years-long order keeps a short history.
+    /// An order continues as new once its run's history has this many events (or the server
+    /// suggests it, which Temporal does from 4 MB or 4,096 events by default), at the first
+    /// point where it waits with nothing in flight, in any phase; so a long-lived or much
+    /// amended order keeps a short history. 2,000 keeps a replay (after a cache eviction or a
+    /// worker restart) short and each run far below Temporal's limits (50 MB, 51,200 events).
+    /// Runs recorded before `continue-as-new-any-phase` do so only while a subscription is
+    /// parked.
     #[serde(default = "default_continue_as_new_after_events")]
     pub continue_as_new_after_events: u32,
     /// The `reason_code`s that may cancel an unsolicited cease.

@@ -11,20 +11,24 @@ use std::time::Duration;
 /// Saves a workflow's history under `tests/histories/NAME.json` when
 /// `ORDERFLOW_RECORD_HISTORIES=1` (how the replay fixtures are made).
 pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, name: &str) {
+    maybe_record_history_of_run(stack, tenant, order_id, "", name).await;
+}
+
+/// As [`maybe_record_history`], for run `run_id` of the order's workflow (empty: the current
+/// run), e.g. a run that continued as new.
+pub async fn maybe_record_history_of_run(
+    stack: &Stack,
+    tenant: &str,
+    order_id: &str,
+    run_id: &str,
+    name: &str,
+) {
     if std::env::var("ORDERFLOW_RECORD_HISTORIES").as_deref() != Ok("1") {
         return;
     }
-    use orderflow_workflows::OrderWorkflow;
-    use temporalio_client::WorkflowFetchHistoryOptions;
-    let client = stack.temporal().await;
-    let handle = client.get_workflow_handle::<OrderWorkflow>(orderflow_domain::model::workflow_id(
-        tenant, order_id,
-    ));
-    let json = handle
-        .fetch_history(WorkflowFetchHistoryOptions::default())
-        .to_json()
-        .await
-        .unwrap();
+    use temporalio_common::protos::temporal::api::history::v1::History;
+    let events = run_history(stack, tenant, order_id, run_id).await;
+    let json = serde_json::to_vec(&History { events }).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("histories")
         .join(format!("{name}.json"));
@@ -32,40 +36,73 @@ pub async fn maybe_record_history(stack: &Stack, tenant: &str, order_id: &str, n
     eprintln!("recorded {}", path.display());
 }
 
+/// The whole history of run `run_id` of the order's workflow (empty: the current run).
+pub async fn run_history(stack: &Stack, tenant: &str, order_id: &str, run_id: &str) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut token = Vec::new();
+    loop {
+        let (page, next) = history_page(stack, tenant, order_id, run_id, 0, token).await;
+        events.extend(page);
+        if next.is_empty() {
+            return events;
+        }
+        token = next;
+    }
+}
+
+type Event = temporalio_common::protos::temporal::api::history::v1::HistoryEvent;
+
+/// A page of the history of run `run_id` (empty: the current run) of the order's workflow,
+/// from `token` (empty: the start), at most `size` events (0: the server's page size); and
+/// the token of the next page (empty: none).
+async fn history_page(
+    stack: &Stack,
+    tenant: &str,
+    order_id: &str,
+    run_id: &str,
+    size: i32,
+    token: Vec<u8>,
+) -> (Vec<Event>, Vec<u8>) {
+    use temporalio_client::NamespacedClient;
+    use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowExecutionHistoryRequest;
+    let client = stack.temporal().await;
+    let workflow_id = orderflow_domain::model::workflow_id(tenant, order_id);
+    let request = GetWorkflowExecutionHistoryRequest {
+        namespace: client.namespace(),
+        execution: Some(WorkflowExecution {
+            workflow_id: workflow_id.clone(),
+            run_id: run_id.to_string(),
+        }),
+        maximum_page_size: size,
+        next_page_token: token,
+        ..Default::default()
+    };
+    let page = client
+        .connection()
+        .workflow_service()
+        .get_workflow_execution_history(temporalio_client::tonic::Request::new(request))
+        .await
+        .unwrap_or_else(|e| panic!("history of {workflow_id} run {run_id:?}: {e}"))
+        .into_inner();
+    (
+        page.history.unwrap_or_default().events,
+        page.next_page_token,
+    )
+}
+
 /// How many runs the order's workflow has had (more than one once it continued as new),
 /// counted back along the runs' histories from the current run: visibility, which a count
 /// query would read, may lag behind on a cluster.
 pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize {
-    use temporalio_client::NamespacedClient;
-    use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
     use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
-    use temporalio_common::protos::temporal::api::workflowservice::v1::GetWorkflowExecutionHistoryRequest;
-    let client = stack.temporal().await;
-    let workflow_id = orderflow_domain::model::workflow_id(tenant, order_id);
     let mut runs = 0;
     // Empty: the current run.
     let mut run_id = String::new();
     loop {
-        let request = GetWorkflowExecutionHistoryRequest {
-            namespace: client.namespace(),
-            execution: Some(WorkflowExecution {
-                workflow_id: workflow_id.clone(),
-                run_id: run_id.clone(),
-            }),
-            maximum_page_size: 1,
-            ..Default::default()
-        };
-        let history = client
-            .connection()
-            .workflow_service()
-            .get_workflow_execution_history(temporalio_client::tonic::Request::new(request))
-            .await
-            .unwrap_or_else(|e| panic!("history of {workflow_id} run {run_id:?}: {e}"))
-            .into_inner()
-            .history
-            .unwrap_or_default();
+        let (events, _) = history_page(stack, tenant, order_id, &run_id, 1, Vec::new()).await;
         runs += 1;
-        match history.events.first().and_then(|e| e.attributes.as_ref()) {
+        match events.first().and_then(|e| e.attributes.as_ref()) {
             Some(Attributes::WorkflowExecutionStartedEventAttributes(started))
                 if !started.continued_execution_run_id.is_empty() =>
             {

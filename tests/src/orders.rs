@@ -122,6 +122,7 @@ pub async fn sim_admin(stack: &Stack, path: &str, body: Value) -> Value {
 pub async fn orderflow_cli(stack: &Stack, args: &[&str], timeout: Duration) -> String {
     let child = tokio::process::Command::new(binary("orderflow"))
         .args(["--api-url", &stack.api_url])
+        .env("ORDERFLOW_API_KEY", &stack.credentials.acme_key)
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())

@@ -250,6 +250,8 @@ impl Stack {
             workflow: options.workflow.clone(),
             telemetry: options.telemetry.clone(),
             api: options.api.clone(),
+            // Orders terminated from outside are found within a second or two.
+            reconcile_interval_secs: 1,
             // The tests' receivers are plain http on 127.0.0.1.
             webhook_allow_http: true,
             webhook_allow_private_networks: true,

@@ -1,5 +1,7 @@
 //! The order worker: polls the order task queue and runs order workflows and activities.
 
+pub mod reconcile;
+
 use orderflow_activities::OrderActivitiesImpl;
 use orderflow_activities::dispatcher::Dispatcher;
 use orderflow_activities::supplier::SupplierClient;
@@ -31,6 +33,7 @@ pub async fn run(
         orderflow_telemetry::serve_metrics(address).await?;
     }
     let client = temporal_client(&settings).await?;
+    let reconciler = (client.clone(), store.clone());
     let runtime = Runtime::from_current_tokio(orderflow_telemetry::sdk_runtime_options())
         .map_err(|e| anyhow::anyhow!("creating the Temporal runtime: {e}"))?;
     let gauges = orderflow_telemetry::metrics_enabled().then(|| store.clone());
@@ -41,6 +44,13 @@ pub async fn run(
     // The webhook dispatcher runs next to the Temporal worker and stops with it.
     let (stop_dispatcher, stopped) = tokio::sync::watch::channel(false);
     let dispatcher = dispatcher.map(|d| tokio::spawn(d.run(stopped.clone())));
+    let reconciler = tokio::spawn(reconcile::run(
+        reconciler.0,
+        reconciler.1,
+        settings.task_queue.clone(),
+        Duration::from_secs(settings.reconcile_interval_secs.max(1)),
+        stopped.clone(),
+    ));
     let gauges = gauges.map(|store| tokio::spawn(observe::refresh_gauges(store, stopped)));
     tokio::spawn(async move {
         shutdown.await;
@@ -66,6 +76,8 @@ pub async fn run(
     if let Some(gauges) = gauges {
         let _ = gauges.await;
     }
+    // It stops between passes; a pass in flight is only reads and idempotent records.
+    reconciler.abort();
     result
 }
 

@@ -25,7 +25,7 @@ fn every_state_has_one_answer() {
         for transferred in [false, true] {
             let got = cancel_path(&view(state, transferred), None, None, &codes());
             let want = match (state, transferred) {
-                (Draft | Start | Complete | Cancelled | Withdrawn | Inactive, _) => {
+                (Draft | Start | Complete | Cancelled | Withdrawn | Terminated | Inactive, _) => {
                     Err(RuleCode::NotCancellable)
                 }
                 (Active, _) => Ok(CancelPath::Subscription),

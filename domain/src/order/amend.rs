@@ -10,7 +10,29 @@ use crate::model::{EventType, OrderDocument, OrderState, PlanStatus};
 use crate::requests::{Amendment, RequestState};
 use crate::rule_code::{RuleCode, RuleError};
 
+/// How many settled amendments keep their `changes` when an order is carried into a new run
+/// (see [`Order::carried`]).
+pub const CARRIED_CHANGES: usize = 16;
+
 impl Order {
+    /// The order to carry into the next run when it continues as new: settled amendments but
+    /// the latest [`CARRIED_CHANGES`] drop their `changes` (each amendment is persisted as its
+    /// own resource, and a settled one's changes decide nothing more), so what is carried grows
+    /// by a few hundred bytes per amendment rather than by its changes (up to 8 KiB each). A
+    /// repeat of such an old request answers with its `changes` as `null`.
+    pub fn carried(&self) -> Order {
+        let mut order = self.clone();
+        let settled = order
+            .amendments
+            .iter_mut()
+            .rev()
+            .filter(|a| a.state != RequestState::Pending);
+        for a in settled.skip(CARRIED_CHANGES) {
+            a.changes = serde_json::Value::Null;
+        }
+        order
+    }
+
     /// Every check of an amendment request: a repeat, a stale `If-Match`, then the amendment
     /// rules. A new request gets its path and the amended document.
     pub fn check_amend(

@@ -4,14 +4,15 @@
 //! what to persist. Nothing here waits, calls out or reads a clock: the workflow decides when a
 //! transition happens and passes the time in.
 //!
-//! `Order` is also what a subscription carries into its next run when it continues as new, so
-//! its serialized fields are exactly that state; the two fields only one run needs are skipped.
+//! `Order` is also what an order carries into its next run when it continues as new, so its
+//! serialized fields are exactly that state; `restarts`, which only one run needs, is skipped.
 
 mod amend;
 mod cancel;
 mod change;
 mod lifecycle;
 
+pub use amend::CARRIED_CHANGES;
 pub use change::{Change, EventDetail, Superseded};
 
 use crate::calls::{RecordInput, SupplierCall};
@@ -68,9 +69,10 @@ pub struct Order {
     request_keys: BTreeMap<String, (serde_json::Value, String)>,
     /// Supplier callbacks already taken (a repeated callback changes nothing).
     seen_callbacks: BTreeSet<String>,
-    /// The state a SUSPENDED or ERROR_HANDLER order returns to. Not carried: a parked
-    /// subscription is never held.
-    #[serde(skip)]
+    /// The state a SUSPENDED or ERROR_HANDLER order returns to. Carried, since any order may
+    /// continue as new while held; runs before that carried none (a parked subscription is
+    /// never held).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     resume_to: Option<OrderState>,
     /// Bumped by each RESTART amendment; a lifecycle pass started under an older value stops.
     /// Not carried: it only orders the passes of one run.
@@ -191,17 +193,23 @@ impl Order {
     }
 
     /// The input of a supplier call for `step` (`validate`, `step-2`, `amend/a-1`, …), keyed
-    /// so that activity retries repeat it and an operator retry does not.
+    /// so that activity retries repeat it and an operator retry does not. Only `validate` and
+    /// `transfer` carry the document (the supplier gets the order then); the other calls carry
+    /// the order's ids.
     pub fn call(&self, workflow_id: &str, step: &str) -> SupplierCall {
+        let d = &self.view.document;
         SupplierCall {
-            supplier_id: self.view.document.supplier_id.to_string(),
+            supplier_id: d.supplier_id.to_string(),
             idempotency_key: rules::idempotency_key(
                 workflow_id,
                 self.view.revision,
                 step,
                 self.operator_retries,
             ),
-            order: self.view.document.clone(),
+            target: d.supplier_order_id(),
+            order_ref: d.order_ref.clone(),
+            revision: self.view.revision,
+            order: matches!(step, "validate" | "transfer").then(|| d.clone()),
             step_id: step.starts_with("step-").then(|| step.to_string()),
         }
     }

@@ -68,7 +68,8 @@ fn terminal_states() {
         vec![
             OrderState::Complete,
             OrderState::Cancelled,
-            OrderState::Withdrawn
+            OrderState::Withdrawn,
+            OrderState::Terminated
         ]
     );
     assert_eq!(fulfilled_state(false), OrderState::Complete);
@@ -87,7 +88,8 @@ fn drafts_and_ended_orders_have_no_running_workflow() {
             OrderState::Draft,
             OrderState::Complete,
             OrderState::Cancelled,
-            OrderState::Withdrawn
+            OrderState::Withdrawn,
+            OrderState::Terminated
         ]
     );
 }
@@ -132,4 +134,29 @@ fn every_bad_field_is_reported() {
             "{f} missing from {fields:?}"
         );
     }
+}
+
+#[test]
+fn an_order_ended_outside_orderflow_is_terminated_once() {
+    use crate::model::{EventType, OrderDocument, OrderType};
+    let doc = OrderDocument::for_test("acme", "o-1", "PO-1", "sim", OrderType::Provide);
+    let mut view = OrderView::received(doc, "t0".into());
+    view.state = OrderState::Execution;
+    view.last_seq = 4;
+    let record = terminated_outside(&view, "TERMINATED", "t1", "e".into()).unwrap();
+    assert_eq!(record.view.state, OrderState::Terminated);
+    assert_eq!(record.view.previous_state, Some(OrderState::Execution));
+    assert_eq!((record.event.seq, record.view.last_seq), (5, 5));
+    assert_eq!(record.event.event_type, EventType::OrderTerminated);
+    assert_eq!(record.event.detail["status"], "TERMINATED");
+    // Once ended (or never placed) there is nothing to reconcile.
+    assert_eq!(
+        terminated_outside(&record.view, "TERMINATED", "t2", "f".into()),
+        None
+    );
+    view.state = OrderState::Draft;
+    assert_eq!(
+        terminated_outside(&view, "TERMINATED", "t2", "f".into()),
+        None
+    );
 }

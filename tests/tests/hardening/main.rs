@@ -11,6 +11,7 @@ mod abuse;
 mod callbacks;
 mod idempotency;
 mod limits;
+mod reconcile;
 
 static STACK: OnceCell<Stack> = OnceCell::const_new();
 const T: Duration = Duration::from_secs(60);

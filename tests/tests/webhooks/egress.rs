@@ -1,4 +1,4 @@
-//! Where webhooks may go (issue 14, docs/security-egress.md), on real stacks of their own,
+//! Where webhooks may go (docs/security.md), on real stacks of their own,
 //! since each needs settings the shared stack does not have:
 //!
 //! - `egress-strict`: an API with the production defaults (https only, no private networks);

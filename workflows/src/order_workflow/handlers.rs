@@ -4,10 +4,10 @@
 //! validated in the same batch may have got there first). Tenant updates share one path:
 //! check, record the new request, wait briefly where the supplier decides, answer.
 
+use super::continuation::run_or_continue;
 use super::emit::{emit, is_future, now};
-use super::lifecycle::fulfil;
-use super::negotiation::{handle_amendments, handle_cancellations, supersede_pending};
-use super::patches::PATCH_SA_ONLY_CHANGES;
+use super::negotiation::supersede_pending;
+use super::patches::{PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_SA_ONLY_CHANGES};
 use super::search_attributes::upsert_identity;
 use super::wait::before_timer;
 use super::*;
@@ -36,15 +36,23 @@ impl OrderWorkflow {
             Some(order) => *order,
             None => Order::received(input.order, input.created_at),
         };
+        let resume = input.resume.map(|r| *r);
+        let carried = resume.clone().unwrap_or_default();
         OrderWorkflow {
             order,
             settings: input.settings,
-            inbox: Inbox::default(),
-            retry_requested: false,
-            negotiated: BTreeSet::new(),
+            inbox: carried.inbox,
+            retry_requested: carried.retry_requested,
+            negotiated: carried.negotiated,
+            answer_due: carried.answer_due,
             lifecycle_done: false,
             resumed,
+            resume_at: resume.map(|r| r.at),
             sa_only_changes: false,
+            any_phase: false,
+            parked: None,
+            amendments_idle: false,
+            cancellations_idle: false,
         }
     }
 
@@ -52,23 +60,13 @@ impl OrderWorkflow {
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<OrderView> {
         let only_changes = ctx.patched(PATCH_SA_ONLY_CHANGES);
         ctx.state_mut(|s| s.sa_only_changes = only_changes);
+        let any_phase = ctx.patched(PATCH_CONTINUE_AS_NEW_ANY_PHASE);
+        ctx.state_mut(|s| s.any_phase = any_phase);
         upsert_identity(ctx);
         if !ctx.state(|s| s.resumed) {
             emit(ctx, Order::acknowledged()).await?;
         }
-        // The lifecycle, amendment requests and cancellations run side by side.
-        let (lifecycle, amendments, cancellations) = temporalio_sdk::workflows::join!(
-            async {
-                let result = fulfil(ctx).await;
-                ctx.state_mut(|s| s.lifecycle_done = true);
-                result
-            },
-            handle_amendments(ctx),
-            handle_cancellations(ctx)
-        );
-        lifecycle?;
-        amendments?;
-        cancellations?;
+        run_or_continue(ctx).await?;
         supersede_pending(ctx).await?;
         // Let in-flight operator requests record their change before the run closes.
         let view = &*ctx;

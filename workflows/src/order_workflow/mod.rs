@@ -6,13 +6,15 @@
 //!
 //! Files by concern: `messages` (input and wire types), `handlers` (queries, signals, updates),
 //! `lifecycle` (fulfilment), `negotiation` (requests the supplier decides), `subscription`
-//! (schedules and continue-as-new), `emit` (recording a change), `search_attributes`,
-//! `patches` (every patch id and why) and `wait` (the shared ways of waiting).
+//! (schedules, and what a long history is), `continuation` (continue-as-new in any phase),
+//! `emit` (recording a change), `search_attributes`, `patches` (every patch id and why) and
+//! `wait` (the shared ways of waiting).
 //!
 //! [`emit`]: emit::emit
 
 #![allow(unreachable_pub)]
 
+mod continuation;
 mod emit;
 mod handlers;
 mod lifecycle;
@@ -44,28 +46,24 @@ pub struct OrderWorkflow {
     retry_requested: bool,
     /// Requests already handed to the supplier (amendment and cancellation ids).
     negotiated: BTreeSet<String>,
+    /// Requests the supplier left PENDING: id → the instant (RFC 3339) its answer is due.
+    answer_due: BTreeMap<String, String>,
     /// Set when the lifecycle has ended, so the request handlers stop too.
     lifecycle_done: bool,
     /// This run continues a subscription (continue-as-new): it starts parked, not at SUBMITTED.
     resumed: bool,
+    /// This run continues an order stopped at this place (continue-as-new in any phase).
+    resume_at: Option<Place>,
     /// [`PATCH_SA_ONLY_CHANGES`] applies to this run.
     sa_only_changes: bool,
-}
-
-/// Signals received and not yet acted on. Each is taken once: a repeated callback or decision
-/// changes nothing.
-#[derive(Default)]
-struct Inbox {
-    /// Supplier callbacks for accepted steps, by step id.
-    step_callbacks: BTreeMap<String, StepCallback>,
-    /// Supplier decisions on PENDING amendments, by amendment id.
-    amend_decisions: BTreeMap<String, AmendmentDecision>,
-    /// Supplier answers to PENDING cancellations, by cancellation id.
-    cancel_decisions: BTreeMap<String, CancellationDecision>,
-    /// Supplier-initiated changes waiting to be applied.
-    supplier_amendments: Vec<SupplierAmendment>,
-    /// A supplier's own cancellation, waiting to be applied.
-    supplier_cancel: Option<SupplierCancel>,
+    /// [`patches::PATCH_CONTINUE_AS_NEW_ANY_PHASE`] applies to this run.
+    any_phase: bool,
+    /// Where the lifecycle waits right now; `None` while it works (a call, a record).
+    parked: Option<Place>,
+    /// The amendment and cancellation handlers wait (for a request, or for a PENDING answer
+    /// whose due instant is kept), with no call or record in flight.
+    amendments_idle: bool,
+    cancellations_idle: bool,
 }
 
 /// A supplier's decision on a request: accepted or not, and why.
@@ -97,6 +95,28 @@ impl OrderWorkflow {
     /// Has the order ended, or is the supplier's own cancellation waiting to end it?
     fn overtaken(&self) -> bool {
         self.order.halted() || self.inbox.supplier_cancel.is_some()
+    }
+
+    /// Every part of the run waits with nothing in flight (no activity, no record), so it may
+    /// stop here and the next run resume at [`OrderWorkflow::resume`].
+    fn at_rest(&self) -> bool {
+        self.any_phase
+            && self.parked.is_some()
+            && self.amendments_idle
+            && self.cancellations_idle
+            && !self.lifecycle_done
+            && !self.order.halted()
+    }
+
+    /// What the next run needs beside the order to go on from where this one waits.
+    fn resume(&self) -> Resume {
+        Resume {
+            at: self.parked.clone().unwrap_or_default(),
+            negotiated: self.negotiated.clone(),
+            answer_due: self.answer_due.clone(),
+            inbox: self.inbox.clone(),
+            retry_requested: self.retry_requested,
+        }
     }
 
     /// Nothing is in flight or waiting to be handled, so the run may continue as new.

@@ -3,8 +3,12 @@
 //! sent once, and settled by the supplier's answer, by its later callback, or as rejected when
 //! the answer timeout passes. The supplier's own changes and cancellations are applied here
 //! too. When the order ends first, what is still open is superseded.
+//!
+//! Each handler says when it waits with nothing in flight (`amendments_idle`,
+//! `cancellations_idle`), so the run may continue as new then; a PENDING request keeps the
+//! instant its answer is due (`answer_due`), and the next run waits on from there.
 
-use super::emit::{emit, now};
+use super::emit::{emit, now, workflow_now};
 use super::lifecycle::supplier_options;
 use super::wait::{before_timer, unless};
 use super::{Decision, OrderWorkflow};
@@ -18,15 +22,25 @@ use temporalio_sdk::{CancellableFuture, WorkflowContext, WorkflowResult};
 /// Works through amendment requests: sends each PATCH amendment to the supplier and settles
 /// it, and applies supplier-initiated changes. Ends with the lifecycle.
 pub(super) async fn handle_amendments(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
+    // The last run stopped while the supplier had an amendment PENDING: wait on for its answer.
+    let waiting = ctx.state(|s| {
+        let pending = s.order.pending_amendment();
+        pending
+            .filter(|a| s.answer_due.contains_key(&a.amendment_id))
+            .cloned()
+    });
+    if let Some(pending) = waiting {
+        await_answer(ctx, amendment_asked(ctx, &pending), None).await?;
+    }
     loop {
-        ctx.wait_condition(|s| {
+        let next = ctx.wait_condition(|s| {
             s.lifecycle_done
                 || !s.inbox.supplier_amendments.is_empty()
                 || s.order.pending_amendment().is_some_and(|a| {
                     a.path == AmendPath::Patch && !s.negotiated.contains(&a.amendment_id)
                 })
-        })
-        .await?;
+        });
+        idle(ctx, |s| &mut s.amendments_idle, next).await?;
         if ctx.state(|s| s.lifecycle_done) {
             return Ok(());
         }
@@ -72,10 +86,21 @@ async fn negotiate_amendment(
         input,
         supplier_options(&settings, &summary),
     );
-    let asked = Negotiation {
+    let read = |a: AmendAnswer| match a.decision {
+        AmendDecision::Accept => Some((true, a.reason)),
+        AmendDecision::Reject => Some((false, a.reason)),
+        AmendDecision::Pending => None,
+    };
+    settle(ctx, call, read, amendment_asked(ctx, pending)).await
+}
+
+/// What asking the supplier about amendment `pending` is.
+fn amendment_asked(ctx: &WorkflowContext<OrderWorkflow>, pending: &Amendment) -> Negotiation {
+    Negotiation {
         what: "amendment",
-        id: id.clone(),
-        answer_timeout_secs: settings.amendment_answer_timeout_secs,
+        id: pending.amendment_id.clone(),
+        answer_timeout_secs: ctx.state(|s| s.settings.amendment_answer_timeout_secs),
+        idle: |s| &mut s.amendments_idle,
         overtaken: |s| s.order.halted(),
         has_decision: |s, id| s.inbox.amend_decisions.contains_key(id),
         take_decision: |s, id| {
@@ -85,13 +110,7 @@ async fn negotiate_amendment(
                 .map(|d| (d.accept, d.reason))
         },
         decide: |s, id, (accept, reason), at| s.order.decide_amendment(id, accept, reason, at),
-    };
-    let read = |a: AmendAnswer| match a.decision {
-        AmendDecision::Accept => Some((true, a.reason)),
-        AmendDecision::Reject => Some((false, a.reason)),
-        AmendDecision::Pending => None,
-    };
-    settle(ctx, call, read, asked).await
+    }
 }
 
 /// Works through cancellations: sends each supplier-path cancellation to the supplier and
@@ -99,15 +118,26 @@ async fn negotiate_amendment(
 pub(super) async fn handle_cancellations(
     ctx: &WorkflowContext<OrderWorkflow>,
 ) -> WorkflowResult<()> {
+    // The last run stopped while the supplier had a cancellation PENDING: wait on for its
+    // answer.
+    let waiting = ctx.state(|s| {
+        let pending = s.order.pending_cancellation();
+        pending
+            .filter(|c| s.answer_due.contains_key(&c.cancellation_id))
+            .cloned()
+    });
+    if let Some(pending) = waiting {
+        await_answer(ctx, cancellation_asked(ctx, &pending), None).await?;
+    }
     loop {
-        ctx.wait_condition(|s| {
+        let next = ctx.wait_condition(|s| {
             s.lifecycle_done
                 || s.inbox.supplier_cancel.is_some()
                 || s.order
                     .pending_cancellation()
                     .is_some_and(|c| !s.negotiated.contains(&c.cancellation_id))
-        })
-        .await?;
+        });
+        idle(ctx, |s| &mut s.cancellations_idle, next).await?;
         if ctx.state(|s| s.lifecycle_done) {
             return Ok(());
         }
@@ -148,12 +178,23 @@ async fn negotiate_cancellation(
         input,
         supplier_options(&settings, &summary),
     );
-    // The order may end otherwise meanwhile, or the supplier cancel it on its own (which the
-    // caller applies next); the request is then superseded.
-    let asked = Negotiation {
+    let read = |a: CancelAnswer| match a.response_code {
+        ResponseCode::Accepted => Some((true, a.reason)),
+        ResponseCode::Rejected => Some((false, a.reason)),
+        ResponseCode::Pending => None,
+    };
+    settle(ctx, call, read, cancellation_asked(ctx, pending)).await
+}
+
+/// What asking the supplier about cancellation `pending` is. The order may end otherwise
+/// meanwhile, or the supplier cancel it on its own (which the caller applies next); the
+/// request is then superseded.
+fn cancellation_asked(ctx: &WorkflowContext<OrderWorkflow>, pending: &Cancellation) -> Negotiation {
+    Negotiation {
         what: "cancellation",
-        id: id.clone(),
-        answer_timeout_secs: settings.cancellation_answer_timeout_secs,
+        id: pending.cancellation_id.clone(),
+        answer_timeout_secs: ctx.state(|s| s.settings.cancellation_answer_timeout_secs),
+        idle: |s| &mut s.cancellations_idle,
         overtaken: OrderWorkflow::overtaken,
         has_decision: |s, id| s.inbox.cancel_decisions.contains_key(id),
         take_decision: |s, id| {
@@ -169,13 +210,7 @@ async fn negotiate_cancellation(
             }
             s.order.decide_cancellation(id, accept, reason, at)
         },
-    };
-    let read = |a: CancelAnswer| match a.response_code {
-        ResponseCode::Accepted => Some((true, a.reason)),
-        ResponseCode::Rejected => Some((false, a.reason)),
-        ResponseCode::Pending => None,
-    };
-    settle(ctx, call, read, asked).await
+    }
 }
 
 /// A request (amendment or cancellation) being put to the supplier, and where its decision
@@ -184,6 +219,8 @@ struct Negotiation {
     what: &'static str,
     id: String,
     answer_timeout_secs: u64,
+    /// The handler's flag that says it waits with nothing in flight.
+    idle: fn(&mut OrderWorkflow) -> &mut bool,
     /// Stop waiting: the request no longer matters (the order ended, …).
     overtaken: fn(&OrderWorkflow) -> bool,
     has_decision: fn(&OrderWorkflow, &str) -> bool,
@@ -192,37 +229,19 @@ struct Negotiation {
     decide: fn(&mut OrderWorkflow, &str, Decision, &str) -> Option<Change>,
 }
 
-/// Puts a request to the supplier (see [`ask_supplier`]) and records the decision.
+/// Puts a request to the supplier, whose activity `call` is in flight, and records the
+/// decision: in the answer (`read` gives `None` for PENDING), else by callback within the
+/// answer timeout (see [`await_answer`]). A failed call rejects the request (the order itself
+/// is fine). Nothing is recorded when the request is overtaken first; an in-flight call is
+/// then cancelled.
 async fn settle<O, E: std::fmt::Display>(
     ctx: &WorkflowContext<OrderWorkflow>,
     call: impl CancellableFuture<Output = Result<O, E>> + Unpin,
     read: impl Fn(O) -> Option<Decision>,
     asked: Negotiation,
 ) -> WorkflowResult<()> {
-    let (id, decide) = (asked.id.clone(), asked.decide);
-    let Some(decision) = ask_supplier(ctx, call, read, asked).await? else {
+    let Some(answer) = unless(ctx, call, asked.overtaken).await else {
         return Ok(());
-    };
-    let at = now(ctx);
-    match ctx.state_mut(|s| decide(s, &id, decision, &at)) {
-        Some(change) => emit(ctx, change).await,
-        None => Ok(()),
-    }
-}
-
-/// Waits for the supplier's decision on a request whose activity `call` is in flight: in the
-/// answer (`read` gives `None` for PENDING), else by callback within the answer timeout (else
-/// rejected). A failed call rejects the request (the order itself is fine). `None` when the
-/// request was overtaken first; an in-flight call is then cancelled.
-async fn ask_supplier<O, E: std::fmt::Display>(
-    ctx: &WorkflowContext<OrderWorkflow>,
-    call: impl CancellableFuture<Output = Result<O, E>> + Unpin,
-    read: impl Fn(O) -> Option<Decision>,
-    asked: Negotiation,
-) -> WorkflowResult<Option<Decision>> {
-    let overtaken = asked.overtaken;
-    let Some(answer) = unless(ctx, call, overtaken).await else {
-        return Ok(None);
     };
     let decision = match answer {
         Ok(a) => read(a),
@@ -234,28 +253,97 @@ async fn ask_supplier<O, E: std::fmt::Display>(
             )),
         )),
     };
-    if decision.is_some() {
-        return Ok(decision);
+    match decision {
+        Some(decision) => decide(ctx, &asked, decision).await,
+        None => {
+            // PENDING: the supplier decides later by callback, within the answer timeout. The
+            // instant it is due is kept, for a next run to wait on if this one stops first.
+            let timeout = Duration::from_secs(asked.answer_timeout_secs);
+            let due = chrono::Duration::from_std(timeout)
+                .ok()
+                .and_then(|d| workflow_now(ctx).checked_add_signed(d))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            ctx.state_mut(|s| s.answer_due.insert(asked.id.clone(), due));
+            await_answer(ctx, asked, Some(timeout)).await
+        }
     }
-    // PENDING: the supplier decides later by callback, within the answer timeout.
-    let (id, has_decision) = (asked.id.clone(), asked.has_decision);
-    let timeout = ctx.timer(Duration::from_secs(asked.answer_timeout_secs));
+}
+
+/// Waits for the supplier's callback on a PENDING request for `wait` (`None`: until the
+/// instant kept in `answer_due`, for a run that continued as new meanwhile), then records the
+/// decision, or a rejection if none came in time. Nothing is recorded when the request is
+/// overtaken first.
+async fn await_answer(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    asked: Negotiation,
+    wait: Option<Duration>,
+) -> WorkflowResult<()> {
+    let wait = wait.unwrap_or_else(|| {
+        let due = ctx.state(|s| s.answer_due.get(&asked.id).cloned());
+        let due = due.and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok());
+        let left = due.map(|at| at.with_timezone(&chrono::Utc) - workflow_now(ctx));
+        // A timer needs a duration; one already due fires at once.
+        left.and_then(|d| d.to_std().ok())
+            .unwrap_or_default()
+            .max(Duration::from_millis(1))
+    });
+    let (id, has_decision, overtaken) = (asked.id.clone(), asked.has_decision, asked.overtaken);
+    let timeout = ctx.timer(wait);
+    let idle = asked.idle;
+    ctx.state_mut(|s| *idle(s) = true);
     let running = before_timer(ctx, move |s| has_decision(s, &id) || overtaken(s), timeout).await;
+    ctx.state_mut(|s| {
+        *idle(s) = false;
+        s.answer_due.remove(&asked.id);
+    });
     if ctx.state(overtaken) {
-        return Ok(None);
+        return Ok(());
     }
-    let Some(timeout) = running else {
-        return Ok(Some((
+    let decision = match running {
+        None => Some((
             false,
             Some(format!(
                 "the supplier did not answer within {} s",
                 asked.answer_timeout_secs
             )),
-        )));
+        )),
+        Some(timeout) => {
+            timeout.cancel();
+            let take = asked.take_decision;
+            ctx.state_mut(|s| take(s, &asked.id))
+        }
     };
-    timeout.cancel();
-    let take = asked.take_decision;
-    Ok(ctx.state_mut(|s| take(s, &asked.id)))
+    match decision {
+        Some(decision) => decide(ctx, &asked, decision).await,
+        None => Ok(()),
+    }
+}
+
+/// Settles the request with the supplier's decision and records it (if still open).
+async fn decide(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    asked: &Negotiation,
+    decision: Decision,
+) -> WorkflowResult<()> {
+    let at = now(ctx);
+    let decide = asked.decide;
+    match ctx.state_mut(|s| decide(s, &asked.id, decision, &at)) {
+        Some(change) => emit(ctx, change).await,
+        None => Ok(()),
+    }
+}
+
+/// Waits on `wait` as a handler with nothing in flight (its `idle` flag set meanwhile).
+async fn idle<T>(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    flag: fn(&mut OrderWorkflow) -> &mut bool,
+    wait: impl Future<Output = T>,
+) -> T {
+    ctx.state_mut(|s| *flag(s) = true);
+    let out = wait.await;
+    ctx.state_mut(|s| *flag(s) = false);
+    out
 }
 
 /// Requests still open when the order ends are SUPERSEDED: a PENDING amendment or

@@ -10,5 +10,14 @@
 /// change, and the first `OrderState` upsert writes START.
 pub const PATCH_SA_ONLY_CHANGES: &str = "search-attributes-only-changes";
 
+/// Any order continues as new, not only a parked subscription: once its history reaches
+/// `continue_as_new_after_events` (or the server suggests it), at the first point where the
+/// lifecycle waits (held, in ERROR_HANDLER or PRE_QUALIFICATION_FAILED, for a step's callback,
+/// between steps, at the start of a pass) while no activity or record is in flight, every
+/// accepted Update has finished and the request handlers wait too. The next run carries the
+/// order and a [`Resume`](super::Resume) and goes on from the same place. Histories recorded
+/// before the patch continue as new only while a subscription is parked (in `subscription`).
+pub const PATCH_CONTINUE_AS_NEW_ANY_PHASE: &str = "continue-as-new-any-phase";
+
 /// Every patch id, for tests and operators.
-pub const ALL: [&str; 1] = [PATCH_SA_ONLY_CHANGES];
+pub const ALL: [&str; 2] = [PATCH_SA_ONLY_CHANGES, PATCH_CONTINUE_AS_NEW_ANY_PHASE];

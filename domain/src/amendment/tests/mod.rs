@@ -161,7 +161,8 @@ fn expected_path(
             | S::Active
             | S::Inactive
             | S::Cancelled
-            | S::Withdrawn,
+            | S::Withdrawn
+            | S::Terminated,
             _,
         ) => Err(RuleCode::NotAmendable),
     }
@@ -186,7 +187,7 @@ fn amend_path_for_every_state_plan_status_and_cause() {
             }
         }
     }
-    assert_eq!(cases, 14 * 5 * 3);
+    assert_eq!(cases, OrderState::ALL.len() * 5 * 3);
 }
 
 #[test]

@@ -318,3 +318,51 @@ fn a_key_used_for_a_cancellation_cannot_name_an_amendment_or_a_reactivation() {
         Checked::Repeat("c-1".into())
     );
 }
+
+#[test]
+fn a_carried_order_keeps_the_changes_of_its_latest_settled_amendments_only() {
+    let mut o = order();
+    to(&mut o, OrderState::Submitted);
+    let n = CARRIED_CHANGES + 5;
+    for i in 0..n {
+        let request = amend(&format!("a-{i}"), json!({ "notes": format!("n{i}") }), None);
+        let Checked::New((path, document)) = o.check_amend(&request).unwrap() else {
+            panic!("a new amendment");
+        };
+        let change = o.open_amendment(&request, path, *document, AT);
+        apply(&mut o, change);
+    }
+    let carried = o.carried();
+    let kept: Vec<bool> = carried
+        .amendments
+        .iter()
+        .map(|a| !a.changes.is_null())
+        .collect();
+    assert_eq!(kept.iter().filter(|k| **k).count(), CARRIED_CHANGES);
+    assert!(
+        kept[n - CARRIED_CHANGES..].iter().all(|k| *k),
+        "the latest keep theirs"
+    );
+    assert_eq!(carried.view(), o.view());
+    assert_eq!(carried.amendments.len(), n);
+}
+
+#[test]
+fn only_validation_and_transfer_carry_the_document() {
+    let o = order();
+    for step in ["validate", "transfer"] {
+        assert_eq!(o.call("w", step).order.as_ref(), Some(o.document()));
+    }
+    for step in ["feasibility", "plan", "step-1", "amend/a-1", "cancel/c-1"] {
+        let call = o.call("w", step);
+        assert_eq!(call.order, None, "{step}");
+        assert_eq!(call.supplier_order_id(), "acme:o-1");
+        assert_eq!(call.order_json()["order_ref"], "PO-1");
+        assert_eq!(call.order_json()["order_id"], "o-1");
+    }
+    // A call scheduled before (the whole document, no ids) still names its order.
+    let mut old = serde_json::to_value(o.call("w", "validate")).unwrap();
+    old.as_object_mut().unwrap().remove("supplier_order_id");
+    let old: SupplierCall = serde_json::from_value(old).unwrap();
+    assert_eq!(old.supplier_order_id(), "acme:o-1");
+}
