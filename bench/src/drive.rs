@@ -68,6 +68,9 @@ pub fn parked_knobs() -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The longest one benchmark workflow may take to finish (a 1,000-event one takes seconds).
+const ORDER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl Driver {
     pub fn id(&self, phase: &str, i: usize) -> String {
         format!("{}-{phase}-{i}", self.run)
@@ -117,10 +120,15 @@ impl Driver {
                 };
                 self.submit(id, &knobs).await?;
                 if !park {
-                    let view = self
-                        .order_handle(id)
-                        .get_result(WorkflowGetResultOptions::default())
+                    // An order that cannot finish (parked in ERROR_HANDLER, say) fails the
+                    // run instead of hanging it.
+                    let handle = self.order_handle(id);
+                    let result = handle.get_result(WorkflowGetResultOptions::default());
+                    let view = tokio::time::timeout(ORDER_DEADLINE, result)
                         .await
+                        .with_context(|| {
+                            format!("order {id} did not finish in {ORDER_DEADLINE:?}")
+                        })?
                         .with_context(|| format!("waiting for order {id}"))?;
                     if view.state.as_str() != "COMPLETE" {
                         bail!("order {id} ended in {}", view.state);
@@ -138,10 +146,13 @@ impl Driver {
                     .await
                     .with_context(|| format!("starting baseline {id}"))?;
                 if !park {
-                    handle
-                        .get_result(WorkflowGetResultOptions::default())
-                        .await
-                        .with_context(|| format!("waiting for baseline {id}"))?;
+                    tokio::time::timeout(
+                        ORDER_DEADLINE,
+                        handle.get_result(WorkflowGetResultOptions::default()),
+                    )
+                    .await
+                    .with_context(|| format!("baseline {id} did not finish in {ORDER_DEADLINE:?}"))?
+                    .with_context(|| format!("waiting for baseline {id}"))?;
                 }
             }
         }
