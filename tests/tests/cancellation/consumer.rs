@@ -3,6 +3,46 @@
 
 use super::*;
 
+/// A cancel sent the moment an order is accepted ends it, every time. It used to race the
+/// order's first activity: the server refused the workflow task that answered the Update and
+/// closed the run (`UnhandledCommand`), the client got a 503, yet the database said
+/// CANCELLED while the order went on to COMPLETE.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_right_after_the_submit_is_answered_and_holds() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let mut refused = 0;
+    for i in 0..15 {
+        let id = new_id(&format!("instant{i}"));
+        submit(&acme, &order(&id, &[("sim.steps", "2")])).await;
+        let r = cancel(&acme, &id, json!({ "reason": "ordered by mistake" })).await;
+        // Refused only while the order's first event is still being recorded (START).
+        if r.status == 409 {
+            assert_eq!(r.body["error"]["code"], "NOT_CANCELLABLE", "{}", r.body);
+            refused += 1;
+            continue;
+        }
+        assert_eq!(r.status, 200, "attempt {i}: {}", r.body);
+        let ended = wait_for(&acme, &id, Duration::from_secs(30), |o| {
+            matches!(o["state"].as_str(), Some("CANCELLED" | "COMPLETE"))
+        })
+        .await;
+        assert_eq!(ended["state"], "CANCELLED", "attempt {i}: {ended}");
+        let types = assert_gapless(&events(&acme, &id).await);
+        assert_eq!(
+            types.last().map(String::as_str),
+            Some("CANCELLATION_ACCEPTED"),
+            "{types:?}"
+        );
+        maybe_record_history(stack, "acme", &id, "cancel_right_after_submit").await;
+    }
+    // START lasts one workflow task: most attempts must have met the running order.
+    assert!(
+        refused < 5,
+        "{refused} of 15 cancels came while the order was START"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn consumer_path_cancels_before_transfer_and_the_supplier_never_gets_it() {
     let stack = stack().await;

@@ -7,7 +7,9 @@
 use super::continuation::run_or_continue;
 use super::emit::{emit, is_future, now};
 use super::negotiation::supersede_pending;
-use super::patches::{PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_SA_ONLY_CHANGES};
+use super::patches::{
+    PATCH_CLOSE_IN_OWN_TASK, PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_SA_ONLY_CHANGES,
+};
 use super::search_attributes::upsert_identity;
 use super::wait::before_timer;
 use super::*;
@@ -50,6 +52,7 @@ impl OrderWorkflow {
             resume_at: resume.map(|r| r.at),
             sa_only_changes: false,
             any_phase: false,
+            close_apart: false,
             parked: None,
             amendments_idle: false,
             cancellations_idle: false,
@@ -62,6 +65,8 @@ impl OrderWorkflow {
         ctx.state_mut(|s| s.sa_only_changes = only_changes);
         let any_phase = ctx.patched(PATCH_CONTINUE_AS_NEW_ANY_PHASE);
         ctx.state_mut(|s| s.any_phase = any_phase);
+        let close_apart = ctx.patched(PATCH_CLOSE_IN_OWN_TASK);
+        ctx.state_mut(|s| s.close_apart = close_apart);
         upsert_identity(ctx);
         if !ctx.state(|s| s.resumed) {
             emit(ctx, Order::acknowledged()).await?;
@@ -72,6 +77,11 @@ impl OrderWorkflow {
         let view = &*ctx;
         view.wait_condition(|_| view.all_handlers_finished())
             .await?;
+        // Close in a workflow task of its own, never in the one that answers an Update (see
+        // the patch).
+        if ctx.state(|s| s.close_apart) {
+            ctx.timer(Duration::from_millis(1)).await;
+        }
         Ok(ctx.state(|s| s.order.view().clone()))
     }
 

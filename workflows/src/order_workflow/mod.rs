@@ -58,6 +58,8 @@ pub struct OrderWorkflow {
     sa_only_changes: bool,
     /// [`patches::PATCH_CONTINUE_AS_NEW_ANY_PHASE`] applies to this run.
     any_phase: bool,
+    /// [`PATCH_CLOSE_IN_OWN_TASK`](patches::PATCH_CLOSE_IN_OWN_TASK) applies to this run.
+    close_apart: bool,
     /// Where the lifecycle waits right now; `None` while it works (a call, a record).
     parked: Option<Place>,
     /// The amendment and cancellation handlers wait (for a request, or for a PENDING answer

@@ -19,5 +19,17 @@ pub const PATCH_SA_ONLY_CHANGES: &str = "search-attributes-only-changes";
 /// before the patch continue as new only while a subscription is parked (in `subscription`).
 pub const PATCH_CONTINUE_AS_NEW_ANY_PHASE: &str = "continue-as-new-any-phase";
 
+/// The run closes in a workflow task of its own (after a 1 ms timer). When the task that
+/// completes an Update (a cancellation that ends the order at once) also closed the run, and
+/// an event arrived meanwhile (an activity finishing), the server refused the whole task
+/// (`UnhandledCommand`): the Update was lost and answered 503, while the `store.record` local
+/// activity of that task had already recorded the change, so the database said CANCELLED and
+/// the order went on to COMPLETE. A timer command is never refused that way.
+pub const PATCH_CLOSE_IN_OWN_TASK: &str = "close-in-own-task";
+
 /// Every patch id, for tests and operators.
-pub const ALL: [&str; 2] = [PATCH_SA_ONLY_CHANGES, PATCH_CONTINUE_AS_NEW_ANY_PHASE];
+pub const ALL: [&str; 3] = [
+    PATCH_SA_ONLY_CHANGES,
+    PATCH_CONTINUE_AS_NEW_ANY_PHASE,
+    PATCH_CLOSE_IN_OWN_TASK,
+];
