@@ -4,11 +4,22 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
-use orderflow_config::Caller;
+use axum::http::{HeaderMap, StatusCode};
+use orderflow_config::{Caller, Settings};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+
+/// Who the `Authorization: Bearer` header says is calling; `None` without a valid one. The
+/// one reading of credentials: the extractor, the rate limiter and `/healthz` share it.
+pub fn bearer_caller(headers: &HeaderMap, settings: &Settings) -> Option<Caller> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")?;
+    settings.authenticate(token.trim())
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -17,16 +28,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthorized)?;
-        state
-            .settings
-            .authenticate(token.trim())
-            .ok_or_else(ApiError::unauthorized)
+        bearer_caller(&parts.headers, &state.settings).ok_or_else(ApiError::unauthorized)
     }
 }
 

@@ -123,11 +123,7 @@ async fn healthz(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
 ) -> (StatusCode, axum::Json<Health>) {
-    let operator = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .and_then(|token| state.settings.authenticate(token.trim()))
+    let operator = extract::bearer_caller(&headers, &state.settings)
         == Some(orderflow_config::Caller::Operator);
     let db = state
         .store

@@ -39,13 +39,7 @@ impl Guard {
     /// The tenant whose key the request carries; `None` for anyone else (the operator, a
     /// signed supplier callback, a bad key: those are answered without a tenant's bucket).
     fn tenant(&self, request: &Request) -> Option<String> {
-        let token = request
-            .headers()
-            .get(axum::http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?;
-        match self.settings.authenticate(token.trim())? {
+        match crate::extract::bearer_caller(request.headers(), &self.settings)? {
             Caller::Tenant(tenant) => Some(tenant),
             Caller::Operator => None,
         }
