@@ -14,10 +14,12 @@
 //! they die with the test process even though statics are never dropped.
 
 mod checks;
+mod options;
 mod orders;
 mod stack;
 
 pub use checks::*;
+pub use options::*;
 pub use orderflow_client::api_client::Reply;
 pub use orders::*;
 pub use stack::*;
