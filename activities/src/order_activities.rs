@@ -3,8 +3,8 @@
 use crate::supplier::{SupplierClient, permanent, required};
 use orderflow_store::Store;
 use orderflow_workflows::activities::{
-    AmendAnswer, AmendCall, CancelAnswer, CancelCall, PlanProposal, RecordInput, StepOutcome,
-    SupplierCall, Verdict, defs,
+    AmendAnswer, AmendCall, CancelAnswer, CancelCall, NoticeCall, PlanProposal, RecordInput,
+    StepOutcome, SupplierCall, Verdict, defs,
 };
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -199,6 +199,25 @@ impl OrderActivitiesImpl {
         let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
         // An unknown response code does not decode: a permanent protocol error.
         decode(answer.body, &path)
+    }
+
+    /// Tells the supplier that a subscription was deactivated or reactivated, when and why.
+    /// Any 2xx is taken: the change has already happened on the order.
+    #[activity(definition = defs::Notify)]
+    pub async fn notify(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: NoticeCall,
+    ) -> Result<(), ActivityError> {
+        let n = &input.notice;
+        let path = order_path(&input.call, &format!("/{}", n.kind.as_str()));
+        let body = json!({
+            "request_id": n.request_id,
+            "effective_at": n.effective_at,
+            "reason": n.reason,
+        });
+        heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
+        Ok(())
     }
 
     #[activity(definition = defs::Record)]

@@ -16,7 +16,7 @@ use orderflow_config::Caller;
 use orderflow_domain::amendment::{
     self, AmendPath, DOCUMENT_FIELDS, IMMUTABLE_FIELDS, PATCHABLE_WHILE_EXECUTING,
 };
-use orderflow_domain::cancellation;
+use orderflow_domain::cancellation::{self, CancelPath};
 use orderflow_domain::commands::AmendRequest;
 use orderflow_domain::model::Amendment;
 use orderflow_domain::model::RequestState;
@@ -270,6 +270,15 @@ pub async fn capabilities(
         codes,
     );
     let reactivatable = cancellation::check_reactivation(&view);
+    let past_ponr = view.point_of_no_return_passed();
+    let cancel_reason = match &cancel {
+        Err(e) => Some(e.message.clone()),
+        Ok(CancelPath::Supplier) if past_ponr => Some(format!(
+            "order {order_id} has passed its plan's point of no return: the cancellation goes \
+             to the supplier, who is expected to refuse it (RE)"
+        )),
+        Ok(_) => None,
+    };
     Ok(Json(Capabilities {
         amendable,
         amend_path: path,
@@ -278,8 +287,9 @@ pub async fn capabilities(
         cancel_path: cancel.as_ref().ok().copied(),
         cancel_reason_codes: view.document.unsolicited.then(|| codes.clone()),
         reactivatable: reactivatable.is_ok(),
+        point_of_no_return_passed: past_ponr,
         reason,
-        cancel_reason: cancel.err().map(|e| e.message),
+        cancel_reason,
         reactivate_reason: reactivatable.err().map(|e| e.message),
         revision: view.revision,
     }))

@@ -82,8 +82,12 @@ pub struct Capabilities {
     /// The reason codes an unsolicited cease may be cancelled with.
     pub cancel_reason_codes: Option<Vec<String>>,
     pub reactivatable: bool,
+    /// The plan's step marked `point_of_no_return` has started: a cancellation still goes to
+    /// the supplier, who is expected to refuse it (`cancel_reason` says so).
+    pub point_of_no_return_passed: bool,
     /// Why it is not amendable.
     pub reason: Option<String>,
+    /// Why it is not cancellable, or why the supplier is expected to refuse.
     pub cancel_reason: Option<String>,
     pub reactivate_reason: Option<String>,
     pub revision: u32,

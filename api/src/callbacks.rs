@@ -3,12 +3,14 @@
 
 use crate::AppState;
 use crate::answers::{CallbackAnswer, ErrorBody};
+use crate::engine::rule_error;
 use crate::error::ApiError;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::signing::sign;
+use orderflow_domain::amendment::late_acceptance;
 use orderflow_domain::commands::CallbackKind;
 use orderflow_domain::commands::StepCallback;
 use orderflow_domain::commands::{
@@ -16,7 +18,9 @@ use orderflow_domain::commands::{
 };
 use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderType, OrderView};
-use orderflow_domain::requests::{AmendDecision, ResponseCode};
+use orderflow_domain::requests::{
+    AmendDecision, OrderRequest, ResponseCode, Timing, check_decision,
+};
 use orderflow_domain::rules::{self, OperatorAction};
 use orderflow_store::claims::CallbackClaim;
 use serde::Deserialize;
@@ -105,7 +109,8 @@ pub struct Callback {
         (status = 201, description = "UNSOLICITED_CEASE opened an order", body = CallbackAnswer),
         (status = 202, description = "Taken; the order acts on it", body = CallbackAnswer),
         (status = 401, description = "`INVALID_SIGNATURE`: nothing was read or changed", body = ErrorBody),
-        (status = 404, description = "No such order with this supplier", body = ErrorBody),
+        (status = 404, description = "No such order with this supplier, or no such request on it", body = ErrorBody),
+        (status = 409, description = "`REQUEST_CLOSED`: a decision on a request that can no longer change (decided, superseded, failed, or expired on an order that has ended)", body = ErrorBody),
         (status = 422, description = "`UNSUPPORTED_CALLBACK`, `VALIDATION_FAILED`, `UNKNOWN_TENANT`", body = ErrorBody)))]
 pub async fn supplier_callback(
     state: State<AppState>,
@@ -240,6 +245,22 @@ async fn act(
                     "'decision' must be ACCEPT or REJECT",
                 ));
             };
+            let accept = decision == AmendDecision::Accept;
+            let amendment = state
+                .store
+                .get_amendment(&callback.tenant_id, &callback.order_id, &amendment_id)
+                .await?
+                .ok_or_else(|| request_not_found("amendment", &order, &amendment_id))?;
+            let timing = check_decision(
+                "amendment",
+                &amendment_id,
+                amendment.state,
+                rules::is_terminal(order.state),
+            )
+            .map_err(rule_error)?;
+            if timing == Timing::Late && accept {
+                late_acceptance(&order, &amendment_id, &amendment.changes).map_err(rule_error)?;
+            }
             state
                 .engine
                 .amendment_decision(
@@ -247,7 +268,7 @@ async fn act(
                     &order.document.order_id,
                     AmendmentDecision {
                         amendment_id,
-                        accept: decision == AmendDecision::Accept,
+                        accept,
                         reason: callback.reason,
                     },
                 )
@@ -260,7 +281,7 @@ async fn act(
             })?;
             // Refuse a change that cannot apply before it reaches the order.
             orderflow_domain::amendment::merge_changes(&order.document, &changes)
-                .map_err(crate::engine::rule_error)?;
+                .map_err(rule_error)?;
             state
                 .engine
                 .supplier_amend(
@@ -290,6 +311,20 @@ async fn act(
                     "'response_code' must be AP or RE",
                 ));
             };
+            let Some(OrderRequest::Cancellation(cancellation)) = state
+                .store
+                .get_request(&callback.tenant_id, &callback.order_id, &cancellation_id)
+                .await?
+            else {
+                return Err(request_not_found("cancellation", &order, &cancellation_id));
+            };
+            check_decision(
+                "cancellation",
+                &cancellation_id,
+                cancellation.state,
+                rules::is_terminal(order.state),
+            )
+            .map_err(rule_error)?;
             state
                 .engine
                 .cancellation_decision(
@@ -357,6 +392,15 @@ async fn act(
         // Taken before the order is looked up: it opens an order.
         CallbackKind::UnsolicitedCease => unsolicited_cease(state, supplier_id, callback).await,
     }
+}
+
+/// A decision names a request the order does not have.
+fn request_not_found(what: &str, order: &OrderView, id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        format!("order '{}' has no {what} '{id}'", order.document.order_id),
+    )
 }
 
 /// `UNSOLICITED_CEASE`: the supplier raises a cease of a tenant's service. orderflow opens it as

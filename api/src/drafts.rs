@@ -19,10 +19,7 @@ use orderflow_domain::model::{OrderState, OrderView};
 
 /// Stores a new draft for the received order `view` (the DRAFT half of `POST /v1/orders`).
 pub async fn insert(state: &AppState, view: OrderView) -> Result<OrderView, ApiError> {
-    let draft = OrderView {
-        state: OrderState::Draft,
-        ..view
-    };
+    let draft = view.in_state(OrderState::Draft);
     if !state.store.insert_draft(&draft).await? {
         return Err(ApiError::duplicate_order(&draft.document.order_id));
     }
@@ -146,10 +143,7 @@ pub async fn place_draft(
         // Not started: the order is a draft again. Only undo our own claim; a row found in
         // START may have a running workflow whose start merely went unanswered.
         Err(e) if e.code == "ENGINE_UNAVAILABLE" && claimed => {
-            let draft = OrderView {
-                state: OrderState::Draft,
-                ..view
-            };
+            let draft = view.in_state(OrderState::Draft);
             state.store.unclaim_draft(&draft).await?;
             return Err(e);
         }

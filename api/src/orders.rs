@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
 use orderflow_domain::commands::OperatorRequest;
+use orderflow_domain::gateway::GatewayState;
 use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
 use orderflow_domain::rules::{self, OperatorAction};
@@ -318,6 +319,9 @@ pub struct ListQuery {
     /// Only orders in this state, e.g. `EXECUTION`.
     #[param(value_type = Option<OrderState>)]
     pub state: Option<String>,
+    /// Only orders in this gateway state, e.g. `PENDING_AMENDMENT`.
+    #[param(value_type = Option<GatewayState>)]
+    pub gateway_state: Option<String>,
     pub supplier_id: Option<String>,
     /// Operators only: one tenant's orders (all tenants when absent).
     pub tenant_id: Option<String>,
@@ -345,6 +349,17 @@ pub async fn list_orders(
             ),
         ));
     }
+    if let Some(s) = &query.gateway_state
+        && GatewayState::parse(s).is_none()
+    {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!(
+                "unknown gateway_state '{s}'; use one of {}",
+                GatewayState::ALL.map(|g| g.as_str()).join(", ")
+            ),
+        ));
+    }
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -361,6 +376,7 @@ pub async fn list_orders(
         .list_orders(&OrderFilter {
             tenant_id,
             state: query.state,
+            gateway_state: query.gateway_state,
             supplier_id: query.supplier_id,
             limit,
         })

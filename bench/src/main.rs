@@ -13,7 +13,6 @@ mod stack;
 mod stats;
 mod svg;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use drive::{Driver, System};
 use measure::{Segment, latencies, park, segment};
@@ -58,7 +57,8 @@ struct BenchArgs {
     data_dir: Option<PathBuf>,
     #[arg(long)]
     keep: bool,
-    /// Worker settings, as in the config file: `--set max_cached_workflows=5000`.
+    /// A setting by its dotted path in the config file: `--set max_cached_workflows=5000`,
+    /// `--set workflow.supplier_max_attempts=3`.
     #[arg(long = "set", value_name = "KEY=JSON")]
     set: Vec<String>,
     /// More `temporal server start-dev` flags, one per occurrence, e.g.
@@ -173,14 +173,11 @@ async fn main() -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join(format!("orderflow-bench-{run}")));
-    let mut overrides = serde_json::Map::new();
-    for kv in &args.set {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("--set {kv}: expected KEY=JSON"))?;
-        let value = serde_json::from_str(v).unwrap_or(serde_json::Value::String(v.into()));
-        overrides.insert(k.to_string(), value);
-    }
+    let overrides = args
+        .set
+        .iter()
+        .map(|kv| kv.parse())
+        .collect::<anyhow::Result<Vec<orderflow_config::Override>>>()?;
     let target = args.api_url.as_ref().map(|api_url| stack::Target {
         api_url: api_url.clone(),
         temporal_address: args.temporal_address.clone().unwrap_or_default(),

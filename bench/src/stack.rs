@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 /// Where the stack runs and how its worker is tuned.
 pub struct StackOptions {
     pub data_dir: PathBuf,
-    /// JSON merged over the worker's settings (`--set key=value`).
-    pub overrides: serde_json::Map<String, serde_json::Value>,
+    /// Settings changed for the run (`--set KEY=JSON`).
+    pub overrides: Vec<orderflow_config::Override>,
     /// More `temporal server start-dev` flags (`--temporal-arg`).
     pub temporal_args: Vec<String>,
     /// Another `orderflow-worker` binary (to compare builds); default: the one next to this.
@@ -158,11 +158,7 @@ impl Stack {
             webhook_allow_private_networks: true,
             ..Settings::default()
         });
-        if !overrides.is_empty() {
-            let mut value = serde_json::to_value(&settings)?;
-            merge(&mut value, overrides);
-            settings = serde_json::from_value(value).context("applying --set")?;
-        }
+        settings = settings.with_overrides(overrides)?;
         std::fs::write(
             dir.join("config.json"),
             serde_json::to_vec_pretty(&settings)?,
@@ -309,18 +305,4 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(Duration::from_millis(ticks * 10))
-}
-
-/// JSON merge of `patch` into `value` (objects merged key by key, anything else replaced).
-fn merge(value: &mut serde_json::Value, patch: &serde_json::Map<String, serde_json::Value>) {
-    for (key, new) in patch {
-        match (value.get_mut(key), new) {
-            (Some(old @ serde_json::Value::Object(_)), serde_json::Value::Object(inner)) => {
-                merge(old, inner)
-            }
-            _ => {
-                value[key] = new.clone();
-            }
-        }
-    }
 }

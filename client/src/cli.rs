@@ -66,6 +66,10 @@ pub enum Command {
         /// Serve Prometheus metrics of the API and the worker at GET /metrics on this port.
         #[arg(long)]
         metrics_port: Option<u16>,
+        /// Change a setting for this run, by its dotted path in the configuration file
+        /// (repeatable): `--set workflow.cancellation_answer_timeout_secs=5`.
+        #[arg(long = "set", value_name = "KEY=JSON")]
+        set: Vec<orderflow_config::Override>,
     },
     /// Serve the HTTP API (configuration: ORDERFLOW_CONFIG, ORDERFLOW_DATABASE_URL, TEMPORAL_*).
     Serve {

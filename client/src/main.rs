@@ -43,6 +43,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             temporal_address,
             temporal_namespace,
             metrics_port,
+            set,
         } => {
             orderflow_devstack::dev::run(orderflow_devstack::dev::DevOptions {
                 data_dir,
@@ -53,6 +54,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 temporal_address,
                 temporal_namespace,
                 metrics_port,
+                overrides: set,
             })
             .await
         }

@@ -19,9 +19,11 @@ use subtle::ConstantTimeEq;
 pub const TASK_QUEUE: &str = "orderflow-orders";
 
 mod dev;
+mod overrides;
 mod secret;
 mod temporal;
 pub use dev::{DEV_SIM_SECRET, DEV_WEBHOOK_KEY};
+pub use overrides::Override;
 pub use secret::Secret;
 pub use temporal::{temporal_client, temporal_options};
 

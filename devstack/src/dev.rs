@@ -22,6 +22,8 @@ pub struct DevOptions {
     pub temporal_namespace: Option<String>,
     /// One `GET /metrics` for the API and the worker (their own `metrics_address` is unset).
     pub metrics_port: Option<u16>,
+    /// `--set KEY=JSON`, applied last, over everything above.
+    pub overrides: Vec<orderflow_config::Override>,
 }
 
 pub async fn run(options: DevOptions) -> anyhow::Result<()> {
@@ -75,6 +77,7 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
         base_url: format!("http://127.0.0.1:{}", options.sim_port),
         secret: DEV_SIM_SECRET.into(),
     }];
+    let settings = settings.with_overrides(&options.overrides)?;
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {

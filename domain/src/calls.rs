@@ -114,6 +114,14 @@ pub struct CancelCall {
     pub reason_code: Option<String>,
 }
 
+/// Input of the call that tells the supplier a subscription was deactivated or reactivated
+/// (`POST /orders/{id}/deactivate` or `/reactivate`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NoticeCall {
+    pub call: SupplierCall,
+    pub notice: crate::order::SupplierNotice,
+}
+
 /// The supplier's answer to a cancellation: `AP` (accepted), `RE` (rejected) or `PENDING`
 /// (decided later by callback).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

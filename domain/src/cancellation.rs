@@ -20,12 +20,14 @@ pub const DEFAULT_UNSOLICITED_REASON_CODES: [&str; 2] = ["CUSTOMER_RETAINED", "R
 /// May the order be cancelled now, and how? `reason_code` matters only for an unsolicited
 /// cease, which may be cancelled only with one of `allowed_codes`.
 ///
-/// Checks in order: DRAFT (delete it instead), START, terminal states and INACTIVE without a
+/// Checks in order: DRAFT (delete it instead), terminal states and INACTIVE without a
 /// scheduled reactivation are `NOT_CANCELLABLE`; an open cancellation is
 /// `REQUEST_IN_PROGRESS` (an open amendment does not block: the cancellation overtakes it); an unsolicited cease
 /// needs an allowed reason code; ACTIVE (and INACTIVE with a scheduled reactivation) take the
 /// subscription path; an order the supplier has not received takes the consumer path;
-/// ERROR_HANDLER after transfer waits for an operator; everything else goes to the supplier.
+/// everything else goes to the supplier, ERROR_HANDLER after transfer included (the supplier
+/// has the order, so only it can say whether it is cancelled; on RE the order stays for the
+/// operator).
 pub fn cancel_path(
     view: &OrderView,
     pending: Option<PendingKind>,
@@ -45,7 +47,6 @@ pub fn cancel_path(
     };
     match view.state {
         Draft => return refuse("it was never placed; delete it with DELETE /v1/orders/{id}"),
-        Start => return refuse("it is still being recorded; try again in a moment"),
         Complete => return refuse("it has been fulfilled; place a CEASE order to stop it"),
         Cancelled | Withdrawn | Terminated => return refuse("it has already ended"),
         Inactive if view.scheduled_reactivation.is_none() => {
@@ -76,10 +77,6 @@ pub fn cancel_path(
     match view.state {
         Active | Inactive => Ok(CancelPath::Subscription),
         _ if !view.transferred => Ok(CancelPath::Consumer),
-        ErrorHandler => refuse(
-            "the supplier has it and it is waiting for an operator; ask an operator to retry \
-             or withdraw it",
-        ),
         _ => Ok(CancelPath::Supplier),
     }
 }

@@ -10,6 +10,7 @@ pub mod amendment;
 pub mod calls;
 pub mod cancellation;
 pub mod commands;
+pub mod gateway;
 pub mod ids;
 pub mod limits;
 pub mod model;
@@ -20,6 +21,6 @@ pub mod rules;
 pub mod settings;
 
 pub use ids::{OrderId, ParseError, Price, SupplierId, TenantId};
-pub use order::{Change, Checked, EventDetail, Order};
+pub use order::{Change, Checked, EventDetail, Lapse, Order};
 pub use rule_code::{RuleCode, RuleError};
 pub use settings::WorkflowSettings;

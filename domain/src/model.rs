@@ -1,6 +1,7 @@
 //! The order document and everything the tenant sees of it. Shared by the workflow, the
 //! activities (which persist it) and the API (which serves it), so there is one definition.
 
+use crate::gateway::GatewayState;
 use crate::ids::{LineId, OrderId, Price, SupplierId, TenantId};
 use crate::requests::{PendingKind, PendingRequest, ScheduledCancellation, ScheduledReactivation};
 // Requests are part of what the order shows; other crates find them here too.
@@ -274,6 +275,10 @@ pub struct OrderView {
     pub document: OrderDocument,
     pub revision: u32,
     pub state: OrderState,
+    /// The state as a gateway client reads it (seeds/000), derived from `state` and
+    /// `pending_request` whenever either changes.
+    #[serde(default)]
+    pub gateway_state: GatewayState,
     pub previous_state: Option<OrderState>,
     pub state_reason: Option<String>,
     /// Set while in PRE_QUALIFICATION_FAILED: why pre-qualification failed.
@@ -298,6 +303,7 @@ impl OrderView {
             document,
             revision: 1,
             state: OrderState::Start,
+            gateway_state: GatewayState::Acknowledged,
             previous_state: None,
             state_reason: None,
             cause: None,
@@ -344,6 +350,17 @@ pub enum EventType {
     ReactivationSuperseded,
     /// The order's workflow was ended outside orderflow; `detail.status` says how.
     OrderTerminated,
+    /// The supplier did not decide a PENDING amendment within the answer timeout.
+    AmendmentExpired,
+    /// An amendment could not be delivered to the supplier.
+    AmendmentFailed,
+    /// The supplier did not decide a PENDING cancellation within the answer timeout.
+    CancellationExpired,
+    /// A cancellation could not be delivered to the supplier.
+    CancellationFailed,
+    /// A deactivation or reactivation of a subscription took effect, but the supplier could
+    /// not be told (it refused, or could not be reached in time): an operator should tell it.
+    SupplierNoticeFailed,
 }
 
 /// One change to an order, as told to the tenant. `seq` is gapless per order, so a tenant can
@@ -360,6 +377,9 @@ pub struct OrderEvent {
     #[serde(rename = "type")]
     pub event_type: EventType,
     pub state: OrderState,
+    /// The order's gateway state after the event.
+    #[serde(default)]
+    pub gateway_state: GatewayState,
     pub previous_state: Option<OrderState>,
     pub request_id: Option<String>,
     pub revision: u32,
@@ -368,8 +388,32 @@ pub struct OrderEvent {
 }
 
 impl OrderView {
+    /// The view moved to `state`, with its gateway state.
+    pub fn in_state(self, state: OrderState) -> OrderView {
+        let mut view = OrderView { state, ..self };
+        view.gateway_state = GatewayState::of_view(&view);
+        view
+    }
+
     /// Which request is open on the order, from its `pending_request`.
     pub fn pending_kind(&self) -> Option<PendingKind> {
         self.pending_request.as_ref().map(PendingRequest::kind)
+    }
+
+    /// Has the plan's step marked `point_of_no_return` started? From then on the supplier is
+    /// expected to refuse a cancellation (it still decides). A step's start is not an event of
+    /// its own, so a recorded view says "started" for a step that has left PENDING, and for
+    /// the next step of an EXECUTING order once every step before it is done: the workflow
+    /// calls the supplier for it in the same instant.
+    pub fn point_of_no_return_passed(&self) -> bool {
+        let Some(plan) = &self.plan else {
+            return false;
+        };
+        plan.steps.iter().enumerate().any(|(i, step)| {
+            step.point_of_no_return
+                && (step.status != StepStatus::Pending
+                    || (self.state == OrderState::Execution
+                        && plan.steps[..i].iter().all(|s| s.status == StepStatus::Done)))
+        })
     }
 }

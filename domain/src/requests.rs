@@ -1,7 +1,9 @@
 //! Requests against an order (amendments, cancellations, reactivations) and their outcomes.
 //! A request has its own state, separate from the order's: it is PENDING while the supplier
 //! decides, then ACCEPTED or REJECTED, SCHEDULED while it waits for its effective date, or
-//! SUPERSEDED when replaced or when the order ends first.
+//! SUPERSEDED when replaced or when the order ends first. A request the supplier never
+//! decided is never given an answer it did not send: EXPIRED when its answer timeout passed
+//! (a later decision still counts, marked `late`), FAILED when it could not be delivered.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +18,61 @@ pub enum RequestState {
     Superseded,
     /// Takes effect at a later date (a subscription's cancellation or reactivation).
     Scheduled,
+    /// The supplier did not decide within the answer timeout. The order carries on; a late
+    /// decision is still taken while the order has not ended.
+    Expired,
+    /// Could not be delivered to the supplier (retries exhausted, or refused outright). The
+    /// order carries on.
+    Failed,
+}
+
+impl RequestState {
+    /// The wire name, e.g. `PENDING`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "PENDING",
+            RequestState::Accepted => "ACCEPTED",
+            RequestState::Rejected => "REJECTED",
+            RequestState::Superseded => "SUPERSEDED",
+            RequestState::Scheduled => "SCHEDULED",
+            RequestState::Expired => "EXPIRED",
+            RequestState::Failed => "FAILED",
+        }
+    }
+}
+
+/// When a supplier's decision on a request comes: while it is PENDING, or after it EXPIRED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timing {
+    OnTime,
+    Late,
+}
+
+/// May the supplier's decision on request `id` (a `what`, in `state`) still be taken? On time
+/// while PENDING; late once EXPIRED, as long as the order has not ended (`order_ended`).
+/// Anything else can no longer change: `REQUEST_CLOSED`.
+pub fn check_decision(
+    what: &str,
+    id: &str,
+    state: RequestState,
+    order_ended: bool,
+) -> Result<Timing, crate::RuleError> {
+    match state {
+        RequestState::Pending => Ok(Timing::OnTime),
+        RequestState::Expired if !order_ended => Ok(Timing::Late),
+        RequestState::Expired => Err(crate::RuleError::new(
+            crate::RuleCode::RequestClosed,
+            format!("{what} {id} expired and the order has ended since; nothing can change it"),
+        )),
+        other => Err(crate::RuleError::new(
+            crate::RuleCode::RequestClosed,
+            format!(
+                "{what} {id} is {} and can no longer change; a decision is taken only while it is \
+                 PENDING or EXPIRED",
+                other.as_str()
+            ),
+        )),
+    }
 }
 
 /// How an accepted amendment is carried out.
@@ -147,6 +204,9 @@ pub struct Amendment {
     pub decided_at: Option<String>,
     /// The order revision the amendment produced, once accepted.
     pub revision: Option<u32>,
+    /// Decided by the supplier after it had EXPIRED (absent: on time).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 /// A cancellation request and its outcome (`GET /v1/orders/{id}/cancellations/{id}`).
@@ -155,10 +215,12 @@ pub struct Amendment {
 pub struct Cancellation {
     pub cancellation_id: String,
     /// PENDING (at the supplier), ACCEPTED, REJECTED, SCHEDULED (a subscription's future
-    /// deactivation) or SUPERSEDED (replaced, or the order ended first).
+    /// deactivation), SUPERSEDED (replaced, or the order ended first), EXPIRED (the supplier
+    /// did not answer in time) or FAILED (it could not be delivered).
     pub state: RequestState,
     pub path: CancelPath,
-    /// The supplier's answer, `AP` or `RE`; null on the consumer and subscription paths.
+    /// The supplier's answer, `AP` or `RE`; null on the consumer and subscription paths, and
+    /// while the supplier has not answered (PENDING, EXPIRED, FAILED).
     pub response_code: Option<ResponseCode>,
     pub reason: String,
     pub reason_code: Option<String>,
@@ -166,10 +228,13 @@ pub struct Cancellation {
     pub effective_at: Option<String>,
     pub requested_at: String,
     pub decided_at: Option<String>,
-    /// Why the supplier rejected it, or why it was superseded.
+    /// Why the supplier rejected it, or why it was superseded, expired or failed.
     pub decision_reason: Option<String>,
     /// The last event written about this request.
     pub event_uuid: Option<String>,
+    /// Decided by the supplier after it had EXPIRED (absent: on time).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
 }
 
 /// A supplier's answer to a cancellation.
@@ -300,6 +365,14 @@ impl OrderRequest {
         match self {
             OrderRequest::Cancellation(c) => c.state(),
             OrderRequest::Reactivation(r) => r.state(),
+        }
+    }
+
+    /// The tenant's reason for it.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            OrderRequest::Cancellation(c) => Some(c.reason.clone()),
+            OrderRequest::Reactivation(r) => r.reason.clone(),
         }
     }
 

@@ -49,10 +49,13 @@ pub enum RuleCode {
     ReasonRequired,
     /// The supplier rejected the request (never sent to a tenant as an error).
     Rejected,
+    /// A supplier's decision on a request that can no longer change: decided already,
+    /// superseded, never delivered, or expired on an order that has since ended.
+    RequestClosed,
 }
 
 impl RuleCode {
-    pub const ALL: [RuleCode; 21] = [
+    pub const ALL: [RuleCode; 22] = [
         RuleCode::NotAmendable,
         RuleCode::RequestInProgress,
         RuleCode::OrderRefMismatch,
@@ -74,6 +77,7 @@ impl RuleCode {
         RuleCode::ScheduleNotAllowed,
         RuleCode::ReasonRequired,
         RuleCode::Rejected,
+        RuleCode::RequestClosed,
     ];
 
     /// The wire name, e.g. `NOT_AMENDABLE`.
@@ -101,6 +105,7 @@ impl RuleCode {
             ScheduleNotAllowed => "SCHEDULE_NOT_ALLOWED",
             ReasonRequired => "REASON_REQUIRED",
             Rejected => "REJECTED",
+            RequestClosed => "REQUEST_CLOSED",
         }
     }
 
@@ -114,7 +119,7 @@ impl RuleCode {
             | InvalidChanges | ValidationFailed => 422,
             NotAmendable | RequestInProgress | NotSuspendable | NotSuspended | NotRetryable
             | NotWithdrawable | NotCancellable | NotReactivatable | ReasonCodeNotAllowed
-            | Rejected => 409,
+            | Rejected | RequestClosed => 409,
         }
     }
 }

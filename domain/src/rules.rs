@@ -37,9 +37,8 @@ pub fn terminated_outside(
     if !has_running_workflow(stored.state) {
         return None;
     }
-    let mut view = stored.clone();
+    let mut view = stored.clone().in_state(OrderState::Terminated);
     view.previous_state = Some(stored.state);
-    view.state = OrderState::Terminated;
     view.state_reason = Some(format!(
         "its workflow was ended outside orderflow ({status}); nothing more will happen to it"
     ));
@@ -52,6 +51,7 @@ pub fn terminated_outside(
         seq: view.last_seq,
         event_type: crate::model::EventType::OrderTerminated,
         state: OrderState::Terminated,
+        gateway_state: view.gateway_state,
         previous_state: Some(stored.state),
         request_id: None,
         revision: view.revision,

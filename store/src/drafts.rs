@@ -62,16 +62,19 @@ impl Store {
         };
         let draft: OrderView = serde_json::from_str(row.get::<&str, _>("view"))?;
         let placed = OrderView {
-            state: OrderState::Start,
             updated_at: placed_at.to_string(),
             ..draft
-        };
-        sqlx::query("UPDATE orders SET view = $1 WHERE tenant_id = $2 AND order_id = $3")
-            .bind(serde_json::to_string(&placed)?)
-            .bind(tenant_id)
-            .bind(order_id)
-            .execute(&mut *tx)
-            .await?;
+        }
+        .in_state(OrderState::Start);
+        sqlx::query(
+            "UPDATE orders SET view = $1, gateway_state = $4 WHERE tenant_id = $2 AND order_id = $3",
+        )
+        .bind(serde_json::to_string(&placed)?)
+        .bind(tenant_id)
+        .bind(order_id)
+        .bind(placed.gateway_state.as_str())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Some(placed))
     }
@@ -111,7 +114,8 @@ async fn replace_unrecorded(
 ) -> anyhow::Result<bool> {
     let d = &view.document;
     let written = sqlx::query(
-        "UPDATE orders SET supplier_id = $1, order_ref = $2, state = $3, view = $4, updated_at = $5
+        "UPDATE orders SET supplier_id = $1, order_ref = $2, state = $3, view = $4, updated_at = $5,
+                           gateway_state = $9
          WHERE tenant_id = $6 AND order_id = $7 AND state = $8 AND last_seq = 0",
     )
     .bind(d.supplier_id.as_str())
@@ -122,6 +126,7 @@ async fn replace_unrecorded(
     .bind(d.tenant_id.as_str())
     .bind(d.order_id.as_str())
     .bind(expected.as_str())
+    .bind(view.gateway_state.as_str())
     .execute(pool)
     .await?
     .rows_affected();

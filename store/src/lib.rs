@@ -20,6 +20,7 @@ use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
+mod backfill;
 pub mod claims;
 pub mod drafts;
 pub mod observe;
@@ -92,7 +93,12 @@ impl Store {
             Backend::Sqlite => Store::open_sqlite(url).await,
             Backend::Postgres => Store::open_postgres(url).await,
         };
-        store.with_context(|| format!("opening database {}", redacted(url)))
+        let store = store.with_context(|| format!("opening database {}", redacted(url)))?;
+        store
+            .backfill()
+            .await
+            .context("filling in fields of rows recorded by an older orderflow")?;
+        Ok(store)
     }
 
     async fn open_sqlite(url: &str) -> anyhow::Result<Store> {
@@ -262,6 +268,7 @@ mod tests {
                 (4, "8796b7137ffb555dd3829f2dc5bc0a5310972fcdfc1b762c0cf3cd25ad00aafa21d0ab35ed99e37521c3a55f0709ca04"),
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
                 (6, "91fbe2405098c37cb68f784eefed1861eafbcfb956db63ec5e7e6b030cf9c54d26c67882fe7d0fa28ed998a49f1c7e7f"),
+                (7, "8acb65d7418714127879cc41f14c852c3e97b25f6c6964117785a505e51fca0a88b7b4a11eb7dfd40bcebc3d2b6ba03f"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );
@@ -274,6 +281,7 @@ mod tests {
                 (4, "a51a4ad347f3ce55f5c822e6167e9b326ee05f46daef3e3bd738779b72569fe2738b371bb9c265f020d45b42d08ecade"),
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
                 (6, "cd7a926fffc4126ac870b0d1de9088f23dd45b7ee32c9296a951d007675e647d3dd9c787cfca69d2a6236aec8cf7b44c"),
+                (7, "27d102288b3aff4483f8f6ae9a3275c509fe950821a0e9240b2ddb02f30de5a2ce337ef9796beed200670fd218f3ae27"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );

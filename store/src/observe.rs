@@ -26,20 +26,10 @@ pub(crate) fn recorded(input: &RecordInput) {
     }
     let decided = |state: RequestState| !matches!(state, RequestState::Pending);
     if let Some(a) = input.amendment.as_ref().filter(|a| decided(a.state)) {
-        metrics::request_decided("AMENDMENT", request_state(a.state));
+        metrics::request_decided("AMENDMENT", a.state.as_str());
     }
     for r in input.requests.iter().filter(|r| decided(r.state())) {
-        metrics::request_decided(r.kind(), request_state(r.state()));
-    }
-}
-
-fn request_state(state: RequestState) -> &'static str {
-    match state {
-        RequestState::Pending => "PENDING",
-        RequestState::Accepted => "ACCEPTED",
-        RequestState::Rejected => "REJECTED",
-        RequestState::Superseded => "SUPERSEDED",
-        RequestState::Scheduled => "SCHEDULED",
+        metrics::request_decided(r.kind(), r.state().as_str());
     }
 }
 

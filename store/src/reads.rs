@@ -11,6 +11,7 @@ use sqlx::Row;
 pub struct OrderFilter {
     pub tenant_id: Option<String>,
     pub state: Option<String>,
+    pub gateway_state: Option<String>,
     pub supplier_id: Option<String>,
     pub limit: i64,
 }
@@ -72,13 +73,14 @@ impl Store {
         let rows = sqlx::query(
             "SELECT view FROM orders
              WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR state = $2)
-               AND ($3 IS NULL OR supplier_id = $3)
+               AND ($3 IS NULL OR supplier_id = $3) AND ($5 IS NULL OR gateway_state = $5)
              ORDER BY created_at DESC, order_id DESC LIMIT $4",
         )
         .bind(&filter.tenant_id)
         .bind(&filter.state)
         .bind(&filter.supplier_id)
         .bind(filter.limit)
+        .bind(&filter.gateway_state)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -96,11 +96,12 @@ pub(crate) async fn upsert_order(tx: &mut AnyConnection, view: &OrderView) -> an
     let d = &view.document;
     let written = sqlx::query(
         "INSERT INTO orders (tenant_id, order_id, workflow_id, supplier_id, order_ref, state, revision,
-                             last_seq, view, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                             last_seq, view, created_at, updated_at, gateway_state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (tenant_id, order_id) DO UPDATE SET
              order_ref = excluded.order_ref, state = excluded.state, revision = excluded.revision,
-             last_seq = excluded.last_seq, view = excluded.view, updated_at = excluded.updated_at
+             last_seq = excluded.last_seq, view = excluded.view, updated_at = excluded.updated_at,
+             gateway_state = excluded.gateway_state
          WHERE excluded.last_seq > orders.last_seq",
     )
     .bind(d.tenant_id.as_str())
@@ -114,6 +115,7 @@ pub(crate) async fn upsert_order(tx: &mut AnyConnection, view: &OrderView) -> an
     .bind(serde_json::to_string(view)?)
     .bind(&view.created_at)
     .bind(&view.updated_at)
+    .bind(view.gateway_state.as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected();

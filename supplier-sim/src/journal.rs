@@ -67,6 +67,12 @@ pub enum Entry {
     },
     /// A supplier call, for `GET /admin/calls`.
     Call(CallRecord),
+    /// The tenant deactivated (`active: false`) or reactivated a subscription, at `at`.
+    Service {
+        id: String,
+        active: bool,
+        at: String,
+    },
 }
 
 /// A callback waiting in the outbox.
@@ -86,6 +92,8 @@ pub struct State {
     pub responses: HashMap<String, StoredResponse>,
     pub flaky: HashMap<String, u32>,
     pub steps: HashMap<String, BTreeSet<u32>>,
+    /// Whether each subscription runs, as the tenant last told (deactivate, reactivate).
+    pub services: HashMap<String, bool>,
     pub calls: Vec<CallRecord>,
     outbox: HashMap<String, Pending>,
     /// Outbox items not in flight, ordered by next attempt time, so the worker finds due work
@@ -124,6 +132,7 @@ impl State {
             responses: HashMap::new(),
             flaky: HashMap::new(),
             steps: HashMap::new(),
+            services: HashMap::new(),
             calls: Vec::new(),
             outbox: HashMap::new(),
             queue: BTreeSet::new(),
@@ -164,6 +173,9 @@ impl State {
             }
             Entry::StepStarted { id, step } => {
                 self.steps.entry(id).or_default().insert(step);
+            }
+            Entry::Service { id, active, .. } => {
+                self.services.insert(id, active);
             }
             Entry::Response {
                 scope,

@@ -12,6 +12,10 @@ pub enum AmendMode {
     Reject,
     PendingAccept,
     PendingReject,
+    /// Answers PENDING and never decides (`pending-silent`).
+    PendingSilent,
+    /// Refuses to take the amendment at all: HTTP 422 (`refuse`).
+    Refuse,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +24,10 @@ pub enum CancelMode {
     Re,
     PendingAp,
     PendingRe,
+    /// Answers PENDING and never decides (`pending-silent`).
+    PendingSilent,
+    /// Refuses to take the cancellation at all: HTTP 422 (`refuse`).
+    Refuse,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +54,8 @@ pub struct Knobs {
     pub flaky: u32,
     /// `sim.answer_ms` (default 500)
     pub answer_ms: u64,
+    /// `sim.notify=refuse`: deactivations and reactivations are refused with HTTP 422.
+    pub notify_refused: bool,
 }
 
 impl Default for Knobs {
@@ -62,6 +72,7 @@ impl Default for Knobs {
             fail_step: None,
             flaky: 0,
             answer_ms: 500,
+            notify_refused: false,
         }
     }
 }
@@ -102,17 +113,22 @@ impl Knobs {
                 Some("reject") => AmendMode::Reject,
                 Some("pending-accept") => AmendMode::PendingAccept,
                 Some("pending-reject") => AmendMode::PendingReject,
+                Some("pending-silent") => AmendMode::PendingSilent,
+                Some("refuse") => AmendMode::Refuse,
                 _ => AmendMode::Accept,
             },
             cancel: match get("sim.cancel").as_deref() {
                 Some("re") => CancelMode::Re,
                 Some("pending-ap") => CancelMode::PendingAp,
                 Some("pending-re") => CancelMode::PendingRe,
+                Some("pending-silent") => CancelMode::PendingSilent,
+                Some("refuse") => CancelMode::Refuse,
                 _ => CancelMode::Ap,
             },
             fail_step: num("sim.fail_step").map(|n| n.min(u32::MAX as u64) as u32),
             flaky: num("sim.flaky").map_or(0, |n| n.min(u32::MAX as u64) as u32),
             answer_ms: num("sim.answer_ms").unwrap_or(d.answer_ms),
+            notify_refused: get("sim.notify").is_some_and(|v| v == "refuse"),
         }
     }
 }

@@ -147,6 +147,8 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/orders/{id}/steps/{step_id}", post(supplier::step))
         .route("/orders/{id}/amendments", post(supplier::amendment))
         .route("/orders/{id}/cancellations", post(supplier::cancellation))
+        .route("/orders/{id}/deactivate", post(supplier::deactivate))
+        .route("/orders/{id}/reactivate", post(supplier::reactivate))
         .route("/admin/orders/{id}/{action}", post(admin::order_action))
         .route("/admin/unsolicited-cease", post(admin::unsolicited_cease))
         .route("/admin/calls", get(admin::calls))

@@ -1,5 +1,6 @@
 //! The supplier interface orderflow's activities call: validate, transfer, feasibility, plan,
-//! steps, amendments and cancellations, each a POST that answers in JSON.
+//! steps, amendments, cancellations, and a subscription's deactivations and reactivations,
+//! each a POST that answers in JSON.
 //!
 //! Every POST goes through [`handle`], which implements the parts a real supplier gets right
 //! once for all endpoints: the `Idempotency-Key` (a repeated key replays the stored answer and
@@ -34,6 +35,10 @@ enum Op {
     Step(String),
     Amendment,
     Cancellation,
+    /// A subscription the tenant deactivated (`true`) or reactivated (`false`).
+    Service {
+        deactivate: bool,
+    },
 }
 
 pub async fn transfer(
@@ -103,6 +108,28 @@ pub async fn cancellation(
     body: Bytes,
 ) -> Response {
     handle(s, Op::Cancellation, Some(id), uri, headers, body).await
+}
+
+pub async fn deactivate(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let op = Op::Service { deactivate: true };
+    handle(s, op, Some(id), uri, headers, body).await
+}
+
+pub async fn reactivate(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let op = Op::Service { deactivate: false };
+    handle(s, op, Some(id), uri, headers, body).await
 }
 
 /// `true` for a non-empty string of `[A-Za-z0-9._-]`.

@@ -206,3 +206,19 @@ pub fn assert_error(reply: &Reply, status: u16, code: &str) {
         reply.body
     );
 }
+
+/// No answer of the API may carry the text of the libraries behind it.
+pub fn assert_no_internal_text(body: &Value) {
+    let text = body.to_string().to_lowercase();
+    for word in [
+        "temporal",
+        "sqlx",
+        "reqwest",
+        "tonic",
+        "grpc",
+        "workflow task",
+        "http://127.0.0.1",
+    ] {
+        assert!(!text.contains(word), "'{word}' leaked: {body}");
+    }
+}

@@ -17,6 +17,7 @@ mod checks;
 mod options;
 mod orders;
 mod stack;
+mod supplier;
 
 pub use checks::*;
 pub use options::*;

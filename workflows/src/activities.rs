@@ -9,8 +9,8 @@
 use temporalio_common::ActivityError;
 
 pub use orderflow_domain::calls::{
-    AmendAnswer, AmendCall, CancelAnswer, CancelCall, PlanProposal, PlannedStep, RecordInput,
-    StepOutcome, SupplierCall, Verdict,
+    AmendAnswer, AmendCall, CancelAnswer, CancelCall, NoticeCall, PlanProposal, PlannedStep,
+    RecordInput, StepOutcome, SupplierCall, Verdict,
 };
 use temporalio_macros::activity_definitions;
 
@@ -24,6 +24,7 @@ pub mod names {
     pub const RECORD: &str = "store.record";
     pub const AMEND: &str = "supplier.amend";
     pub const CANCEL: &str = "supplier.cancel";
+    pub const NOTIFY: &str = "supplier.notify";
 }
 
 pub struct OrderActivities;
@@ -65,6 +66,12 @@ impl OrderActivities {
         unimplemented!()
     }
 
+    /// Tells the supplier a subscription was deactivated or reactivated.
+    #[activity(name = names::NOTIFY)]
+    pub fn notify(call: NoticeCall) -> Result<(), ActivityError> {
+        unimplemented!()
+    }
+
     /// Writes the order row and its event in one transaction (a local activity: it is fast,
     /// idempotent by `(order, seq)` and on every transition's critical path).
     #[activity(name = names::RECORD)]
@@ -77,6 +84,6 @@ impl OrderActivities {
 /// `#[activity(definition = orderflow_workflows::activities::defs::Validate)]`.
 pub mod defs {
     pub use super::order_activities::{
-        Amend, Cancel, Feasibility, Plan, Record, Step, Transfer, Validate,
+        Amend, Cancel, Feasibility, Notify, Plan, Record, Step, Transfer, Validate,
     };
 }

@@ -20,8 +20,11 @@ use crate::rule_code::{RuleCode, RuleError};
 use merge::{document_json, is_removal, list};
 use serde_json::Value;
 
-/// States in which an order may be amended at all.
-pub const AMENDABLE_STATES: [OrderState; 6] = [
+/// States in which an order may be amended at all. START is the moment between the order's
+/// acceptance and its first recorded event; the workflow decides a request that came then
+/// once that event is recorded, so it counts as SUBMITTED here.
+pub const AMENDABLE_STATES: [OrderState; 7] = [
+    OrderState::Start,
     OrderState::Submitted,
     OrderState::Feasibility,
     OrderState::PlanDevelopment,
@@ -36,7 +39,6 @@ fn not_amendable_hint(state: OrderState) -> &'static str {
         OrderState::Draft => {
             "it has not been placed yet: edit it with PUT /v1/orders/{order_id}, then place it"
         }
-        OrderState::Start => "it is still being recorded: try again in a moment",
         OrderState::ErrorHandler => {
             "it is waiting for an operator to retry or withdraw it: amend it once it is moving \
              again"
@@ -55,7 +57,7 @@ fn not_amendable_hint(state: OrderState) -> &'static str {
 /// blocks (`REQUEST_IN_PROGRESS`); the state must be one of [`AMENDABLE_STATES`]
 /// (`NOT_AMENDABLE`); PRE_QUALIFICATION_FAILED caused by validation is final
 /// (`NOT_AMENDABLE`). Then the path:
-/// - SUBMITTED, FEASIBILITY, PLAN_DEVELOPMENT, PRE_QUALIFICATION_FAILED → RESTART;
+/// - START, SUBMITTED, FEASIBILITY, PLAN_DEVELOPMENT, PRE_QUALIFICATION_FAILED → RESTART;
 /// - EXECUTION and SUSPENDED decide by the plan (a suspended order resumes where it stopped,
 ///   so what matters is whether its plan had started): no plan, a PENDING plan or a
 ///   DISCARDED one (it no longer counts) → RESTART; an EXECUTING plan → PATCH; a DONE plan →
@@ -133,6 +135,36 @@ pub fn amend_path(view: &OrderView, pending: Option<PendingKind>) -> Result<Amen
         }
         _ => Ok(AmendPath::Restart),
     }
+}
+
+/// May a late ACCEPT of amendment `id` (its `changes`) still be applied to the order as it is
+/// now? Its fields could change when it was made; since then the plan may have finished or
+/// the order moved on, so the PATCH rules are asked again: the order must still take a PATCH
+/// and none of the fields may be refused while executing. Else `REQUEST_CLOSED`.
+pub fn late_acceptance(view: &OrderView, id: &str, changes: &Value) -> Result<(), RuleError> {
+    let closed = |why: String| {
+        Err(RuleError::new(
+            RuleCode::RequestClosed,
+            format!("amendment {id} expired and its changes can no longer be applied: {why}"),
+        ))
+    };
+    match amend_path(view, None) {
+        Ok(AmendPath::Patch) => {}
+        Ok(AmendPath::Restart) => {
+            return closed(format!(
+                "order {} is no longer executing its plan",
+                view.document.order_id
+            ));
+        }
+        Err(e) => return closed(e.message),
+    }
+    let refused = fields_refused_while_executing(&view.document, changes);
+    if !refused.is_empty() {
+        return closed(format!("{} may not change now", list(&refused)));
+    }
+    merge_changes(&view.document, changes)
+        .map(|_| ())
+        .or_else(|e| closed(e.message))
 }
 
 /// Fields of `changes` that may not change while the plan is executing, sorted: every field

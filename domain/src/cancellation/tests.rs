@@ -25,12 +25,11 @@ fn every_state_has_one_answer() {
         for transferred in [false, true] {
             let got = cancel_path(&view(state, transferred), None, None, &codes());
             let want = match (state, transferred) {
-                (Draft | Start | Complete | Cancelled | Withdrawn | Terminated | Inactive, _) => {
+                (Draft | Complete | Cancelled | Withdrawn | Terminated | Inactive, _) => {
                     Err(RuleCode::NotCancellable)
                 }
                 (Active, _) => Ok(CancelPath::Subscription),
                 (_, false) => Ok(CancelPath::Consumer),
-                (ErrorHandler, true) => Err(RuleCode::NotCancellable),
                 (_, true) => Ok(CancelPath::Supplier),
             };
             assert_eq!(got.map_err(|e| e.code), want, "{state} {transferred}");
@@ -191,4 +190,41 @@ mod props {
             }
         }
     }
+}
+
+#[test]
+fn the_point_of_no_return_passes_when_its_step_starts() {
+    use crate::model::{Plan, PlanStatus, PlanStep, StepStatus::*};
+    let mut v = view(OrderState::PlanDevelopment, true);
+    assert!(!v.point_of_no_return_passed(), "no plan yet");
+    let step = |id: &str, ponr| PlanStep {
+        step_id: id.into(),
+        name: id.into(),
+        status: Pending,
+        point_of_no_return: ponr,
+    };
+    v.plan = Some(Plan {
+        plan_id: "p".into(),
+        status: PlanStatus::Pending,
+        steps: vec![step("s1", false), step("s2", true), step("s3", false)],
+    });
+    assert!(!v.point_of_no_return_passed(), "planned, not executing");
+    v.state = OrderState::Execution;
+    assert!(!v.point_of_no_return_passed(), "step 1 runs");
+    let set = |v: &mut OrderView, i: usize, s| v.plan.as_mut().unwrap().steps[i].status = s;
+    set(&mut v, 0, Done);
+    assert!(
+        v.point_of_no_return_passed(),
+        "step 2 starts as step 1 is done"
+    );
+    v.state = OrderState::Suspended;
+    assert!(!v.point_of_no_return_passed(), "held before step 2 starts");
+    set(&mut v, 1, Running);
+    assert!(v.point_of_no_return_passed(), "held while step 2 runs");
+    v.state = OrderState::ErrorHandler;
+    set(&mut v, 1, Failed);
+    assert!(
+        v.point_of_no_return_passed(),
+        "step 2 failed after starting"
+    );
 }

@@ -83,6 +83,7 @@ impl Order {
             requested_at: request.requested_at.clone(),
             decided_at: None,
             revision: None,
+            late: false,
         };
         self.remember_key(
             request.idempotency_key.as_ref(),
@@ -111,51 +112,6 @@ impl Order {
         let change = Change::amendment(event, &a);
         self.amendments.push(a);
         change
-    }
-
-    /// Settles the PENDING amendment `id` with the supplier's decision: an accepted one applies
-    /// its changes (the remaining plan steps are called with the new order), a rejected one
-    /// changes nothing. `None` if `id` is not open.
-    pub fn decide_amendment(
-        &mut self,
-        id: &str,
-        accept: bool,
-        reason: Option<String>,
-        at: &str,
-    ) -> Option<Change> {
-        let index = self
-            .amendments
-            .iter()
-            .position(|a| a.amendment_id == id && a.state == RequestState::Pending)?;
-        let merged = if accept {
-            amendment::merge_changes(&self.view.document, &self.amendments[index].changes)
-        } else {
-            Err(RuleError::new(
-                RuleCode::Rejected,
-                reason.clone().unwrap_or_default(),
-            ))
-        };
-        let a = &mut self.amendments[index];
-        a.decided_at = Some(at.to_string());
-        let event = match merged {
-            Ok(doc) => {
-                self.view.document = doc;
-                self.view.revision += 1;
-                a.state = RequestState::Accepted;
-                a.revision = Some(self.view.revision);
-                EventType::AmendmentAccepted
-            }
-            Err(e) => {
-                a.state = RequestState::Rejected;
-                a.reason = Some(if accept {
-                    format!("the accepted changes no longer apply: {}", e.message)
-                } else {
-                    reason.unwrap_or_else(|| "rejected by the supplier".into())
-                });
-                EventType::AmendmentRejected
-            }
-        };
-        Some(Change::amendment(event, a))
     }
 
     /// The supplier changed the order on its own. Changes that do not apply are dropped.

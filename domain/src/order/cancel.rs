@@ -7,9 +7,7 @@ use super::{Change, Checked, EventDetail, Order, RequestKind, settle_scheduled};
 use crate::cancellation::{self, CancelPath};
 use crate::commands::{CancelRequest, ReactivateRequest, SupplierCancel};
 use crate::model::{EventType, OrderState};
-use crate::requests::{
-    Cancellation, OrderRequest, Reactivation, Request, RequestState, ResponseCode,
-};
+use crate::requests::{Cancellation, OrderRequest, Reactivation, Request, RequestState};
 use crate::rule_code::{RuleCode, RuleError};
 
 /// What an Idempotency-Key remembers of a cancellation.
@@ -85,6 +83,7 @@ impl Order {
             decided_at: Some(at.to_string()),
             decision_reason: None,
             event_uuid: None,
+            late: false,
         };
         match path {
             CancelPath::Consumer => Change::request(
@@ -188,39 +187,6 @@ impl Order {
             (EventType::OrderReactivated, Some(OrderState::Active))
         };
         Change::request(event, to, OrderRequest::Reactivation(r), replaced)
-    }
-
-    /// Settles the PENDING cancellation `id` with the supplier's answer: AP cancels the order,
-    /// RE leaves it as it was. `None` if `id` is not open.
-    pub fn decide_cancellation(
-        &mut self,
-        id: &str,
-        accept: bool,
-        reason: Option<String>,
-        at: &str,
-    ) -> Option<Change> {
-        let c = self
-            .cancellations
-            .iter_mut()
-            .find(|c| c.cancellation_id == id && c.state == RequestState::Pending)?;
-        c.decided_at = Some(at.to_string());
-        let (event, to) = if accept {
-            c.response_code = Some(ResponseCode::Accepted);
-            c.state = RequestState::Accepted;
-            (EventType::CancellationAccepted, Some(OrderState::Cancelled))
-        } else {
-            c.response_code = Some(ResponseCode::Rejected);
-            c.state = RequestState::Rejected;
-            c.decision_reason =
-                Some(reason.unwrap_or_else(|| "rejected by the supplier".to_string()));
-            (EventType::CancellationRejected, None)
-        };
-        Some(Change::request(
-            event,
-            to,
-            OrderRequest::Cancellation(c.clone()),
-            None,
-        ))
     }
 
     /// The supplier cancelled the order on its own; nothing if the order has already ended.

@@ -70,6 +70,13 @@ pub enum EventDetail {
         reason: Option<String>,
         callback_id: String,
     },
+    /// A subscription change the supplier could not be told of.
+    Notice {
+        notice: super::notice::NoticeKind,
+        request_id: String,
+        effective_at: String,
+        reason: String,
+    },
 }
 
 /// The scheduled request another request replaced or removed.

@@ -10,12 +10,17 @@
 mod amend;
 mod cancel;
 mod change;
+mod decide;
 mod lifecycle;
+mod notice;
 
 pub use amend::CARRIED_CHANGES;
 pub use change::{Change, EventDetail, Superseded};
+pub use decide::Lapse;
+pub use notice::{NoticeKind, SupplierNotice};
 
 use crate::calls::{RecordInput, SupplierCall};
+use crate::gateway::GatewayState;
 use crate::model::{OrderDocument, OrderEvent, OrderState, OrderView};
 use crate::requests::{
     Amendment, Cancellation, OrderRequest, PendingRequest, Reactivation, Request, RequestState,
@@ -25,6 +30,13 @@ use crate::rule_code::{RuleCode, RuleError};
 use crate::rules;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Reads the carried view, deriving its gateway state (runs before it existed carried none).
+fn view_with_gateway_state<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OrderView, D::Error> {
+    let view = OrderView::deserialize(d)?;
+    let state = view.state;
+    Ok(view.in_state(state))
+}
 
 /// What a request check decided.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +68,7 @@ impl RequestKind {
 /// One order and everything asked of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
+    #[serde(deserialize_with = "view_with_gateway_state")]
     view: OrderView,
     /// How many times an operator retried after ERROR_HANDLER; part of idempotency keys.
     operator_retries: u32,
@@ -74,6 +87,9 @@ pub struct Order {
     /// never held).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resume_to: Option<OrderState>,
+    /// Subscription changes the supplier has yet to be told of, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    notices: Vec<SupplierNotice>,
     /// Bumped by each RESTART amendment; a lifecycle pass started under an older value stops.
     /// Not carried: it only orders the passes of one run.
     #[serde(skip)]
@@ -95,6 +111,7 @@ impl Order {
             request_keys: BTreeMap::new(),
             seen_callbacks: BTreeSet::new(),
             resume_to: None,
+            notices: Vec::new(),
             restarts: 0,
         }
     }
@@ -170,9 +187,11 @@ impl Order {
             .is_some_and(|c| c.state == RequestState::Pending)
     }
 
-    /// No request is waiting for the supplier.
+    /// No request is waiting for the supplier, and the supplier has been told everything.
     pub fn quiet(&self) -> bool {
-        self.pending_cancellation().is_none() && self.pending_amendment().is_none()
+        self.pending_cancellation().is_none()
+            && self.pending_amendment().is_none()
+            && self.notices.is_empty()
     }
 
     /// The subscription's next scheduled change: (request id, RFC 3339 instant).
@@ -294,11 +313,14 @@ impl Order {
             self.store_request(r.clone());
         }
         self.refresh_requests();
+        self.view.gateway_state = GatewayState::of_view(&self.view);
         let request_id = match (&change.amendment, requests.first()) {
             (Some(a), _) => Some(a.amendment_id.clone()),
             (None, Some(r)) => Some(r.id().to_string()),
             (None, None) => None,
         };
+        let reason = requests.first().and_then(OrderRequest::reason);
+        self.queue_notice(change.event, request_id.as_deref(), reason, &now);
         let d = &self.view.document;
         let event = OrderEvent {
             event_uuid,
@@ -307,6 +329,7 @@ impl Order {
             seq: self.view.last_seq,
             event_type: change.event,
             state: self.view.state,
+            gateway_state: self.view.gateway_state,
             previous_state: if change.to.is_some() {
                 Some(before)
             } else {

@@ -37,6 +37,7 @@ fn every_code_has_its_http_status() {
         (ScheduleNotAllowed, 422),
         (ReasonRequired, 422),
         (Rejected, 409),
+        (RequestClosed, 409),
     ];
     assert_eq!(table.len(), RuleCode::ALL.len());
     for (code, status) in table {

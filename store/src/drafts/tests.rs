@@ -16,10 +16,7 @@ fn draft(order_id: &str, order_ref: &str) -> OrderView {
         SupplierId::parse("sim").unwrap(),
         OrderType::Provide,
     );
-    OrderView {
-        state: OrderState::Draft,
-        ..OrderView::received(document, "2026-01-01T00:00:00.000Z".into())
-    }
+    OrderView::received(document, "2026-01-01T00:00:00.000Z".into()).in_state(OrderState::Draft)
 }
 async fn a_draft_is_inserted_once_edited_and_deleted_while_it_is_a_draft(store: Store) {
     assert!(store.insert_draft(&draft("d1", "PO-1")).await.unwrap());
@@ -82,22 +79,15 @@ async fn a_placed_order_is_not_a_draft_any_more(store: Store) {
     assert!(!store.delete_draft("acme", "d1").await.unwrap());
 
     // Unclaiming restores the draft while nothing has been recorded...
-    let back = OrderView {
-        state: OrderState::Draft,
-        ..placed.clone()
-    };
+    let back = placed.clone().in_state(OrderState::Draft);
     assert!(store.unclaim_draft(&back).await.unwrap());
     assert_eq!(store.get_order("acme", "d1").await.unwrap(), Some(back));
     // ...and never once the workflow has written.
     store.claim_draft("acme", "d1", "x").await.unwrap().unwrap();
-    let mut recorded = placed.clone();
-    recorded.state = OrderState::Submitted;
+    let mut recorded = placed.clone().in_state(OrderState::Submitted);
     recorded.last_seq = 1;
     store.insert_received(&recorded).await.unwrap();
-    let back = OrderView {
-        state: OrderState::Draft,
-        ..placed
-    };
+    let back = placed.in_state(OrderState::Draft);
     assert!(!store.unclaim_draft(&back).await.unwrap());
     assert_eq!(
         store.get_order("acme", "d1").await.unwrap().unwrap().state,

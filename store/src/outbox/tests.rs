@@ -99,6 +99,7 @@ fn record_for(tenant: &str, order_id: &str, seq: u64, event_type: EventType) -> 
             seq,
             event_type,
             state: OrderState::Submitted,
+            gateway_state: Default::default(),
             previous_state: None,
             request_id: None,
             revision: 1,

@@ -22,8 +22,7 @@ async fn orders_list_newest_first_in_byte_order_with_optional_filters(store: Sto
             SupplierId::parse(supplier).unwrap(),
             OrderType::Provide,
         );
-        let mut view = OrderView::received(document, at(day));
-        view.state = state;
+        let view = OrderView::received(document, at(day)).in_state(state);
         store.insert_received(&view).await.unwrap();
     }
     let list = |tenant: Option<&str>, state: Option<&str>, supplier: Option<&str>| {
@@ -32,6 +31,7 @@ async fn orders_list_newest_first_in_byte_order_with_optional_filters(store: Sto
             state: state.map(Into::into),
             supplier_id: supplier.map(Into::into),
             limit: 100,
+            ..OrderFilter::default()
         };
         let store = store.clone();
         async move {
@@ -54,6 +54,17 @@ async fn orders_list_newest_first_in_byte_order_with_optional_filters(store: Sto
     );
     assert_eq!(list(None, None, Some("other")).await, ["a"]);
     assert_eq!(list(None, Some("START"), None).await, ["a"]);
+    let acknowledged = OrderFilter {
+        gateway_state: Some("ACKNOWLEDGED".into()),
+        limit: 100,
+        ..OrderFilter::default()
+    };
+    assert_eq!(store.list_orders(&acknowledged).await.unwrap().len(), 6);
+    let in_progress = OrderFilter {
+        gateway_state: Some("IN_PROGRESS".into()),
+        ..acknowledged
+    };
+    assert!(store.list_orders(&in_progress).await.unwrap().is_empty());
     let two = OrderFilter {
         limit: 2,
         ..OrderFilter::default()

@@ -61,6 +61,29 @@ pub(super) fn decide(
     };
 
     Ok(match op {
+        Op::Service { deactivate } => {
+            let request_id = id_field("request_id")?;
+            let at = id_field("effective_at")?;
+            if knobs.notify_refused {
+                Decision::answer(
+                    422,
+                    json!({"error": "this supplier takes no subscription changes (sim.notify=refuse)"}),
+                )
+            } else {
+                let active = !deactivate;
+                let status = if active { "ACTIVE" } else { "INACTIVE" };
+                let mut d = Decision::answer(
+                    200,
+                    json!({"status": status, "request_id": request_id, "effective_at": at}),
+                );
+                d.effects.push(Entry::Service {
+                    id: id.to_owned(),
+                    active,
+                    at,
+                });
+                d
+            }
+        }
         Op::Validate => {
             if knobs.validation_fails {
                 Decision::answer(
@@ -162,6 +185,11 @@ pub(super) fn decide(
                 }
                 AmendMode::PendingAccept => pending("ACCEPT", None),
                 AmendMode::PendingReject => pending("REJECT", Some(REJECTED)),
+                AmendMode::PendingSilent => Decision::answer(202, json!({"decision": "PENDING"})),
+                AmendMode::Refuse => Decision::answer(
+                    422,
+                    json!({"error": "this supplier takes no amendments (sim.amend=refuse)"}),
+                ),
             }
         }
         Op::Cancellation => {
@@ -196,6 +224,13 @@ pub(super) fn decide(
                     }
                     CancelMode::PendingAp => pending("AP", None),
                     CancelMode::PendingRe => pending("RE", Some(REFUSED)),
+                    CancelMode::PendingSilent => {
+                        Decision::answer(202, json!({"response_code": "PENDING"}))
+                    }
+                    CancelMode::Refuse => Decision::answer(
+                        422,
+                        json!({"error": "this supplier takes no cancellations (sim.cancel=refuse)"}),
+                    ),
                 }
             }
         }

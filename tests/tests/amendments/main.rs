@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+mod gateway;
 mod paths;
 mod refusals;
 mod supplier;

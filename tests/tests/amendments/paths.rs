@@ -197,46 +197,151 @@ async fn pending_answer_by_callback_and_a_supplier_that_never_answers() {
     assert_eq!(a["state"], "ACCEPTED");
     wait_state(&acme, &id, "COMPLETE", T).await;
 
-    // A supplier that keeps it PENDING past the answer timeout: REJECTED, order unchanged.
-    let id = new_id("patch-silent");
-    submit(
-        &acme,
-        &order(
-            &id,
-            &[
-                ("sim.steps", "4"),
-                ("sim.step_ms", "3000"),
-                ("sim.amend", "pending-accept"),
-                ("sim.answer_ms", "600000"),
-            ],
-        ),
-    )
-    .await;
-    wait_state(&acme, &id, "EXECUTION", T).await;
-    let r = patch(&acme, &id, json!({ "notes": "hello?" }), &[]).await;
-    assert_eq!(r.status, 202);
-    let amendment_id = r.body["amendment"]["amendment_id"]
+    wait_state(&acme, &id, "COMPLETE", T).await;
+}
+
+/// The supplier's decision on amendment `aid` of order `id`, as its callback.
+fn decision(id: &str, aid: &str, decision: &str) -> Value {
+    json!({
+        "type": "AMENDMENT_DECISION",
+        "callback_id": uuid::Uuid::now_v7().to_string(),
+        "tenant_id": "acme",
+        "order_id": id,
+        "amendment_id": aid,
+        "decision": decision,
+    })
+}
+
+/// Amends `notes` of `id` (the supplier answers PENDING and stays silent) and waits until the
+/// amendment EXPIRED; its id and resource.
+async fn expired_amendment(acme: &ApiClient, id: &str, notes: &str) -> (String, Value) {
+    let r = patch(acme, id, json!({ "notes": notes }), &[]).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let aid = r.body["amendment"]["amendment_id"]
         .as_str()
         .unwrap()
         .to_string();
     let start = std::time::Instant::now();
     loop {
         let a = acme
-            .get(&format!("/v1/orders/{id}/amendments/{amendment_id}"))
+            .get(&format!("/v1/orders/{id}/amendments/{aid}"))
             .await
             .unwrap()
             .body;
-        if a["state"] == "REJECTED" {
-            assert!(
-                a["reason"].as_str().unwrap().contains("did not answer"),
-                "{a}"
-            );
-            break;
+        if a["state"] == "EXPIRED" {
+            return (aid, a);
         }
         assert!(start.elapsed() < T, "still {a}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_supplier_expires_the_amendment_and_a_late_accept_still_applies() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = new_id("patch-silent");
+    let knobs = [
+        ("sim.steps", "6"),
+        ("sim.step_ms", "4000"),
+        ("sim.amend", "pending-silent"),
+    ];
+    submit(&acme, &order(&id, &knobs)).await;
+    wait_state(&acme, &id, "EXECUTION", T).await;
+    let (aid, a) = expired_amendment(&acme, &id, "hello?").await;
+    assert!(
+        a["reason"].as_str().unwrap().contains("did not answer"),
+        "{a}"
+    );
     let o = acme.get(&format!("/v1/orders/{id}")).await.unwrap().body;
-    assert_eq!(o["revision"], 1);
-    assert!(o["pending_request"].is_null());
+    assert_eq!(
+        (&o["revision"], &o["pending_request"]),
+        (&json!(1), &Value::Null),
+        "{o}"
+    );
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert_eq!(types.last().map(String::as_str), Some("AMENDMENT_EXPIRED"));
+
+    // The supplier accepts after all, while the plan still runs: applied, marked late.
+    let (status, answer) = stack
+        .supplier_callback(&decision(&id, &aid, "ACCEPT"))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let o = wait_for(&acme, &id, T, |o| o["revision"] == 2).await;
+    assert_eq!(o["notes"], "hello?");
+    let a = acme
+        .get(&format!("/v1/orders/{id}/amendments/{aid}"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(
+        (&a["state"], &a["late"]),
+        (&json!("ACCEPTED"), &json!(true)),
+        "{a}"
+    );
+    // Decided: a second decision is refused.
+    let (status, answer) = stack
+        .supplier_callback(&decision(&id, &aid, "REJECT"))
+        .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("REQUEST_CLOSED"))
+    );
+    wait_state(&acme, &id, "COMPLETE", T).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_late_accept_on_an_ended_order_and_an_amendment_the_supplier_refuses_change_nothing() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    // Expired, then the order completes: a late ACCEPT can no longer apply.
+    let id = new_id("patch-ended");
+    let knobs = [
+        ("sim.steps", "3"),
+        ("sim.step_ms", "3500"),
+        ("sim.amend", "pending-silent"),
+    ];
+    submit(&acme, &order(&id, &knobs)).await;
+    wait_state(&acme, &id, "EXECUTION", T).await;
+    let (aid, _) = expired_amendment(&acme, &id, "too late").await;
+    wait_state(&acme, &id, "COMPLETE", T).await;
+    let (status, answer) = stack
+        .supplier_callback(&decision(&id, &aid, "ACCEPT"))
+        .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("REQUEST_CLOSED")),
+        "{answer}"
+    );
+    let o = acme.get(&format!("/v1/orders/{id}")).await.unwrap().body;
+    assert_eq!(
+        (&o["revision"], &o["notes"]),
+        (&json!(1), &json!("test order")),
+        "{o}"
+    );
+
+    // A supplier that refuses to take amendments at all (HTTP 422): FAILED, at once.
+    let id = new_id("patch-refused");
+    let knobs = [
+        ("sim.steps", "3"),
+        ("sim.step_ms", "2000"),
+        ("sim.amend", "refuse"),
+    ];
+    submit(&acme, &order(&id, &knobs)).await;
+    wait_state(&acme, &id, "EXECUTION", T).await;
+    let r = patch(&acme, &id, json!({ "notes": "x" }), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = &r.body["amendment"];
+    assert_eq!(a["state"], "FAILED", "{a}");
+    assert!(
+        a["reason"]
+            .as_str()
+            .unwrap()
+            .contains("takes no amendments"),
+        "{a}"
+    );
+    assert_eq!(r.body["order"]["revision"], 1);
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert!(types.iter().any(|t| t == "AMENDMENT_FAILED"), "{types:?}");
+    wait_state(&acme, &id, "COMPLETE", T).await;
 }

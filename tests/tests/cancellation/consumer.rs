@@ -6,23 +6,23 @@ use super::*;
 /// A cancel sent the moment an order is accepted ends it, every time. It used to race the
 /// order's first activity: the server refused the workflow task that answered the Update and
 /// closed the run (`UnhandledCommand`), the client got a 503, yet the database said
-/// CANCELLED while the order went on to COMPLETE.
+/// CANCELLED while the order went on to COMPLETE. And a cancel that came before the order's
+/// first event was recorded (START) was refused with "try again": on a loaded cluster that
+/// was most of them. Now it waits for that event and is never refused.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cancel_right_after_the_submit_is_answered_and_holds() {
     let stack = stack().await;
     let acme = stack.acme();
-    let mut refused = 0;
     for i in 0..15 {
         let id = new_id(&format!("instant{i}"));
         submit(&acme, &order(&id, &[("sim.steps", "2")])).await;
         let r = cancel(&acme, &id, json!({ "reason": "ordered by mistake" })).await;
-        // Refused only while the order's first event is still being recorded (START).
-        if r.status == 409 {
-            assert_eq!(r.body["error"]["code"], "NOT_CANCELLABLE", "{}", r.body);
-            refused += 1;
-            continue;
-        }
         assert_eq!(r.status, 200, "attempt {i}: {}", r.body);
+        assert_eq!(
+            r.body["order"]["state"], "CANCELLED",
+            "attempt {i}: {}",
+            r.body
+        );
         let ended = wait_for(&acme, &id, Duration::from_secs(30), |o| {
             matches!(o["state"].as_str(), Some("CANCELLED" | "COMPLETE"))
         })
@@ -30,17 +30,16 @@ async fn a_cancel_right_after_the_submit_is_answered_and_holds() {
         assert_eq!(ended["state"], "CANCELLED", "attempt {i}: {ended}");
         let types = assert_gapless(&events(&acme, &id).await);
         assert_eq!(
+            types.first().map(String::as_str),
+            Some("ORDER_ACKNOWLEDGED")
+        );
+        assert_eq!(
             types.last().map(String::as_str),
             Some("CANCELLATION_ACCEPTED"),
             "{types:?}"
         );
         maybe_record_history(stack, "acme", &id, "cancel_right_after_submit").await;
     }
-    // START lasts one workflow task: most attempts must have met the running order.
-    assert!(
-        refused < 5,
-        "{refused} of 15 cancels came while the order was START"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -50,11 +49,6 @@ async fn consumer_path_cancels_before_transfer_and_the_supplier_never_gets_it() 
     // Every supplier call fails twice first: the order sits in retries before its transfer.
     let id = new_id("consumer");
     submit(&acme, &order(&id, &[("sim.flaky", "3")])).await;
-    // Until its first event is recorded (START) the order answers "try again in a moment".
-    wait_for(&acme, &id, Duration::from_secs(30), |o| {
-        o["state"] != "START"
-    })
-    .await;
     let r = cancel(&acme, &id, json!({ "reason": "ordered by mistake" })).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let c = &r.body["cancellation"];
@@ -263,6 +257,23 @@ async fn past_the_point_of_no_return_the_supplier_rejects() {
     while calls_to(stack, &id, "/steps/step-1").await.is_empty() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let caps = acme
+        .get(&format!("/v1/orders/{id}/capabilities"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(
+        (&caps["cancellable"], &caps["point_of_no_return_passed"]),
+        (&json!(true), &json!(true)),
+        "{caps}"
+    );
+    assert!(
+        caps["cancel_reason"]
+            .as_str()
+            .unwrap()
+            .contains("expected to refuse"),
+        "{caps}"
+    );
     let r = cancel(&acme, &id, json!({ "reason": "too late?" })).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["cancellation"]["state"], "REJECTED");

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 
 mod consumer;
+mod expiry;
 mod refusals;
 mod subscriptions;
 
@@ -56,15 +57,15 @@ async fn amend_notes(client: &ApiClient, id: &str, notes: &str) -> Reply {
 
 /// Polls a request resource (`/v1/orders/{id}/amendments/{aid}`, …) until it is in `state`.
 async fn wait_for_request(client: &ApiClient, path: &str, state: &str) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..100 {
-        last = client.get(path).await.unwrap().body;
+    let start = std::time::Instant::now();
+    loop {
+        let last = client.get(path).await.unwrap().body;
         if last["state"] == state {
             return last;
         }
+        assert!(start.elapsed() < T, "{path} never became {state}: {last}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{path} never became {state}: {last}");
 }
 
 fn code(r: &Reply) -> &str {

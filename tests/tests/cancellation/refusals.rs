@@ -28,19 +28,10 @@ async fn refusals_change_nothing() {
     wait_state(&acme, &done, "COMPLETE", T).await;
     let r = cancel(&acme, &done, json!({ "reason": "late" })).await;
     assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
-    // ERROR_HANDLER after transfer waits for an operator.
+    // Withdrawn by an operator: ended.
     let failed = new_id("failed");
     submit(&acme, &order(&failed, &[("sim.fail_step", "1")])).await;
-    let o = wait_state(&acme, &failed, "ERROR_HANDLER", T).await;
-    assert_eq!(o["transferred"], true);
-    let r = cancel(&acme, &failed, json!({ "reason": "x" })).await;
-    assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("operator")
-    );
+    wait_state(&acme, &failed, "ERROR_HANDLER", T).await;
     let withdrawn = operate(&stack.operator(), &failed, "withdraw", json!({})).await;
     assert_eq!(withdrawn.status, 200, "{}", withdrawn.body);
     let r = cancel(&acme, &failed, json!({ "reason": "x" })).await;
@@ -225,4 +216,67 @@ async fn the_supplier_holds_resumes_and_cancels_on_its_own() {
     // The order ended: the tenant's cancel is refused, nothing is left running.
     let r = cancel(&acme, &id, json!({ "reason": "x" })).await;
     assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_in_error_handler_after_transfer_is_cancelled_with_its_supplier() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    // The supplier refuses (RE): the order stays in ERROR_HANDLER for the operator.
+    let refused = new_id("eh-re");
+    submit(
+        &acme,
+        &order(&refused, &[("sim.fail_step", "1"), ("sim.cancel", "RE")]),
+    )
+    .await;
+    let o = wait_state(&acme, &refused, "ERROR_HANDLER", T).await;
+    assert_eq!(o["transferred"], true);
+    let caps = acme
+        .get(&format!("/v1/orders/{refused}/capabilities"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(
+        (&caps["cancellable"], &caps["cancel_path"]),
+        (&json!(true), &json!("SUPPLIER")),
+        "{caps}"
+    );
+    assert_eq!(
+        (&caps["point_of_no_return_passed"], &caps["cancel_reason"]),
+        (&json!(false), &Value::Null),
+        "{caps}"
+    );
+    let r = cancel(&acme, &refused, json!({ "reason": "no longer needed" })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = &r.body["cancellation"];
+    assert_eq!(
+        (&c["state"], &c["path"], &c["response_code"]),
+        (&json!("REJECTED"), &json!("SUPPLIER"), &json!("RE")),
+        "{c}"
+    );
+    assert_eq!(r.body["order"]["state"], "ERROR_HANDLER");
+    // The operator can still move it on.
+    let retried = operate(&stack.operator(), &refused, "withdraw", json!({})).await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+
+    // The supplier accepts (AP): CANCELLED, and the operator has nothing left to do.
+    let accepted = new_id("eh-ap");
+    submit(&acme, &order(&accepted, &[("sim.fail_step", "1")])).await;
+    wait_state(&acme, &accepted, "ERROR_HANDLER", T).await;
+    let r = cancel(&acme, &accepted, json!({ "reason": "no longer needed" })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = &r.body["cancellation"];
+    assert_eq!(
+        (&c["state"], &c["response_code"]),
+        (&json!("ACCEPTED"), &json!("AP")),
+        "{c}"
+    );
+    assert_eq!(r.body["order"]["state"], "CANCELLED");
+    let types = assert_gapless(&events(&acme, &accepted).await);
+    assert!(
+        types.iter().any(|t| t == "CANCELLATION_ACCEPTED"),
+        "{types:?}"
+    );
+    let retry = operate(&stack.operator(), &accepted, "retry", json!({})).await;
+    assert_eq!(retry.status, 409, "{}", retry.body);
 }

@@ -280,3 +280,99 @@ async fn every_transferred_state_goes_to_the_supplier() {
         assert_eq!(calls_to(stack, id, "/cancellations").await.len(), 1, "{id}");
     }
 }
+
+/// Waits until the simulator has answered `count` calls whose path contains `fragment`.
+async fn supplier_told(stack: &Stack, id: &str, fragment: &str, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let calls = calls_to(stack, id, fragment).await;
+        if calls.iter().filter(|c| c["status"] == 200).count() >= count {
+            return calls;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{fragment}: {calls:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_supplier_is_told_of_every_deactivation_and_reactivation() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let id = active_subscription(&acme, "sub-told").await;
+    let r = cancel(&acme, &id, json!({ "reason": "pause billing" })).await;
+    assert_eq!(r.body["order"]["state"], "INACTIVE", "{}", r.body);
+    let cid = r.body["cancellation"]["cancellation_id"].as_str().unwrap();
+    let calls = supplier_told(stack, &id, "/deactivate", 1).await;
+    let key = calls[0]["idempotency_key"].as_str().unwrap();
+    assert!(key.ends_with(&format!("/deactivate/{cid}")), "{key}");
+    assert!(calls_to(stack, &id, "/reactivate").await.is_empty());
+
+    // A reactivation at a date: told when the date arrives, not before.
+    let r = reactivate(&acme, &id, json!({ "effective_at": in_secs(2) })).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(calls_to(stack, &id, "/reactivate").await.is_empty());
+    wait_state(&acme, &id, "ACTIVE", T).await;
+    let rid = r.body["reactivation"]["reactivation_id"].as_str().unwrap();
+    let calls = supplier_told(stack, &id, "/reactivate", 1).await;
+    let key = calls[0]["idempotency_key"].as_str().unwrap();
+    assert!(key.ends_with(&format!("/reactivate/{rid}")), "{key}");
+    // Once each: the supplier got one call per change.
+    assert_eq!(calls_to(stack, &id, "/deactivate").await.len(), 1);
+    let types = assert_gapless(&events(&acme, &id).await);
+    assert!(
+        !types.iter().any(|t| t == "SUPPLIER_NOTICE_FAILED"),
+        "{types:?}"
+    );
+
+    // A supplier that refuses: the order follows the tenant, and an event tells the operator.
+    let refused = new_id("sub-refused");
+    let mut body = order(&refused, &[("sim.step_ms", "0"), ("sim.notify", "refuse")]);
+    body["recurring"] = json!(true);
+    submit(&acme, &body).await;
+    wait_state(&acme, &refused, "ACTIVE", T).await;
+    let r = cancel(&acme, &refused, json!({ "reason": "pause" })).await;
+    assert_eq!(r.body["order"]["state"], "INACTIVE", "{}", r.body);
+    let failed = wait_for_event(&acme, &refused, "SUPPLIER_NOTICE_FAILED").await;
+    assert_eq!(failed["detail"]["notice"], "DEACTIVATE", "{failed}");
+    let reason = failed["detail"]["reason"].as_str().unwrap();
+    assert!(reason.contains("deactivation"), "{reason}");
+    assert_no_internal_text(&failed);
+    let o = acme
+        .get(&format!("/v1/orders/{refused}"))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(o["state"], "INACTIVE");
+    let listed = stack
+        .operator()
+        .get("/v1/orders?tenant_id=acme&state=INACTIVE")
+        .await
+        .unwrap()
+        .body;
+    assert!(
+        listed["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["order_id"] == refused.as_str())
+    );
+}
+
+/// Polls the order's events until one of type `kind` appears.
+async fn wait_for_event(acme: &ApiClient, id: &str, kind: &str) -> Value {
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        if let Some(e) = events(acme, id)
+            .await
+            .into_iter()
+            .find(|e| e["type"] == kind)
+        {
+            return e;
+        }
+        assert!(std::time::Instant::now() < deadline, "no {kind} on {id}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

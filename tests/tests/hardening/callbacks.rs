@@ -9,18 +9,18 @@ async fn a_replayed_hold_after_a_resume_changes_nothing() {
     let id = running_order(stack, "replay").await;
     let hold =
         json!({ "type": "HOLD", "tenant_id": "acme", "order_id": id, "reason": "site closed" });
-    let (status, first) = callback(stack, &hold).await;
+    let (status, first) = stack.supplier_callback(&hold).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["state"], "SUSPENDED");
     let resume = json!({ "type": "RESUME", "tenant_id": "acme", "order_id": id });
-    let (status, answer) = callback(stack, &resume).await;
+    let (status, answer) = stack.supplier_callback(&resume).await;
     assert_eq!(
         (status, answer["state"].as_str()),
         (200, Some("EXECUTION")),
         "{answer}"
     );
     // The captured HOLD, sent again: the first outcome, and the order carries on.
-    let (status, replayed) = callback(stack, &hold).await;
+    let (status, replayed) = stack.supplier_callback(&hold).await;
     assert_eq!((status, &replayed), (200, &first));
     let order = stack.acme().get(&format!("/v1/orders/{id}")).await.unwrap();
     assert_eq!(order.body["state"], "EXECUTION", "{}", order.body);
@@ -38,13 +38,13 @@ async fn a_supplier_acts_only_on_its_orders_and_tenants_that_allow_it() {
     // An order of acme's exists, but the callback names it for globex: not found.
     let id = running_order(stack, "foreign").await;
     let hold = json!({ "type": "HOLD", "tenant_id": "globex", "order_id": id });
-    let (status, answer) = callback(stack, &hold).await;
+    let (status, answer) = stack.supplier_callback(&hold).await;
     assert_eq!(status, 404, "{answer}");
     // A cease for a tenant that does not exist: the same answer as for one that does not
     // take ceases from this supplier.
     let cease =
         json!({ "type": "UNSOLICITED_CEASE", "tenant_id": "nobody", "order_id": new_id("cease") });
-    let (status, answer) = callback(stack, &cease).await;
+    let (status, answer) = stack.supplier_callback(&cease).await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
         (422, Some("UNKNOWN_TENANT")),
@@ -57,7 +57,7 @@ async fn extreme_timestamps_are_refused_not_panicked_on() {
     let stack = stack().await;
     let body = json!({ "type": "HOLD", "tenant_id": "acme", "order_id": "x" });
     for timestamp in [i64::MIN, i64::MAX, -1, 0] {
-        let (status, answer) = callback_at(stack, &body, timestamp).await;
+        let (status, answer) = stack.supplier_callback_at(&body, timestamp).await;
         assert_eq!(
             (status, answer["error"]["code"].as_str()),
             (401, Some("INVALID_SIGNATURE")),

@@ -36,28 +36,6 @@ fn fields(reply: &Reply) -> Vec<String> {
         .collect()
 }
 
-/// Posts a callback of supplier `sim` signed with the stack's secret, with `timestamp`.
-async fn callback_at(stack: &Stack, body: &Value, timestamp: i64) -> (u16, Value) {
-    let body = body.to_string();
-    let signature =
-        orderflow_supplier_sim::sign(&stack.credentials.sim_secret, timestamp, body.as_bytes());
-    let r = reqwest::Client::new()
-        .post(format!("{}/v1/supplier/sim/callbacks", stack.api_url))
-        .header("orderflow-timestamp", timestamp.to_string())
-        .header("orderflow-signature", format!("v1={signature}"))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn callback(stack: &Stack, body: &Value) -> (u16, Value) {
-    callback_at(stack, body, chrono::Utc::now().timestamp()).await
-}
-
 /// A running order that stays in EXECUTION for a while (one slow step).
 async fn running_order(stack: &Stack, prefix: &str) -> String {
     let id = new_id(prefix);
@@ -68,20 +46,4 @@ async fn running_order(stack: &Stack, prefix: &str) -> String {
     .await;
     wait_state(&stack.acme(), &id, "EXECUTION", T).await;
     id
-}
-
-/// No answer of the API may carry the text of the libraries behind it.
-fn assert_no_internal_text(body: &Value) {
-    let text = body.to_string().to_lowercase();
-    for word in [
-        "temporal",
-        "sqlx",
-        "reqwest",
-        "tonic",
-        "grpc",
-        "workflow task",
-        "http://127.0.0.1",
-    ] {
-        assert!(!text.contains(word), "'{word}' leaked: {body}");
-    }
 }

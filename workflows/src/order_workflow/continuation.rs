@@ -12,6 +12,7 @@
 use super::OrderWorkflow;
 use super::lifecycle::fulfil;
 use super::negotiation::{handle_amendments, handle_cancellations};
+use super::notices::tell_supplier;
 use super::subscription::{carry, history_is_long};
 use futures::FutureExt;
 use std::time::Duration;
@@ -21,18 +22,20 @@ use temporalio_sdk::{ContinueAsNewOptions, TimerOptions, WorkflowContext, Workfl
 /// Runs the order until its lifecycle ends, or, under the patch, until it continues as new.
 pub(super) async fn run_or_continue(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
     let work = async {
-        let (lifecycle, amendments, cancellations) = join!(
+        let (lifecycle, amendments, cancellations, notices) = join!(
             async {
                 let result = fulfil(ctx).await;
                 ctx.state_mut(|s| s.lifecycle_done = true);
                 result
             },
             handle_amendments(ctx),
-            handle_cancellations(ctx)
+            handle_cancellations(ctx),
+            tell_supplier(ctx)
         );
         lifecycle?;
         amendments?;
         cancellations?;
+        notices?;
         Ok(())
     };
     if !ctx.state(|s| s.any_phase) {

@@ -18,7 +18,13 @@ pub(super) async fn emit(
     change: Change,
 ) -> WorkflowResult<()> {
     let (at, uuid) = (now(ctx), ctx.uuid4());
-    let record = ctx.state_mut(|s| s.order.apply(change, at, uuid));
+    let record = ctx.state_mut(|s| {
+        let record = s.order.apply(change, at, uuid);
+        if !s.tells_supplier {
+            s.order.drop_notices();
+        }
+        record
+    });
     search_attributes::show(ctx, &record);
     ctx.execute_local_activity(
         OrderActivities::record,

@@ -8,12 +8,13 @@ use super::continuation::run_or_continue;
 use super::emit::{emit, is_future, now};
 use super::negotiation::supersede_pending;
 use super::patches::{
-    PATCH_CLOSE_IN_OWN_TASK, PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_SA_ONLY_CHANGES,
+    PATCH_CLOSE_IN_OWN_TASK, PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_NO_INVENTED_ANSWERS,
+    PATCH_SA_ONLY_CHANGES, PATCH_TELL_SUPPLIER,
 };
 use super::search_attributes::upsert_identity;
 use super::wait::before_timer;
 use super::*;
-use orderflow_domain::model::OrderView;
+use orderflow_domain::model::{OrderState, OrderView};
 use orderflow_domain::requests::{AmendPath, CancelPath};
 use orderflow_domain::rules::{self, OperatorAction};
 use orderflow_domain::{Change, Checked, RuleError};
@@ -53,9 +54,12 @@ impl OrderWorkflow {
             sa_only_changes: false,
             any_phase: false,
             close_apart: false,
+            truthful: false,
+            tells_supplier: false,
             parked: None,
             amendments_idle: false,
             cancellations_idle: false,
+            notices_idle: false,
         }
     }
 
@@ -67,6 +71,10 @@ impl OrderWorkflow {
         ctx.state_mut(|s| s.any_phase = any_phase);
         let close_apart = ctx.patched(PATCH_CLOSE_IN_OWN_TASK);
         ctx.state_mut(|s| s.close_apart = close_apart);
+        let truthful = ctx.patched(PATCH_NO_INVENTED_ANSWERS);
+        ctx.state_mut(|s| s.truthful = truthful);
+        let tells_supplier = ctx.patched(PATCH_TELL_SUPPLIER);
+        ctx.state_mut(|s| s.tells_supplier = tells_supplier);
         upsert_identity(ctx);
         if !ctx.state(|s| s.resumed) {
             emit(ctx, Order::acknowledged()).await?;
@@ -100,14 +108,14 @@ impl OrderWorkflow {
             .or_insert(callback);
     }
 
-    /// A supplier's decision on an amendment it had left PENDING.
+    /// A supplier's decision on an amendment it had left PENDING (or that has EXPIRED since).
     #[signal]
     pub fn amendment_decision(
         &mut self,
         _ctx: &mut SyncWorkflowContext<Self>,
         decision: AmendmentDecision,
     ) {
-        if self.order.amendment_open(&decision.amendment_id) {
+        if self.order.takes_amendment_decision(&decision.amendment_id) {
             self.inbox
                 .amend_decisions
                 .entry(decision.amendment_id.clone())
@@ -115,14 +123,17 @@ impl OrderWorkflow {
         }
     }
 
-    /// The supplier's answer to a cancellation it had left PENDING.
+    /// The supplier's answer to a cancellation it had left PENDING (or that has EXPIRED since).
     #[signal]
     pub fn cancellation_decision(
         &mut self,
         _ctx: &mut SyncWorkflowContext<Self>,
         decision: CancellationDecision,
     ) {
-        if self.order.cancellation_open(&decision.cancellation_id) {
+        if self
+            .order
+            .takes_cancellation_decision(&decision.cancellation_id)
+        {
             self.inbox
                 .cancel_decisions
                 .entry(decision.cancellation_id.clone())
@@ -315,6 +326,15 @@ impl OrderWorkflow {
     }
 }
 
+/// START lasts until the run's first task records the order (ORDER_ACKNOWLEDGED). A tenant
+/// request that arrives before then, such as a cancel sent the moment the order is accepted,
+/// passes the validator as if the order were SUBMITTED (the rules say so) and waits in
+/// [`update`] for that event, so its own event comes after it: refusing it with "try again"
+/// made every fast client retry.
+fn being_recorded(order: &Order) -> bool {
+    order.state() == OrderState::Start
+}
+
 /// A validator's answer: the refusal as JSON, which the API reads back.
 fn refusal<T>(checked: Result<T, RuleError>) -> Result<(), UpdateError> {
     checked.map(|_| ()).map_err(|e| e.to_json().into())
@@ -333,6 +353,9 @@ async fn update<P>(
     check: impl Fn(&OrderWorkflow) -> Result<Checked<P>, RuleError>,
     open: impl FnOnce(&mut Order, P, bool, &str) -> (Change, Option<Decided>),
 ) -> Result<String, UpdateError> {
+    ctx.wait_condition(|s| !being_recorded(&s.order))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     let checked = ctx.state(|s| check(s)).map_err(|e| e.to_json())?;
     let found = match checked {
         Checked::Repeat(id) => return Ok(id),

@@ -9,6 +9,7 @@
 //! continue as new at any wait and the next run starts the lifecycle at that [`Place`].
 
 use super::emit::emit;
+use super::failure::call_failure;
 use super::subscription::{history_is_long, subscription};
 use super::wait::{unless, unless_held, wait_or_halt};
 use super::{Halt, OrderWorkflow, Place, Stage, WorkflowSettings};
@@ -336,7 +337,8 @@ where
         match result {
             Ok(value) => return Ok(Ok(value)),
             Err(error) => {
-                call_failed(ctx, format!("{summary} failed: {error}")).await?;
+                let reason = format!("{summary} failed: {}", call_failure(&error));
+                call_failed(ctx, reason).await?;
                 failed = true;
             }
         }

@@ -16,10 +16,12 @@
 
 mod continuation;
 mod emit;
+mod failure;
 mod handlers;
 mod lifecycle;
 mod messages;
 mod negotiation;
+mod notices;
 pub mod patches;
 mod search_attributes;
 mod subscription;
@@ -33,6 +35,7 @@ pub use search_attributes::{
 };
 
 use orderflow_domain::Order;
+use orderflow_domain::requests::RequestState;
 use std::collections::{BTreeMap, BTreeSet};
 use temporalio_macros::workflow;
 
@@ -60,12 +63,18 @@ pub struct OrderWorkflow {
     any_phase: bool,
     /// [`PATCH_CLOSE_IN_OWN_TASK`](patches::PATCH_CLOSE_IN_OWN_TASK) applies to this run.
     close_apart: bool,
+    /// [`PATCH_NO_INVENTED_ANSWERS`](patches::PATCH_NO_INVENTED_ANSWERS) applies to this run.
+    truthful: bool,
+    /// [`PATCH_TELL_SUPPLIER`](patches::PATCH_TELL_SUPPLIER) applies to this run.
+    tells_supplier: bool,
     /// Where the lifecycle waits right now; `None` while it works (a call, a record).
     parked: Option<Place>,
     /// The amendment and cancellation handlers wait (for a request, or for a PENDING answer
     /// whose due instant is kept), with no call or record in flight.
     amendments_idle: bool,
     cancellations_idle: bool,
+    /// The supplier notices' handler waits for a notice, with no call or record in flight.
+    notices_idle: bool,
 }
 
 /// A supplier's decision on a request: accepted or not, and why.
@@ -106,6 +115,7 @@ impl OrderWorkflow {
             && self.parked.is_some()
             && self.amendments_idle
             && self.cancellations_idle
+            && self.notices_idle
             && !self.lifecycle_done
             && !self.order.halted()
     }
@@ -119,6 +129,34 @@ impl OrderWorkflow {
             inbox: self.inbox.clone(),
             retry_requested: self.retry_requested,
         }
+    }
+
+    /// An amendment decision in the inbox that came after its amendment EXPIRED.
+    fn late_amendment_decision(&self) -> Option<String> {
+        let expired = |id: &String| {
+            self.order
+                .amendment(id)
+                .is_some_and(|a| a.state == RequestState::Expired)
+        };
+        self.inbox
+            .amend_decisions
+            .keys()
+            .find(|id| expired(id))
+            .cloned()
+    }
+
+    /// A cancellation decision in the inbox that came after its cancellation EXPIRED.
+    fn late_cancellation_decision(&self) -> Option<String> {
+        let expired = |id: &String| {
+            self.order
+                .cancellation(id)
+                .is_some_and(|c| c.state == RequestState::Expired)
+        };
+        self.inbox
+            .cancel_decisions
+            .keys()
+            .find(|id| expired(id))
+            .cloned()
     }
 
     /// Nothing is in flight or waiting to be handled, so the run may continue as new.

@@ -1,23 +1,26 @@
 //! Requests the supplier decides, worked through beside the lifecycle so a PENDING amendment
 //! never holds up a cancellation: each PATCH amendment and each supplier-path cancellation is
-//! sent once, and settled by the supplier's answer, by its later callback, or as rejected when
-//! the answer timeout passes. The supplier's own changes and cancellations are applied here
-//! too. When the order ends first, what is still open is superseded.
+//! sent once, and settled by the supplier's answer or by its later callback; it EXPIRES when
+//! the answer timeout passes and FAILS when it cannot be delivered (histories recorded before
+//! [`PATCH_NO_INVENTED_ANSWERS`](super::patches::PATCH_NO_INVENTED_ANSWERS) reject it instead). A late decision on an EXPIRED request is
+//! still taken. The supplier's own changes and cancellations are applied here too. When the
+//! order ends first, what is still open is superseded.
 //!
 //! Each handler says when it waits with nothing in flight (`amendments_idle`,
 //! `cancellations_idle`), so the run may continue as new then; a PENDING request keeps the
 //! instant its answer is due (`answer_due`), and the next run waits on from there.
 
 use super::emit::{emit, now, workflow_now};
+use super::failure::call_failure;
 use super::lifecycle::supplier_options;
 use super::wait::{before_timer, unless};
 use super::{Decision, OrderWorkflow};
 use crate::activities::OrderActivities;
-use orderflow_domain::Change;
 use orderflow_domain::calls::{AmendAnswer, AmendCall, CancelAnswer, CancelCall};
 use orderflow_domain::requests::{AmendDecision, AmendPath, Amendment, Cancellation, ResponseCode};
+use orderflow_domain::{Change, Lapse};
 use std::time::Duration;
-use temporalio_sdk::{CancellableFuture, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{ActivityExecutionError, CancellableFuture, WorkflowContext, WorkflowResult};
 
 /// Works through amendment requests: sends each PATCH amendment to the supplier and settles
 /// it, and applies supplier-initiated changes. Ends with the lifecycle.
@@ -30,12 +33,13 @@ pub(super) async fn handle_amendments(ctx: &WorkflowContext<OrderWorkflow>) -> W
             .cloned()
     });
     if let Some(pending) = waiting {
-        await_answer(ctx, amendment_asked(ctx, &pending), None).await?;
+        await_answer(ctx, amendment_asked(ctx, &pending.amendment_id), None).await?;
     }
     loop {
         let next = ctx.wait_condition(|s| {
             s.lifecycle_done
                 || !s.inbox.supplier_amendments.is_empty()
+                || s.late_amendment_decision().is_some()
                 || s.order.pending_amendment().is_some_and(|a| {
                     a.path == AmendPath::Patch && !s.negotiated.contains(&a.amendment_id)
                 })
@@ -55,6 +59,10 @@ pub(super) async fn handle_amendments(ctx: &WorkflowContext<OrderWorkflow>) -> W
             if let Some(change) = ctx.state_mut(|s| s.order.supplier_amended(&change)) {
                 emit(ctx, change).await?;
             }
+            continue;
+        }
+        if let Some(id) = ctx.state(OrderWorkflow::late_amendment_decision) {
+            settle_late(ctx, amendment_asked(ctx, &id)).await?;
             continue;
         }
         let Some(pending) = ctx.state(|s| s.order.pending_amendment().cloned()) else {
@@ -91,14 +99,14 @@ async fn negotiate_amendment(
         AmendDecision::Reject => Some((false, a.reason)),
         AmendDecision::Pending => None,
     };
-    settle(ctx, call, read, amendment_asked(ctx, pending)).await
+    settle(ctx, call, read, amendment_asked(ctx, &id)).await
 }
 
-/// What asking the supplier about amendment `pending` is.
-fn amendment_asked(ctx: &WorkflowContext<OrderWorkflow>, pending: &Amendment) -> Negotiation {
+/// What asking the supplier about amendment `id` is.
+fn amendment_asked(ctx: &WorkflowContext<OrderWorkflow>, id: &str) -> Negotiation {
     Negotiation {
         what: "amendment",
-        id: pending.amendment_id.clone(),
+        id: id.to_string(),
         answer_timeout_secs: ctx.state(|s| s.settings.amendment_answer_timeout_secs),
         idle: |s| &mut s.amendments_idle,
         overtaken: |s| s.order.halted(),
@@ -110,6 +118,7 @@ fn amendment_asked(ctx: &WorkflowContext<OrderWorkflow>, pending: &Amendment) ->
                 .map(|d| (d.accept, d.reason))
         },
         decide: |s, id, (accept, reason), at| s.order.decide_amendment(id, accept, reason, at),
+        lapse: |s, id, lapse, reason, at| s.order.lapse_amendment(id, lapse, reason, at),
     }
 }
 
@@ -127,12 +136,13 @@ pub(super) async fn handle_cancellations(
             .cloned()
     });
     if let Some(pending) = waiting {
-        await_answer(ctx, cancellation_asked(ctx, &pending), None).await?;
+        await_answer(ctx, cancellation_asked(ctx, &pending.cancellation_id), None).await?;
     }
     loop {
         let next = ctx.wait_condition(|s| {
             s.lifecycle_done
                 || s.inbox.supplier_cancel.is_some()
+                || s.late_cancellation_decision().is_some()
                 || s.order
                     .pending_cancellation()
                     .is_some_and(|c| !s.negotiated.contains(&c.cancellation_id))
@@ -147,6 +157,10 @@ pub(super) async fn handle_cancellations(
             }
             continue;
         }
+        if let Some(id) = ctx.state(OrderWorkflow::late_cancellation_decision) {
+            settle_late(ctx, cancellation_asked(ctx, &id)).await?;
+            continue;
+        }
         let Some(pending) = ctx.state(|s| s.order.pending_cancellation().cloned()) else {
             continue;
         };
@@ -156,7 +170,7 @@ pub(super) async fn handle_cancellations(
 }
 
 /// Sends one cancellation to the supplier and settles it: AP or RE now, or PENDING until the
-/// supplier's callback (RE if it never comes within the answer timeout).
+/// supplier's callback (EXPIRED if it never comes within the answer timeout).
 async fn negotiate_cancellation(
     ctx: &WorkflowContext<OrderWorkflow>,
     pending: &Cancellation,
@@ -183,16 +197,16 @@ async fn negotiate_cancellation(
         ResponseCode::Rejected => Some((false, a.reason)),
         ResponseCode::Pending => None,
     };
-    settle(ctx, call, read, cancellation_asked(ctx, pending)).await
+    settle(ctx, call, read, cancellation_asked(ctx, &id)).await
 }
 
-/// What asking the supplier about cancellation `pending` is. The order may end otherwise
+/// What asking the supplier about cancellation `id` is. The order may end otherwise
 /// meanwhile, or the supplier cancel it on its own (which the caller applies next); the
 /// request is then superseded.
-fn cancellation_asked(ctx: &WorkflowContext<OrderWorkflow>, pending: &Cancellation) -> Negotiation {
+fn cancellation_asked(ctx: &WorkflowContext<OrderWorkflow>, id: &str) -> Negotiation {
     Negotiation {
         what: "cancellation",
-        id: pending.cancellation_id.clone(),
+        id: id.to_string(),
         answer_timeout_secs: ctx.state(|s| s.settings.cancellation_answer_timeout_secs),
         idle: |s| &mut s.cancellations_idle,
         overtaken: OrderWorkflow::overtaken,
@@ -210,6 +224,7 @@ fn cancellation_asked(ctx: &WorkflowContext<OrderWorkflow>, pending: &Cancellati
             }
             s.order.decide_cancellation(id, accept, reason, at)
         },
+        lapse: |s, id, lapse, reason, at| s.order.lapse_cancellation(id, lapse, reason, at),
     }
 }
 
@@ -227,16 +242,18 @@ struct Negotiation {
     take_decision: fn(&mut OrderWorkflow, &str) -> Option<Decision>,
     /// Settles the request with the decision at a time; `None` if it is no longer open.
     decide: fn(&mut OrderWorkflow, &str, Decision, &str) -> Option<Change>,
+    /// Ends the PENDING request without a decision (EXPIRED, FAILED), for a reason, at a time.
+    lapse: fn(&mut OrderWorkflow, &str, Lapse, String, &str) -> Option<Change>,
 }
 
 /// Puts a request to the supplier, whose activity `call` is in flight, and records the
 /// decision: in the answer (`read` gives `None` for PENDING), else by callback within the
-/// answer timeout (see [`await_answer`]). A failed call rejects the request (the order itself
-/// is fine). Nothing is recorded when the request is overtaken first; an in-flight call is
-/// then cancelled.
-async fn settle<O, E: std::fmt::Display>(
+/// answer timeout (see [`await_answer`]). A failed call makes the request FAILED (the order
+/// itself is fine). Nothing is recorded when the request is overtaken first; an in-flight call
+/// is then cancelled.
+async fn settle<O>(
     ctx: &WorkflowContext<OrderWorkflow>,
-    call: impl CancellableFuture<Output = Result<O, E>> + Unpin,
+    call: impl CancellableFuture<Output = Result<O, ActivityExecutionError>> + Unpin,
     read: impl Fn(O) -> Option<Decision>,
     asked: Negotiation,
 ) -> WorkflowResult<()> {
@@ -245,13 +262,14 @@ async fn settle<O, E: std::fmt::Display>(
     };
     let decision = match answer {
         Ok(a) => read(a),
-        Err(e) => Some((
-            false,
-            Some(format!(
-                "the supplier could not take the {}: {e}",
-                asked.what
-            )),
-        )),
+        Err(e) => {
+            let reason = format!(
+                "the supplier could not take the {}: {}",
+                asked.what,
+                call_failure(&e)
+            );
+            return lapse_or_reject(ctx, &asked, Lapse::Failed, reason).await;
+        }
     };
     match decision {
         Some(decision) => decide(ctx, &asked, decision).await,
@@ -272,7 +290,7 @@ async fn settle<O, E: std::fmt::Display>(
 
 /// Waits for the supplier's callback on a PENDING request for `wait` (`None`: until the
 /// instant kept in `answer_due`, for a run that continued as new meanwhile), then records the
-/// decision, or a rejection if none came in time. Nothing is recorded when the request is
+/// decision, or that it EXPIRED if none came in time. Nothing is recorded when the request is
 /// overtaken first.
 async fn await_answer(
     ctx: &WorkflowContext<OrderWorkflow>,
@@ -301,13 +319,13 @@ async fn await_answer(
         return Ok(());
     }
     let decision = match running {
-        None => Some((
-            false,
-            Some(format!(
+        None => {
+            let reason = format!(
                 "the supplier did not answer within {} s",
                 asked.answer_timeout_secs
-            )),
-        )),
+            );
+            return lapse_or_reject(ctx, &asked, Lapse::Expired, reason).await;
+        }
         Some(timeout) => {
             timeout.cancel();
             let take = asked.take_decision;
@@ -334,8 +352,39 @@ async fn decide(
     }
 }
 
+/// The request ends without the supplier's decision: EXPIRED or FAILED, for `reason`. Runs
+/// recorded before [`PATCH_NO_INVENTED_ANSWERS`](super::patches::PATCH_NO_INVENTED_ANSWERS) recorded a rejection instead.
+async fn lapse_or_reject(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    asked: &Negotiation,
+    lapse: Lapse,
+    reason: String,
+) -> WorkflowResult<()> {
+    if !ctx.state(|s| s.truthful) {
+        return decide(ctx, asked, (false, Some(reason))).await;
+    }
+    let at = now(ctx);
+    let end = asked.lapse;
+    match ctx.state_mut(|s| end(s, &asked.id, lapse, reason, &at)) {
+        Some(change) => emit(ctx, change).await,
+        None => Ok(()),
+    }
+}
+
+/// Takes the late decision (one on an EXPIRED request) waiting in the inbox for `asked`.
+async fn settle_late(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    asked: Negotiation,
+) -> WorkflowResult<()> {
+    let take = asked.take_decision;
+    match ctx.state_mut(|s| take(s, &asked.id)) {
+        Some(decision) => decide(ctx, &asked, decision).await,
+        None => Ok(()),
+    }
+}
+
 /// Waits on `wait` as a handler with nothing in flight (its `idle` flag set meanwhile).
-async fn idle<T>(
+pub(super) async fn idle<T>(
     ctx: &WorkflowContext<OrderWorkflow>,
     flag: fn(&mut OrderWorkflow) -> &mut bool,
     wait: impl Future<Output = T>,

@@ -27,9 +27,22 @@ pub const PATCH_CONTINUE_AS_NEW_ANY_PHASE: &str = "continue-as-new-any-phase";
 /// the order went on to COMPLETE. A timer command is never refused that way.
 pub const PATCH_CLOSE_IN_OWN_TASK: &str = "close-in-own-task";
 
+/// A request the supplier leaves undecided past its answer timeout is EXPIRED, one that cannot
+/// be delivered FAILED, both without a `response_code`; a late decision on an EXPIRED request
+/// still counts. Histories recorded before the patch reject the request in both cases, an
+/// answer the supplier never gave.
+pub const PATCH_NO_INVENTED_ANSWERS: &str = "no-invented-answers";
+
+/// A subscription's deactivations and reactivations are told to the supplier
+/// (`supplier.notify`, see `notices`). Histories recorded before the patch told it nothing,
+/// and their runs drop the notices the order queues.
+pub const PATCH_TELL_SUPPLIER: &str = "tell-supplier";
+
 /// Every patch id, for tests and operators.
-pub const ALL: [&str; 3] = [
+pub const ALL: [&str; 5] = [
     PATCH_SA_ONLY_CHANGES,
     PATCH_CONTINUE_AS_NEW_ANY_PHASE,
     PATCH_CLOSE_IN_OWN_TASK,
+    PATCH_NO_INVENTED_ANSWERS,
+    PATCH_TELL_SUPPLIER,
 ];

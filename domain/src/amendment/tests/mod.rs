@@ -143,7 +143,7 @@ fn expected_path(
     use OrderState as S;
     use PlanStatus as P;
     match (state, plan) {
-        (S::Submitted | S::Feasibility | S::PlanDevelopment, _) => Ok(Restart),
+        (S::Start | S::Submitted | S::Feasibility | S::PlanDevelopment, _) => Ok(Restart),
         (S::PreQualificationFailed, _) => match cause {
             Some(PqfCause::Validation) => Err(RuleCode::NotAmendable),
             Some(PqfCause::Feasibility) | None => Ok(Restart),
@@ -155,7 +155,6 @@ fn expected_path(
         (S::Execution | S::Suspended, Some(P::Done)) => Err(RuleCode::NotAmendable),
         (
             S::Draft
-            | S::Start
             | S::ErrorHandler
             | S::Complete
             | S::Active
@@ -194,7 +193,6 @@ fn amend_path_for_every_state_plan_status_and_cause() {
 fn refused_states_are_named_with_a_next_step() {
     for (state, hint) in [
         (OrderState::Draft, "PUT /v1/orders/ord-1"),
-        (OrderState::Start, "try again"),
         (OrderState::ErrorHandler, "operator"),
         (OrderState::Complete, "new order"),
         (OrderState::Cancelled, "new order"),

@@ -1,6 +1,7 @@
 //! The aggregate's transitions, each as the workflow drives it: check, open or decide, then
 //! apply the change and look at the order and the record.
 
+mod decisions;
 mod requests;
 mod subscriptions;
 
@@ -286,7 +287,11 @@ fn the_carried_state_of_older_runs_reads_back_unchanged() {
     let order: Order = serde_json::from_value(carried.clone()).unwrap();
     assert_eq!(order.state(), OrderState::Active);
     assert!(order.next_schedule().is_some());
-    assert_eq!(serde_json::to_value(&order).unwrap(), carried);
+    // Unchanged but for the gateway state, which runs before it existed did not carry: it is
+    // derived as the order is read.
+    let mut expected = carried;
+    expected["view"]["gateway_state"] = serde_json::json!("ACTIVE");
+    assert_eq!(serde_json::to_value(&order).unwrap(), expected);
 }
 
 #[test]

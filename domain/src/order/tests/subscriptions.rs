@@ -103,3 +103,41 @@ fn an_inactive_subscription_reactivates_now_or_later() {
     let change = o.open_reactivation(&reactivate("r-2", None), false, AT);
     assert_eq!(change.to, Some(OrderState::Active));
 }
+
+#[test]
+fn every_deactivation_and_reactivation_that_takes_effect_is_told_to_the_supplier() {
+    use crate::order::NoticeKind;
+    let mut o = subscription();
+    // Scheduled: nothing to tell yet.
+    schedule_cancel(&mut o, "c-1", true);
+    assert_eq!(o.next_notice(), None);
+    let due = o.fire_schedule("c-1", LATER).unwrap();
+    apply(&mut o, due);
+    let n = o.next_notice().cloned().unwrap();
+    assert_eq!(
+        (n.kind, n.request_id.as_str()),
+        (NoticeKind::Deactivate, "c-1")
+    );
+    assert_eq!(n.step(), "deactivate/c-1");
+    assert!(!o.quiet(), "the run waits for the supplier to be told");
+    // Reactivated now, before the first notice went: both, in order.
+    let change = o.open_reactivation(&reactivate("r-1", None), false, AT);
+    apply(&mut o, change);
+    o.notice_delivered("c-1");
+    let n = o.next_notice().cloned().unwrap();
+    assert_eq!(
+        (n.kind, n.request_id.as_str()),
+        (NoticeKind::Reactivate, "r-1")
+    );
+    // A refusal is recorded; the order stays as the tenant asked.
+    let failed = o
+        .notice_failed("r-1", "the supplier refused".into())
+        .unwrap();
+    assert_eq!(failed.event, EventType::SupplierNoticeFailed);
+    let record = apply(&mut o, failed);
+    assert_eq!(record.event.detail["notice"], "REACTIVATE");
+    assert_eq!(o.state(), OrderState::Active);
+    assert_eq!(o.next_notice(), None);
+    assert!(o.quiet());
+    assert_eq!(o.notice_failed("r-1", "again".into()), None);
+}
