@@ -176,24 +176,33 @@ pub async fn create_order(
     let place = body.place.unwrap_or(true);
     let digest = request_digest(&body)?;
     let mut order = body.into_document(&state, tenant_id)?;
+    let mut follows = false;
     if let Some(key) = &key {
         match keyed_order(&state, &order, key, &digest).await? {
             Keyed::Repeat(view) => return Ok(created(StatusCode::OK, *view)),
             Keyed::Go(order_id) => order.order_id = order_id,
+            Keyed::Follow(order_id) => {
+                order.order_id = order_id;
+                follows = true;
+            }
         }
     }
-    if state
+    if let Some(existing) = state
         .store
         .get_order(&order.tenant_id, &order.order_id)
         .await?
-        .is_some()
     {
+        // The key's first request has just written it: this is a repeat of that request.
+        if follows {
+            return Ok(created(StatusCode::OK, existing));
+        }
         return Err(ApiError::duplicate_order(&order.order_id));
     }
     let view = OrderView::received(order, now());
     let view = if place {
         if let Err(e) = start_workflow(&state, &view).await {
-            // The same key's first request started it a moment ago: answer with that order.
+            // Another request with the same key started it a moment ago: answer with that
+            // order.
             if key.is_some() && e.code == "DUPLICATE_ORDER" {
                 let order_id = &view.document.order_id;
                 let repeat = wait_for_order(&state, &view.document.tenant_id, order_id).await?;
@@ -224,9 +233,12 @@ fn created(status: StatusCode, view: OrderView) -> Response {
 enum Keyed {
     /// The key already made this order: answer with it.
     Repeat(Box<OrderView>),
-    /// Create the order under this id: the new one, or the id the key's first, unfinished
-    /// request chose.
+    /// Create the order under this id: the key is new.
     Go(OrderId),
+    /// The key's first request chose this id and has not written the order yet: place it
+    /// under that id (the workflow id makes it one order whoever starts it), and answer with
+    /// the order if the first request writes it first.
+    Follow(OrderId),
 }
 
 /// The digest a repeat must match: the request as parsed, so that whitespace does not count.
@@ -255,7 +267,7 @@ async fn keyed_order(
         } if request_sha256 == digest => {
             match state.store.get_order(&order.tenant_id, &order_id).await? {
                 Some(view) => Ok(Keyed::Repeat(Box::new(view))),
-                None => Ok(Keyed::Go(OrderId::unchecked(order_id))),
+                None => Ok(Keyed::Follow(OrderId::unchecked(order_id))),
             }
         }
         KeyClaim::Used { order_id, .. } => Err(ApiError::unprocessable(
