@@ -26,9 +26,35 @@ pub struct ErrorDetail {
     pub details: serde_json::Value,
 }
 
+/// One page of orders, newest first.
 #[derive(Serialize, ToSchema)]
 pub struct OrderList {
     pub orders: Vec<OrderView>,
+    /// Pass as `cursor=` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of the tenant's change feed, oldest first.
+#[derive(Serialize, ToSchema)]
+pub struct FeedList {
+    pub events: Vec<OrderEvent>,
+    /// Pass as `cursor=` to read on; always set (an empty page keeps the place).
+    pub next_cursor: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AmendmentList {
+    pub amendments: Vec<Amendment>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CancellationList {
+    pub cancellations: Vec<Cancellation>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReactivationList {
+    pub reactivations: Vec<Reactivation>,
 }
 
 #[derive(Serialize, ToSchema)]

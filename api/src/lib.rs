@@ -9,6 +9,7 @@ pub mod drafts;
 pub mod engine;
 pub mod error;
 pub mod extract;
+pub mod listing;
 pub mod openapi;
 pub mod order_engine;
 pub mod orders;
@@ -45,7 +46,11 @@ fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(livez))
-        .routes(routes!(orders::create_order, orders::list_orders))
+        .routes(routes!(orders::create_order, listing::list_orders))
+        .routes(routes!(listing::feed))
+        .routes(routes!(listing::list_amendments))
+        .routes(routes!(listing::list_cancellations))
+        .routes(routes!(listing::list_reactivations))
         .routes(routes!(
             orders::get_order,
             amendments::amend_order,
@@ -65,6 +70,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::create_webhook, webhooks::list_webhooks))
         .routes(routes!(webhooks::get_webhook, webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(callbacks::supplier_callback))
 }
 

@@ -1,8 +1,9 @@
-//! Order endpoints: submit, read, list, events, operator commands. Drafts are in `drafts`.
+//! Order endpoints: submit, read, events, operator commands. Drafts are in `drafts`, lists
+//! and the change feed in `listing`.
 
 use crate::AppState;
 use crate::amendments::{IdempotencyKey, idempotency_key};
-use crate::answers::{ErrorBody, EventList, OrderAnswer, OrderList};
+use crate::answers::{ErrorBody, EventList, OrderAnswer};
 use crate::drafts;
 use crate::error::ApiError;
 use crate::extract::{OptionalJson, StrictJson, StrictQuery};
@@ -12,11 +13,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
 use orderflow_domain::commands::OperatorRequest;
-use orderflow_domain::gateway::GatewayState;
 use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
 use orderflow_domain::rules::{self, OperatorAction};
-use orderflow_store::OrderFilter;
 use orderflow_store::claims::KeyClaim;
 use orderflow_workflows::OrderWorkflowInput;
 use serde::{Deserialize, Serialize};
@@ -111,7 +110,7 @@ impl NewOrder {
 
 /// The tenant a request acts for: the caller's own, or for the operator the `tenant_id`
 /// query parameter.
-fn acting_tenant(caller: &Caller, query: &TenantQuery) -> Result<String, ApiError> {
+pub(crate) fn acting_tenant(caller: &Caller, query: &TenantQuery) -> Result<String, ApiError> {
     match caller {
         Caller::Tenant(t) => Ok(t.clone()),
         Caller::Operator => query.tenant_id.clone().ok_or_else(|| {
@@ -322,78 +321,6 @@ pub async fn get_order(
 ) -> Result<Json<OrderView>, ApiError> {
     let tenant = acting_tenant(&caller, &query)?;
     Ok(Json(load(&state, &tenant, &order_id).await?))
-}
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Only orders in this state, e.g. `EXECUTION`.
-    #[param(value_type = Option<OrderState>)]
-    pub state: Option<String>,
-    /// Only orders in this gateway state, e.g. `PENDING_AMENDMENT`.
-    #[param(value_type = Option<GatewayState>)]
-    pub gateway_state: Option<String>,
-    pub supplier_id: Option<String>,
-    /// Operators only: one tenant's orders (all tenants when absent).
-    pub tenant_id: Option<String>,
-    /// 1–1000, default 100.
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<i64>,
-}
-
-/// `GET /v1/orders`: the newest orders first.
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(ListQuery),
-    responses((status = 200, body = OrderList), (status = 400, description = "`INVALID_QUERY`", body = ErrorBody)))]
-pub async fn list_orders(
-    State(state): State<AppState>,
-    caller: Caller,
-    StrictQuery(query): StrictQuery<ListQuery>,
-) -> Result<Json<OrderList>, ApiError> {
-    if let Some(s) = &query.state
-        && OrderState::parse(s).is_none()
-    {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            format!(
-                "unknown state '{s}'; use one of {}",
-                OrderState::ALL.map(|st| st.as_str()).join(", ")
-            ),
-        ));
-    }
-    if let Some(s) = &query.gateway_state
-        && GatewayState::parse(s).is_none()
-    {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            format!(
-                "unknown gateway_state '{s}'; use one of {}",
-                GatewayState::ALL.map(|g| g.as_str()).join(", ")
-            ),
-        ));
-    }
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            "limit must be between 1 and 1000",
-        ));
-    }
-    let tenant_id = match caller {
-        Caller::Tenant(t) => Some(t),
-        Caller::Operator => query.tenant_id,
-    };
-    let orders = state
-        .store
-        .list_orders(&OrderFilter {
-            tenant_id,
-            state: query.state,
-            gateway_state: query.gateway_state,
-            supplier_id: query.supplier_id,
-            limit,
-        })
-        .await?;
-    Ok(Json(OrderList { orders }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

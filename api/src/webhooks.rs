@@ -18,7 +18,7 @@ use orderflow_activities::egress::{EgressPolicy, Refusal};
 use orderflow_config::Caller;
 use orderflow_domain::model::EventType;
 use orderflow_store::SecretBox;
-use orderflow_store::Webhook;
+use orderflow_store::{Delivery, Webhook};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -214,6 +214,53 @@ pub async fn list_deliveries(
         .list_deliveries(&webhook_id, DELIVERIES_LIMIT)
         .await?;
     Ok(Json(DeliveryList { deliveries }))
+}
+
+/// `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`: sends a delivered or failed
+/// delivery again, with a fresh retry window (202); a pending one is already on its way (409).
+#[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "webhooks",
+    params(("id" = String, Path, description = "Webhook id"), ("delivery_id" = i64, Path, description = "Delivery id")),
+    responses((status = 202, body = Delivery),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`REQUEST_IN_PROGRESS`: the delivery is pending already", body = ErrorBody)))]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((webhook_id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Delivery>), ApiError> {
+    let tenant_id = tenant_only(caller, WHAT)?;
+    if state
+        .store
+        .get_webhook(&tenant_id, &webhook_id)
+        .await?
+        .is_none()
+    {
+        return Err(not_found(&webhook_id));
+    }
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("delivery '{delivery_id}' of webhook '{webhook_id}' not found"),
+        )
+    };
+    let id: i64 = delivery_id.parse().map_err(|_| missing())?;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    match state.store.redeliver(&webhook_id, id, now_ms).await? {
+        None => Err(missing()),
+        Some(false) => Err(ApiError::conflict(
+            "REQUEST_IN_PROGRESS",
+            format!("delivery {id} is pending already; it will be sent as it falls due"),
+        )),
+        Some(true) => {
+            let delivery = state
+                .store
+                .get_delivery(&webhook_id, id)
+                .await?
+                .ok_or_else(missing)?;
+            Ok((StatusCode::ACCEPTED, Json(delivery)))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ const BATCH: i64 = 500;
 
 impl Store {
     /// Fills in `gateway_state` on order rows (column and view) and on events recorded before
-    /// it existed. An old event's gateway state is derived from its state alone: which
+    /// it existed, and the `pending_request` column. An old event's gateway state is derived from its state alone: which
     /// request was open then is not in it.
     pub(crate) async fn backfill(&self) -> anyhow::Result<()> {
         const NAME: &str = "gateway_state";
@@ -26,7 +26,8 @@ impl Store {
         }
         loop {
             let rows = sqlx::query(
-                "SELECT tenant_id, order_id, view FROM orders WHERE gateway_state = '' LIMIT $1",
+                "SELECT tenant_id, order_id, view FROM orders
+                 WHERE gateway_state = '' OR pending_request = '' LIMIT $1",
             )
             .bind(BATCH)
             .fetch_all(&self.pool)
@@ -39,13 +40,15 @@ impl Store {
                 let state = view.state;
                 let view = view.in_state(state);
                 sqlx::query(
-                    "UPDATE orders SET gateway_state = $1, view = $2
-                     WHERE tenant_id = $3 AND order_id = $4 AND gateway_state = ''",
+                    "UPDATE orders SET gateway_state = $1, view = $2, pending_request = $5
+                     WHERE tenant_id = $3 AND order_id = $4
+                       AND (gateway_state = '' OR pending_request = '')",
                 )
                 .bind(view.gateway_state.as_str())
                 .bind(serde_json::to_string(&view)?)
                 .bind(row.get::<&str, _>("tenant_id"))
                 .bind(row.get::<&str, _>("order_id"))
+                .bind(crate::record::pending_column(&view))
                 .execute(&self.pool)
                 .await?;
             }
@@ -136,7 +139,7 @@ mod tests {
         // What an older orderflow left: no gateway state anywhere, and no backfill run.
         for (sql, body) in [
             (
-                "UPDATE orders SET gateway_state = '', view = $1",
+                "UPDATE orders SET gateway_state = '', pending_request = '', view = $1",
                 old(&view),
             ),
             ("UPDATE order_events SET body = $1", old(&event)),
@@ -161,6 +164,12 @@ mod tests {
             .unwrap()
             .get("gateway_state");
         assert_eq!(column, "IN_PROGRESS");
+        let pending: String = sqlx::query("SELECT pending_request FROM orders")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .get("pending_request");
+        assert_eq!(pending, "NONE");
         let events = store.events("acme", "o-1", 0).await.unwrap();
         assert_eq!(events[0].gateway_state.as_str(), "HELD");
         // Once done, it is not run again: a row that lost its field stays as it is.

@@ -30,7 +30,7 @@ pub mod record;
 pub mod secrets;
 
 pub use outbox::{Delivery, Webhook};
-pub use reads::OrderFilter;
+pub use reads::{FeedPage, FeedPosition, OrderCursor, OrderFilter, OrderPage};
 pub use secrets::SecretBox;
 
 #[cfg(test)]

@@ -206,40 +206,69 @@ impl Store {
         Ok(deleted == 1)
     }
 
+    /// Sends a delivery of the webhook again: a delivery that has ended (DELIVERED or FAILED)
+    /// becomes PENDING with a fresh retry window, due at `now_ms`. Like every pending
+    /// delivery it waits for the webhook's older ones, so a receiver still gets each order's
+    /// events in order. `Ok(None)`: no such delivery; `Ok(Some(false))`: it is pending
+    /// already.
+    pub async fn redeliver(
+        &self,
+        webhook_id: &str,
+        delivery_id: i64,
+        now_ms: i64,
+    ) -> anyhow::Result<Option<bool>> {
+        let reset = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0,
+                    first_attempt_at = NULL, next_attempt_at = $1
+             WHERE webhook_id = $2 AND delivery_id = $3 AND status <> 'PENDING'",
+        )
+        .bind(now_ms)
+        .bind(webhook_id)
+        .bind(delivery_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if reset == 1 {
+            return Ok(Some(true));
+        }
+        let exists = self.get_delivery(webhook_id, delivery_id).await?;
+        Ok(exists.map(|_| false))
+    }
+
     /// The webhook's deliveries, newest first.
     pub async fn list_deliveries(
         &self,
         webhook_id: &str,
         limit: i64,
     ) -> anyhow::Result<Vec<Delivery>> {
-        let rows = sqlx::query(
-            "SELECT delivery_id, event_uuid, event_type, order_id, status, attempts,
-                    last_status_code, last_error, next_attempt_at, delivered_at
-             FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY delivery_id DESC LIMIT $2",
-        )
-        .bind(webhook_id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let status: String = r.get("status");
-                Delivery {
-                    delivery_id: r.get("delivery_id"),
-                    event_uuid: r.get("event_uuid"),
-                    event_type: r.get("event_type"),
-                    order_id: r.get("order_id"),
-                    next_attempt_at: (status == "PENDING")
-                        .then(|| rfc3339(r.get("next_attempt_at"))),
-                    status,
-                    attempts: r.get("attempts"),
-                    last_status_code: r.get("last_status_code"),
-                    last_error: r.get("last_error"),
-                    delivered_at: r.get::<Option<i64>, _>("delivered_at").map(rfc3339),
-                }
-            })
-            .collect())
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
+             WHERE webhook_id = $1 ORDER BY delivery_id DESC LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(webhook_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(delivery_of).collect())
+    }
+
+    /// One delivery of the webhook.
+    pub async fn get_delivery(
+        &self,
+        webhook_id: &str,
+        delivery_id: i64,
+    ) -> anyhow::Result<Option<Delivery>> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries
+             WHERE webhook_id = $1 AND delivery_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(webhook_id)
+            .bind(delivery_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(delivery_of))
     }
 
     /// Due deliveries, each the oldest pending one of its webhook, at most `batch`, leased to
@@ -447,3 +476,23 @@ pub enum Outcome {
 
 #[cfg(test)]
 mod tests;
+
+/// The columns [`delivery_of`] reads.
+const DELIVERY_COLUMNS: &str = "delivery_id, event_uuid, event_type, order_id, status, attempts,
+    last_status_code, last_error, next_attempt_at, delivered_at";
+
+fn delivery_of(r: &sqlx::any::AnyRow) -> Delivery {
+    let status: String = r.get("status");
+    Delivery {
+        delivery_id: r.get("delivery_id"),
+        event_uuid: r.get("event_uuid"),
+        event_type: r.get("event_type"),
+        order_id: r.get("order_id"),
+        next_attempt_at: (status == "PENDING").then(|| rfc3339(r.get("next_attempt_at"))),
+        status,
+        attempts: r.get("attempts"),
+        last_status_code: r.get("last_status_code"),
+        last_error: r.get("last_error"),
+        delivered_at: r.get::<Option<i64>, _>("delivered_at").map(rfc3339),
+    }
+}

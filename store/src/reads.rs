@@ -1,20 +1,17 @@
 //! What the API reads: orders, their events, amendments and requests, each as the JSON
-//! body the workflow recorded.
+//! body the workflow recorded. Listings and the change feed are in [`listing`] and [`feed`].
+
+mod feed;
+mod listing;
+
+pub use feed::{FeedPage, FeedPosition};
+pub use listing::{OrderCursor, OrderFilter, OrderPage};
 
 use crate::Store;
 use orderflow_domain::cancellation::OrderRequest;
 use orderflow_domain::model::{Amendment, OrderEvent, OrderView};
+use orderflow_domain::requests::{Cancellation, Reactivation};
 use sqlx::Row;
-
-/// Filters of `GET /v1/orders`.
-#[derive(Clone, Debug, Default)]
-pub struct OrderFilter {
-    pub tenant_id: Option<String>,
-    pub state: Option<String>,
-    pub gateway_state: Option<String>,
-    pub supplier_id: Option<String>,
-    pub limit: i64,
-}
 
 impl Store {
     /// A cancellation or reactivation of the order, by id.
@@ -68,23 +65,77 @@ impl Store {
             .transpose()
     }
 
-    /// Orders matching the filter, newest first.
-    pub async fn list_orders(&self, filter: &OrderFilter) -> anyhow::Result<Vec<OrderView>> {
-        let rows = sqlx::query(
-            "SELECT view FROM orders
-             WHERE ($1 IS NULL OR tenant_id = $1) AND ($2 IS NULL OR state = $2)
-               AND ($3 IS NULL OR supplier_id = $3) AND ($5 IS NULL OR gateway_state = $5)
-             ORDER BY created_at DESC, order_id DESC LIMIT $4",
-        )
-        .bind(&filter.tenant_id)
-        .bind(&filter.state)
-        .bind(&filter.supplier_id)
-        .bind(filter.limit)
-        .bind(&filter.gateway_state)
-        .fetch_all(&self.pool)
-        .await?;
+    /// Every amendment of the order, oldest first.
+    pub async fn list_amendments(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+    ) -> anyhow::Result<Vec<Amendment>> {
+        let mut all: Vec<Amendment> = self.bodies("amendments", "", tenant_id, order_id).await?;
+        all.sort_by(|a, b| (&a.requested_at, &a.amendment_id).cmp(&(&b.requested_at, &b.amendment_id)));
+        Ok(all)
+    }
+
+    /// Every cancellation of the order, oldest first.
+    pub async fn list_cancellations(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+    ) -> anyhow::Result<Vec<Cancellation>> {
+        let all: Vec<OrderRequest> = self
+            .bodies("order_requests", "AND kind = 'CANCELLATION'", tenant_id, order_id)
+            .await?;
+        let mut all: Vec<Cancellation> = all
+            .into_iter()
+            .filter_map(|r| match r {
+                OrderRequest::Cancellation(c) => Some(c),
+                OrderRequest::Reactivation(_) => None,
+            })
+            .collect();
+        all.sort_by(|a, b| {
+            (&a.requested_at, &a.cancellation_id).cmp(&(&b.requested_at, &b.cancellation_id))
+        });
+        Ok(all)
+    }
+
+    /// Every reactivation of the order, oldest first.
+    pub async fn list_reactivations(
+        &self,
+        tenant_id: &str,
+        order_id: &str,
+    ) -> anyhow::Result<Vec<Reactivation>> {
+        let all: Vec<OrderRequest> = self
+            .bodies("order_requests", "AND kind = 'REACTIVATION'", tenant_id, order_id)
+            .await?;
+        let mut all: Vec<Reactivation> = all
+            .into_iter()
+            .filter_map(|r| match r {
+                OrderRequest::Reactivation(r) => Some(r),
+                OrderRequest::Cancellation(_) => None,
+            })
+            .collect();
+        all.sort_by(|a, b| {
+            (&a.requested_at, &a.reactivation_id).cmp(&(&b.requested_at, &b.reactivation_id))
+        });
+        Ok(all)
+    }
+
+    /// The JSON bodies of one order's rows in `table` (a request table), decoded.
+    async fn bodies<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        and: &str,
+        tenant_id: &str,
+        order_id: &str,
+    ) -> anyhow::Result<Vec<T>> {
+        let sql = format!("SELECT body FROM {table} WHERE tenant_id = $1 AND order_id = $2 {and}");
+        let rows = sqlx::query(&sql)
+            .bind(tenant_id)
+            .bind(order_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
-            .map(|r| Ok(serde_json::from_str(r.get::<&str, _>("view"))?))
+            .map(|r| Ok(serde_json::from_str(r.get::<&str, _>("body"))?))
             .collect()
     }
 

@@ -96,12 +96,13 @@ pub(crate) async fn upsert_order(tx: &mut AnyConnection, view: &OrderView) -> an
     let d = &view.document;
     let written = sqlx::query(
         "INSERT INTO orders (tenant_id, order_id, workflow_id, supplier_id, order_ref, state, revision,
-                             last_seq, view, created_at, updated_at, gateway_state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                             last_seq, view, created_at, updated_at, gateway_state,
+                             pending_request)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (tenant_id, order_id) DO UPDATE SET
              order_ref = excluded.order_ref, state = excluded.state, revision = excluded.revision,
              last_seq = excluded.last_seq, view = excluded.view, updated_at = excluded.updated_at,
-             gateway_state = excluded.gateway_state
+             gateway_state = excluded.gateway_state, pending_request = excluded.pending_request
          WHERE excluded.last_seq > orders.last_seq",
     )
     .bind(d.tenant_id.as_str())
@@ -116,8 +117,14 @@ pub(crate) async fn upsert_order(tx: &mut AnyConnection, view: &OrderView) -> an
     .bind(&view.created_at)
     .bind(&view.updated_at)
     .bind(view.gateway_state.as_str())
+    .bind(pending_column(view))
     .execute(&mut *tx)
     .await?
     .rows_affected();
     Ok(written)
+}
+
+/// The `pending_request` column: the kind of the open request, or `NONE`.
+pub(crate) fn pending_column(view: &OrderView) -> &'static str {
+    view.pending_kind().map_or("NONE", |k| k.as_str())
 }

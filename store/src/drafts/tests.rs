@@ -71,7 +71,8 @@ async fn a_placed_order_is_not_a_draft_any_more(store: Store) {
             ..OrderFilter::default()
         })
         .await
-        .unwrap();
+        .unwrap()
+        .orders;
     assert_eq!(listed.len(), 2);
     // Claimed: no second claim, no edit, no delete.
     assert_eq!(store.claim_draft("acme", "d1", "x").await.unwrap(), None);

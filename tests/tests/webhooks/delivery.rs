@@ -167,3 +167,56 @@ async fn a_failing_receiver_gets_every_event_later_and_delete_stops_deliveries()
     assert!(r.accepted(&later).is_empty());
     assert_eq!(r.all().len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_can_be_sent_again() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let r = receiver("redeliver-secret", 0).await;
+    let hook = subscribe(&acme, &r, &["ORDER_ACKNOWLEDGED"]).await;
+    let hook_id = hook["webhook_id"].as_str().unwrap();
+    let (id, _) = completed_order(&acme, "redeliver").await;
+    let first = wait_accepted(&r, &id, 1, T).await;
+    let delivery = deliveries(&acme, hook_id)
+        .await
+        .into_iter()
+        .find(|d| d["order_id"] == id.as_str())
+        .unwrap();
+    let did = delivery["delivery_id"].as_i64().unwrap();
+    let wait_delivered = || async {
+        let start = Instant::now();
+        loop {
+            let d = deliveries(&acme, hook_id).await;
+            let d = d.into_iter().find(|d| d["delivery_id"] == did).unwrap();
+            if d["status"] == "DELIVERED" {
+                return d;
+            }
+            assert!(start.elapsed() < T, "{d}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    wait_delivered().await;
+
+    // Sent again: the receiver gets the same event (same id, so it can tell a repeat).
+    let path = format!("/v1/webhooks/{hook_id}/deliveries/{did}/redeliver");
+    let again = acme.post(&path, &json!({})).await.unwrap();
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.body["status"], "PENDING", "{}", again.body);
+    let got = wait_accepted(&r, &id, 2, T).await;
+    assert_eq!(got[1].event_id, first[0].event_id);
+    assert!(got[1].signature_ok);
+    let d = wait_delivered().await;
+    assert_eq!(d["attempts"], 1, "a fresh window: {d}");
+
+    // Unknown deliveries, another tenant's webhook, the operator: refused, nothing sent.
+    for (client, path, status) in [
+        (&acme, format!("/v1/webhooks/{hook_id}/deliveries/999999999/redeliver"), 404),
+        (&acme, format!("/v1/webhooks/{hook_id}/deliveries/x/redeliver"), 404),
+        (&stack.globex(), path.clone(), 404),
+        (&stack.operator(), path.clone(), 403),
+    ] {
+        let reply = client.post(&path, &json!({})).await.unwrap();
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+    }
+    assert_eq!(r.accepted(&id).len(), 2);
+}
