@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
+use orderflow_domain::actor::Holder;
 use orderflow_domain::commands::OperatorRequest;
 use orderflow_domain::gateway::GatewayState;
 use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
@@ -474,6 +475,7 @@ pub async fn operator_action(
             OperatorRequest {
                 action,
                 reason: body.reason,
+                by: Holder::Operator,
             },
         )
         .await?;
