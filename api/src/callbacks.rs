@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::signing::sign;
 use orderflow_domain::amendment::late_acceptance;
+use orderflow_domain::actor::Holder;
 use orderflow_domain::commands::CallbackKind;
 use orderflow_domain::commands::StepCallback;
 use orderflow_domain::commands::{
@@ -353,7 +354,8 @@ async fn act(
                 .await?;
             Ok((StatusCode::ACCEPTED, Json(CallbackAnswer::accepted())))
         }
-        // The supplier holds or releases the order: the same commands an operator has.
+        // The supplier holds or releases the order: the operator's commands, for the
+        // supplier's own hold (an operator's hold is not the supplier's to lift).
         CallbackKind::Hold | CallbackKind::Resume => {
             let action = if kind == CallbackKind::Hold {
                 OperatorAction::Suspend
@@ -378,6 +380,7 @@ async fn act(
                     OperatorRequest {
                         action,
                         reason: Some(reason),
+                        by: Holder::Supplier,
                     },
                 )
                 .await?;

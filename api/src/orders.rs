@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
+use orderflow_domain::actor::Holder;
 use orderflow_domain::commands::OperatorRequest;
 use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
 use orderflow_domain::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
@@ -413,6 +414,7 @@ pub async fn operator_action(
             OperatorRequest {
                 action,
                 reason: body.reason,
+                by: Holder::Operator,
             },
         )
         .await?;

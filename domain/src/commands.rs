@@ -5,6 +5,7 @@
 use crate::model::OrderView;
 use crate::requests::{Amendment, Cancellation, Reactivation};
 use crate::rules::OperatorAction;
+use crate::actor::Holder;
 use serde::{Deserialize, Serialize};
 
 /// A tenant's cancellation (`POST /v1/orders/{id}/cancel`).
@@ -110,6 +111,15 @@ pub struct SupplierAmendment {
 pub struct OperatorRequest {
     pub action: OperatorAction,
     pub reason: Option<String>,
+    /// Whose hold a `suspend` adds or a `resume` lifts: the operator's, or the supplier's
+    /// (its HOLD and RESUME callbacks). Requests recorded before holds had owners were all
+    /// the operator's.
+    #[serde(default = "operator")]
+    pub by: Holder,
+}
+
+fn operator() -> Holder {
+    Holder::Operator
 }
 
 /// What a supplier's callback is about (its `type`).

@@ -6,6 +6,7 @@
 //! I/O and reads no clock or randomness: callers pass "now" in as a value. That also makes the
 //! rules testable in milliseconds without a server.
 
+pub mod actor;
 pub mod amendment;
 pub mod calls;
 pub mod cancellation;

@@ -1,6 +1,7 @@
 //! The order document and everything the tenant sees of it. Shared by the workflow, the
 //! activities (which persist it) and the API (which serves it), so there is one definition.
 
+use crate::actor::{Actor, ActorType, Hold};
 use crate::gateway::GatewayState;
 use crate::ids::{LineId, OrderId, Price, SupplierId, TenantId};
 use crate::requests::{PendingKind, PendingRequest, ScheduledCancellation, ScheduledReactivation};
@@ -294,6 +295,13 @@ pub struct OrderView {
     pub updated_at: String,
     /// Sequence number of the last event applied to this view; the database keeps the newest.
     pub last_seq: u64,
+    /// Who holds the order while it is SUSPENDED (it resumes when the last hold is lifted).
+    #[serde(default)]
+    pub holds: Vec<Hold>,
+    /// Who cancelled it: `TENANT` (its cancellation, accepted), `SUPPLIER` (on its own) or
+    /// `OPERATOR`; null unless CANCELLED.
+    #[serde(default)]
+    pub cancelled_by: Option<ActorType>,
 }
 
 impl OrderView {
@@ -315,6 +323,8 @@ impl OrderView {
             updated_at: created_at.clone(),
             created_at,
             last_seq: 0,
+            holds: Vec::new(),
+            cancelled_by: None,
         }
     }
 }
@@ -361,6 +371,10 @@ pub enum EventType {
     /// A deactivation or reactivation of a subscription took effect, but the supplier could
     /// not be told (it refused, or could not be reached in time): an operator should tell it.
     SupplierNoticeFailed,
+    /// A second party (the operator or the supplier) holds an order already SUSPENDED.
+    HoldAdded,
+    /// One party lifted its hold; another still holds the order, which stays SUSPENDED.
+    HoldLifted,
 }
 
 /// One change to an order, as told to the tenant. `seq` is gapless per order, so a tenant can
@@ -385,6 +399,9 @@ pub struct OrderEvent {
     pub revision: u32,
     pub occurred_at: String,
     pub detail: serde_json::Value,
+    /// Who acted (absent on events recorded before orderflow kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<Actor>,
 }
 
 impl OrderView {

@@ -207,6 +207,9 @@ pub struct Amendment {
     /// Decided by the supplier after it had EXPIRED (absent: on time).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
+    /// Who asked for it (absent on requests recorded before orderflow kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::actor::Actor>,
 }
 
 /// A cancellation request and its outcome (`GET /v1/orders/{id}/cancellations/{id}`).
@@ -235,6 +238,9 @@ pub struct Cancellation {
     /// Decided by the supplier after it had EXPIRED (absent: on time).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
+    /// Who asked for it (absent on requests recorded before orderflow kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::actor::Actor>,
 }
 
 /// A supplier's answer to a cancellation.
@@ -298,6 +304,9 @@ pub struct Reactivation {
     pub decided_at: Option<String>,
     pub decision_reason: Option<String>,
     pub event_uuid: Option<String>,
+    /// Who asked for it (absent on requests recorded before orderflow kept it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<crate::actor::Actor>,
 }
 
 /// What cancellations and reactivations share: an id, a state, and how they are settled.

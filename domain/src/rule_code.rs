@@ -52,10 +52,14 @@ pub enum RuleCode {
     /// A supplier's decision on a request that can no longer change: decided already,
     /// superseded, never delivered, or expired on an order that has since ended.
     RequestClosed,
+    /// The supplier's RESUME of an order only an operator holds.
+    HeldByOperator,
+    /// An operator's resume of an order only the supplier holds.
+    HeldBySupplier,
 }
 
 impl RuleCode {
-    pub const ALL: [RuleCode; 22] = [
+    pub const ALL: [RuleCode; 24] = [
         RuleCode::NotAmendable,
         RuleCode::RequestInProgress,
         RuleCode::OrderRefMismatch,
@@ -78,6 +82,8 @@ impl RuleCode {
         RuleCode::ReasonRequired,
         RuleCode::Rejected,
         RuleCode::RequestClosed,
+        RuleCode::HeldByOperator,
+        RuleCode::HeldBySupplier,
     ];
 
     /// The wire name, e.g. `NOT_AMENDABLE`.
@@ -106,6 +112,8 @@ impl RuleCode {
             ReasonRequired => "REASON_REQUIRED",
             Rejected => "REJECTED",
             RequestClosed => "REQUEST_CLOSED",
+            HeldByOperator => "HELD_BY_OPERATOR",
+            HeldBySupplier => "HELD_BY_SUPPLIER",
         }
     }
 
@@ -119,7 +127,7 @@ impl RuleCode {
             | InvalidChanges | ValidationFailed => 422,
             NotAmendable | RequestInProgress | NotSuspendable | NotSuspended | NotRetryable
             | NotWithdrawable | NotCancellable | NotReactivatable | ReasonCodeNotAllowed
-            | Rejected | RequestClosed => 409,
+            | Rejected | RequestClosed | HeldByOperator | HeldBySupplier => 409,
         }
     }
 }

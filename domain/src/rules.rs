@@ -57,6 +57,10 @@ pub fn terminated_outside(
         revision: view.revision,
         occurred_at: now.to_string(),
         detail: serde_json::json!({ "status": status }),
+        actor: Some(crate::actor::Actor::on(
+            crate::actor::ActorType::System,
+            &view.document,
+        )),
     };
     Some(crate::calls::RecordInput {
         view,

@@ -3,6 +3,7 @@
 //! amendment waits for the supplier, whose decision applies it (or not) later. The supplier may
 //! also change the order on its own.
 
+use crate::actor::{Actor, ActorType};
 use super::{Change, Checked, EventDetail, Order, RequestKind};
 use crate::amendment::{self, AmendPath};
 use crate::commands::{AmendRequest, SupplierAmendment};
@@ -84,6 +85,7 @@ impl Order {
             decided_at: None,
             revision: None,
             late: false,
+            actor: Some(Actor::on(ActorType::Tenant, &self.view.document)),
         };
         self.remember_key(
             request.idempotency_key.as_ref(),
@@ -119,7 +121,7 @@ impl Order {
         let merged = amendment::merge_changes(&self.view.document, &change.changes).ok()?;
         self.view.document = merged;
         self.view.revision += 1;
-        Some(Change {
+        let change = Change {
             reason: change.reason.clone(),
             ..Change::event(
                 EventType::OrderAmendedBySupplier,
@@ -129,6 +131,7 @@ impl Order {
                     callback_id: change.callback_id.clone(),
                 },
             )
-        })
+        };
+        Some(change.by(ActorType::Supplier))
     }
 }

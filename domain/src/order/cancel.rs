@@ -3,6 +3,7 @@
 //! at its effective time, and a new schedule replaces the old one. Requests still open when
 //! the order ends are superseded, one event each.
 
+use crate::actor::{Actor, ActorType};
 use super::{Change, Checked, EventDetail, Order, RequestKind, settle_scheduled};
 use crate::cancellation::{self, CancelPath};
 use crate::commands::{CancelRequest, ReactivateRequest, SupplierCancel};
@@ -84,6 +85,7 @@ impl Order {
             decision_reason: None,
             event_uuid: None,
             late: false,
+            actor: Some(Actor::on(ActorType::Tenant, &self.view.document)),
         };
         match path {
             CancelPath::Consumer => Change::request(
@@ -166,6 +168,7 @@ impl Order {
             decided_at: Some(at.to_string()),
             decision_reason: None,
             event_uuid: None,
+            actor: Some(Actor::on(ActorType::Tenant, &self.view.document)),
         };
         if self.view.state == OrderState::Active {
             let why = format!("reactivation {} removed it", r.reactivation_id);
@@ -198,7 +201,7 @@ impl Order {
             .reason
             .clone()
             .unwrap_or_else(|| "cancelled by the supplier".to_string());
-        Some(Change {
+        let change = Change {
             to: Some(OrderState::Cancelled),
             reason: Some(reason),
             ..Change::event(
@@ -208,7 +211,8 @@ impl Order {
                     callback_id: cancel.callback_id.clone(),
                 },
             )
-        })
+        };
+        Some(change.by(ActorType::Supplier))
     }
 
     /// Applies the scheduled request `id` that has fallen due: the subscription deactivates or

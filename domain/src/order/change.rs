@@ -3,6 +3,7 @@
 //! change the same way (see [`crate::order::Order::apply`]), so a transition only says what
 //! happened.
 
+use crate::actor::{ActorType, Holder};
 use crate::model::{EventType, OrderState};
 use crate::requests::{AmendPath, Amendment, CancelPath, OrderRequest, RequestState, ResponseCode};
 use serde::Serialize;
@@ -20,6 +21,8 @@ pub struct Change {
     pub amendment: Option<Amendment>,
     /// Cancellations and reactivations this change creates or decides, the subject first.
     pub requests: Vec<OrderRequest>,
+    /// Who acted: orderflow itself unless said otherwise ([`Change::by`]).
+    pub by: ActorType,
 }
 
 /// What an event says beyond its type, as tenants read it in `detail`.
@@ -65,6 +68,8 @@ pub enum EventDetail {
         reason: Option<String>,
         callback_id: String,
     },
+    /// A hold added to, or lifted from, an order that stays SUSPENDED.
+    Hold { by: Holder, reason: Option<String> },
     /// The supplier cancelled the order on its own.
     SupplierCancelled {
         reason: Option<String>,
@@ -103,7 +108,13 @@ impl Change {
             detail,
             amendment: None,
             requests: Vec::new(),
+            by: ActorType::System,
         }
+    }
+
+    /// The same change, made by `by`.
+    pub fn by(self, by: ActorType) -> Change {
+        Change { by, ..self }
     }
 
     /// A state change; its reason (why the order was held, failed, …) is also in the event.

@@ -5,6 +5,7 @@
 //! ended: a late AP cancels the order, a late amendment ACCEPT applies if its fields may still
 //! change.
 
+use crate::actor::ActorType;
 use super::{Change, Order};
 use crate::amendment;
 use crate::model::{EventType, OrderState};
@@ -90,7 +91,7 @@ impl Order {
                 EventType::AmendmentRejected
             }
         };
-        Some(Change::amendment(event, a))
+        Some(Change::amendment(event, a).by(ActorType::Supplier))
     }
 
     /// Settles cancellation `id` with the supplier's answer: AP cancels the order, RE leaves
@@ -122,12 +123,8 @@ impl Order {
                 Some(reason.unwrap_or_else(|| "rejected by the supplier".to_string()));
             (EventType::CancellationRejected, None)
         };
-        Some(Change::request(
-            event,
-            to,
-            OrderRequest::Cancellation(c.clone()),
-            None,
-        ))
+        let change = Change::request(event, to, OrderRequest::Cancellation(c.clone()), None);
+        Some(change.by(ActorType::Supplier))
     }
 
     /// The PENDING amendment `id` ends without the supplier's decision, for `reason`. `None`

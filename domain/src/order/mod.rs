@@ -19,9 +19,10 @@ pub use change::{Change, EventDetail, Superseded};
 pub use decide::Lapse;
 pub use notice::{NoticeKind, SupplierNotice};
 
+use crate::actor::{Actor, ActorType};
 use crate::calls::{RecordInput, SupplierCall};
 use crate::gateway::GatewayState;
-use crate::model::{OrderDocument, OrderEvent, OrderState, OrderView};
+use crate::model::{EventType, OrderDocument, OrderEvent, OrderState, OrderView};
 use crate::requests::{
     Amendment, Cancellation, OrderRequest, PendingRequest, Reactivation, Request, RequestState,
     ScheduledCancellation, ScheduledReactivation,
@@ -295,10 +296,22 @@ impl Order {
     /// event and stored, and `pending_request` and the schedules are refreshed.
     pub fn apply(&mut self, change: Change, now: String, event_uuid: String) -> RecordInput {
         let before = self.view.state;
+        let actor = Actor::on(change.by, &self.view.document);
         if let Some(to) = change.to {
             if to != before {
                 self.view.previous_state = Some(before);
                 self.view.state = to;
+            }
+            // Holds stand only while the order is SUSPENDED; who cancelled it is kept once.
+            if to != OrderState::Suspended {
+                self.view.holds.clear();
+            }
+            if to == OrderState::Cancelled && before != OrderState::Cancelled {
+                self.view.cancelled_by = Some(match change.event {
+                    EventType::CancellationAccepted => ActorType::Tenant,
+                    EventType::OrderCancelledBySupplier => ActorType::Supplier,
+                    _ => change.by,
+                });
             }
             self.view.state_reason = change.reason;
             if to != OrderState::PreQualificationFailed {
@@ -339,6 +352,7 @@ impl Order {
             revision: self.view.revision,
             occurred_at: now,
             detail: change.detail.to_json(),
+            actor: Some(actor),
         };
         RecordInput {
             view: self.view.clone(),

@@ -38,6 +38,8 @@ fn every_code_has_its_http_status() {
         (ReasonRequired, 422),
         (Rejected, 409),
         (RequestClosed, 409),
+        (HeldByOperator, 409),
+        (HeldBySupplier, 409),
     ];
     assert_eq!(table.len(), RuleCode::ALL.len());
     for (code, status) in table {

@@ -14,6 +14,7 @@ use super::patches::{
 use super::search_attributes::upsert_identity;
 use super::wait::before_timer;
 use super::*;
+use orderflow_domain::actor::ActorType;
 use orderflow_domain::model::{OrderState, OrderView};
 use orderflow_domain::requests::{AmendPath, CancelPath};
 use orderflow_domain::rules::{self, OperatorAction};
@@ -299,10 +300,7 @@ impl OrderWorkflow {
         _ctx: &WorkflowContextView,
         request: &OperatorRequest,
     ) -> Result<(), UpdateError> {
-        refusal(rules::check_operator_action(
-            request.action,
-            self.order.state(),
-        ))
+        refusal(self.order.check_operate(request.action, request.by))
     }
 
     /// Operator commands. Answers once the change is persisted, so a read after the answer
@@ -312,9 +310,12 @@ impl OrderWorkflow {
         ctx: &mut WorkflowContext<Self>,
         request: OperatorRequest,
     ) -> Result<OrderView, UpdateError> {
+        let at = now(ctx);
         let change = ctx
             .state_mut(|s| {
-                let change = s.order.operate(request.action, request.reason.clone())?;
+                let change =
+                    s.order
+                        .operate(request.action, request.reason.clone(), request.by, &at)?;
                 if request.action == OperatorAction::Retry {
                     s.retry_requested = true;
                 }
@@ -363,7 +364,9 @@ async fn update<P>(
     };
     let (at, later) = (now(ctx), is_future(ctx, effective_at));
     let (change, decided) = ctx.state_mut(|s| open(&mut s.order, found, later, &at));
-    emit(ctx, change).await.map_err(|e| format!("{e:?}"))?;
+    emit(ctx, change.by(ActorType::Tenant))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
     if let Some(decided) = decided {
         let wait = ctx.state(|s| s.settings.amendment_reply_wait_ms);
         let timer = ctx.timer(Duration::from_millis(wait));

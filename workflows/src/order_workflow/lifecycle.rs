@@ -10,6 +10,7 @@
 
 use super::emit::emit;
 use super::failure::call_failure;
+use orderflow_domain::actor::ActorType;
 use super::subscription::{history_is_long, subscription};
 use super::wait::{unless, unless_held, wait_or_halt};
 use super::{Halt, OrderWorkflow, Place, Stage, WorkflowSettings};
@@ -274,7 +275,13 @@ async fn transition(
     stage: &Stage,
 ) -> WorkflowResult<Result<(), Halt>> {
     proceed!(held(ctx, generation, stage));
-    emit(ctx, Change::state(to, reason)).await?;
+    // Pre-qualification fails on the supplier's verdict; every other move is orderflow's.
+    let by = if to == OrderState::PreQualificationFailed {
+        ActorType::Supplier
+    } else {
+        ActorType::System
+    };
+    emit(ctx, Change::state(to, reason).by(by)).await?;
     Ok(Ok(()))
 }
 

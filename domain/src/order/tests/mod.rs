@@ -2,10 +2,12 @@
 //! apply the change and look at the order and the record.
 
 mod decisions;
+mod holds;
 mod requests;
 mod subscriptions;
 
 use super::*;
+use crate::actor::Holder;
 use crate::calls::{PlanProposal, PlannedStep};
 use crate::commands::{AmendRequest, CancelRequest, ReactivateRequest};
 use crate::model::{EventType, OrderType, PlanStatus, StepStatus};
@@ -133,14 +135,14 @@ fn a_state_other_than_pre_qualification_failed_clears_the_cause() {
 fn suspend_and_resume_return_to_where_the_order_was() {
     let mut o = order();
     to(&mut o, OrderState::Feasibility);
-    let held = o.operate(OperatorAction::Suspend, None).unwrap();
+    let held = o.operate(OperatorAction::Suspend, None, Holder::Operator, AT).unwrap();
     assert_eq!(held.to, Some(OrderState::Suspended));
     apply(&mut o, held);
     assert!(o.suspended());
-    let back = o.operate(OperatorAction::Resume, None).unwrap();
+    let back = o.operate(OperatorAction::Resume, None, Holder::Operator, AT).unwrap();
     assert_eq!(back.to, Some(OrderState::Feasibility));
     apply(&mut o, back);
-    let refused = o.operate(OperatorAction::Resume, None).unwrap_err();
+    let refused = o.operate(OperatorAction::Resume, None, Holder::Operator, AT).unwrap_err();
     assert_eq!(refused.code, RuleCode::NotSuspended);
 }
 
@@ -152,7 +154,7 @@ fn a_failed_call_parks_the_order_and_a_retry_gets_a_fresh_key() {
     let parked = o.call_failed("supplier down".into());
     assert_eq!(parked.to, Some(OrderState::ErrorHandler));
     apply(&mut o, parked);
-    let retry = o.operate(OperatorAction::Retry, None).unwrap();
+    let retry = o.operate(OperatorAction::Retry, None, Holder::Operator, AT).unwrap();
     assert_eq!(retry.to, Some(OrderState::PlanDevelopment));
     apply(&mut o, retry);
     assert_ne!(o.call("order/acme/o-1", "plan").idempotency_key, key);
@@ -164,11 +166,11 @@ fn a_failed_call_parks_the_order_and_a_retry_gets_a_fresh_key() {
 fn a_failure_while_held_resumes_to_where_the_order_was_before_the_hold() {
     let mut o = order();
     to(&mut o, OrderState::Execution);
-    let held = o.operate(OperatorAction::Suspend, None).unwrap();
+    let held = o.operate(OperatorAction::Suspend, None, Holder::Operator, AT).unwrap();
     apply(&mut o, held);
     let parked = o.call_failed("boom".into());
     apply(&mut o, parked);
-    let retry = o.operate(OperatorAction::Retry, None).unwrap();
+    let retry = o.operate(OperatorAction::Retry, None, Holder::Operator, AT).unwrap();
     assert_eq!(retry.to, Some(OrderState::Execution));
 }
 
