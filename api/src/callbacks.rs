@@ -10,8 +10,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_activities::signing::sign;
-use orderflow_domain::amendment::late_acceptance;
 use orderflow_domain::actor::Holder;
+use orderflow_domain::amendment::late_acceptance;
 use orderflow_domain::commands::CallbackKind;
 use orderflow_domain::commands::StepCallback;
 use orderflow_domain::commands::{

@@ -4,7 +4,9 @@
 
 use crate::AppState;
 use crate::amendments::tenant;
-use crate::answers::{AmendmentList, CancellationList, ErrorBody, FeedList, OrderList, ReactivationList};
+use crate::answers::{
+    AmendmentList, CancellationList, ErrorBody, FeedList, OrderList, ReactivationList,
+};
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
 use crate::orders::load;
@@ -105,7 +107,11 @@ fn decode(cursor: &str, parts: usize) -> Result<Vec<String>, ApiError> {
     let bytes = hex::decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let split: Vec<String> = text.split('\n').map(String::from).collect();
-    if split.len() == parts { Ok(split) } else { Err(bad()) }
+    if split.len() == parts {
+        Ok(split)
+    } else {
+        Err(bad())
+    }
 }
 
 /// `GET /v1/orders`: the newest orders first, a page at a time (`next_cursor`). Paging never
@@ -119,9 +125,13 @@ pub async fn list_orders(
 ) -> Result<Json<OrderList>, ApiError> {
     let states = OrderState::ALL.map(|s| s.as_str());
     let gateway_states = GatewayState::ALL.map(|g| g.as_str());
-    let mut pending = [PendingKind::Amendment, PendingKind::Cancellation, PendingKind::Reactivation]
-        .map(|k| k.as_str())
-        .to_vec();
+    let mut pending = [
+        PendingKind::Amendment,
+        PendingKind::Cancellation,
+        PendingKind::Reactivation,
+    ]
+    .map(|k| k.as_str())
+    .to_vec();
     pending.push("NONE");
     let after = match &query.cursor {
         Some(c) => {
@@ -154,9 +164,7 @@ pub async fn list_orders(
     let page = state.store.list_orders(&filter).await?;
     Ok(Json(OrderList {
         orders: page.orders,
-        next_cursor: page
-            .next
-            .map(|c| encode(&[&c.created_at, &c.order_id])),
+        next_cursor: page.next.map(|c| encode(&[&c.created_at, &c.order_id])),
     }))
 }
 
@@ -230,7 +238,10 @@ pub async fn list_cancellations(
 ) -> Result<Json<CancellationList>, ApiError> {
     let tenant_id = tenant(caller)?;
     load(&state, &tenant_id, &order_id).await?;
-    let cancellations = state.store.list_cancellations(&tenant_id, &order_id).await?;
+    let cancellations = state
+        .store
+        .list_cancellations(&tenant_id, &order_id)
+        .await?;
     Ok(Json(CancellationList { cancellations }))
 }
 
@@ -245,6 +256,9 @@ pub async fn list_reactivations(
 ) -> Result<Json<ReactivationList>, ApiError> {
     let tenant_id = tenant(caller)?;
     load(&state, &tenant_id, &order_id).await?;
-    let reactivations = state.store.list_reactivations(&tenant_id, &order_id).await?;
+    let reactivations = state
+        .store
+        .list_reactivations(&tenant_id, &order_id)
+        .await?;
     Ok(Json(ReactivationList { reactivations }))
 }

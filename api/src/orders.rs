@@ -15,7 +15,7 @@ use orderflow_config::Caller;
 use orderflow_domain::actor::Holder;
 use orderflow_domain::commands::OperatorRequest;
 use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
-use orderflow_domain::model::{OrderDocument, OrderLine, OrderState, OrderType, OrderView};
+use orderflow_domain::model::{OrderDocument, OrderLine, OrderType, OrderView};
 use orderflow_domain::rules::{self, OperatorAction};
 use orderflow_store::claims::KeyClaim;
 use orderflow_workflows::OrderWorkflowInput;

@@ -2,10 +2,10 @@
 //! inputs of the workflow's updates and signals. Plain data, so the aggregate checks and
 //! applies them without Temporal.
 
+use crate::actor::Holder;
 use crate::model::OrderView;
 use crate::requests::{Amendment, Cancellation, Reactivation};
 use crate::rules::OperatorAction;
-use crate::actor::Holder;
 use serde::{Deserialize, Serialize};
 
 /// A tenant's cancellation (`POST /v1/orders/{id}/cancel`).

@@ -128,6 +128,7 @@ mod tests {
             revision: 1,
             occurred_at: "2026-01-01T00:00:00Z".into(),
             detail: Value::Null,
+            actor: None,
         };
         let input = RecordInput {
             view: view.clone(),

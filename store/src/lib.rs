@@ -268,7 +268,7 @@ mod tests {
                 (4, "8796b7137ffb555dd3829f2dc5bc0a5310972fcdfc1b762c0cf3cd25ad00aafa21d0ab35ed99e37521c3a55f0709ca04"),
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
                 (6, "91fbe2405098c37cb68f784eefed1861eafbcfb956db63ec5e7e6b030cf9c54d26c67882fe7d0fa28ed998a49f1c7e7f"),
-                (7, "8acb65d7418714127879cc41f14c852c3e97b25f6c6964117785a505e51fca0a88b7b4a11eb7dfd40bcebc3d2b6ba03f"),
+                (7, "dc4cf79ebfd67b2b95920c79e127e3bc83fef405a026812d808e445606e613cdcf72b6f3f76036ca2a15324b32f5ae7a"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );
@@ -281,7 +281,7 @@ mod tests {
                 (4, "a51a4ad347f3ce55f5c822e6167e9b326ee05f46daef3e3bd738779b72569fe2738b371bb9c265f020d45b42d08ecade"),
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
                 (6, "cd7a926fffc4126ac870b0d1de9088f23dd45b7ee32c9296a951d007675e647d3dd9c787cfca69d2a6236aec8cf7b44c"),
-                (7, "27d102288b3aff4483f8f6ae9a3275c509fe950821a0e9240b2ddb02f30de5a2ce337ef9796beed200670fd218f3ae27"),
+                (7, "bb1416b7013e965d1af3e4027c76de21405d0e4df870461a4c064ec6f9b735e9c45ec661db51299cced4888010bd8e30"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );

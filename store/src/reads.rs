@@ -72,7 +72,9 @@ impl Store {
         order_id: &str,
     ) -> anyhow::Result<Vec<Amendment>> {
         let mut all: Vec<Amendment> = self.bodies("amendments", "", tenant_id, order_id).await?;
-        all.sort_by(|a, b| (&a.requested_at, &a.amendment_id).cmp(&(&b.requested_at, &b.amendment_id)));
+        all.sort_by(|a, b| {
+            (&a.requested_at, &a.amendment_id).cmp(&(&b.requested_at, &b.amendment_id))
+        });
         Ok(all)
     }
 
@@ -83,7 +85,12 @@ impl Store {
         order_id: &str,
     ) -> anyhow::Result<Vec<Cancellation>> {
         let all: Vec<OrderRequest> = self
-            .bodies("order_requests", "AND kind = 'CANCELLATION'", tenant_id, order_id)
+            .bodies(
+                "order_requests",
+                "AND kind = 'CANCELLATION'",
+                tenant_id,
+                order_id,
+            )
             .await?;
         let mut all: Vec<Cancellation> = all
             .into_iter()
@@ -105,7 +112,12 @@ impl Store {
         order_id: &str,
     ) -> anyhow::Result<Vec<Reactivation>> {
         let all: Vec<OrderRequest> = self
-            .bodies("order_requests", "AND kind = 'REACTIVATION'", tenant_id, order_id)
+            .bodies(
+                "order_requests",
+                "AND kind = 'REACTIVATION'",
+                tenant_id,
+                order_id,
+            )
             .await?;
         let mut all: Vec<Reactivation> = all
             .into_iter()

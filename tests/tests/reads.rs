@@ -47,8 +47,10 @@ async fn the_order_list_pages_with_a_cursor_and_skips_nothing_while_orders_are_a
         placed.push(id);
     }
     let mut seen = Vec::new();
+    let mut pages = 0;
     let mut path = format!("/v1/orders?order_ref={reference}&limit=2");
     loop {
+        pages += 1;
         let page = get(&acme, &path).await;
         let got = ids(&page);
         assert!(got.len() <= 2, "{page}");
@@ -56,7 +58,9 @@ async fn the_order_list_pages_with_a_cursor_and_skips_nothing_while_orders_are_a
         // A new order meanwhile sorts first: it never shows on a later page.
         submit(&acme, &place(new_id("late"))).await;
         match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/v1/orders?order_ref={reference}&limit=2&cursor={cursor}"),
+            Some(cursor) => {
+                path = format!("/v1/orders?order_ref={reference}&limit=2&cursor={cursor}")
+            }
             None => break,
         }
     }
@@ -64,22 +68,39 @@ async fn the_order_list_pages_with_a_cursor_and_skips_nothing_while_orders_are_a
     assert_eq!(seen, placed, "newest first, each once");
 
     // Filters: by open request, by time, combined with the reference.
-    let all = get(&acme, &format!("/v1/orders?order_ref={reference}&limit=1000")).await;
-    assert_eq!(ids(&all).len(), 10);
-    let first = &all["orders"][9];
+    let all = get(
+        &acme,
+        &format!("/v1/orders?order_ref={reference}&limit=1000"),
+    )
+    .await;
+    let total = placed.len() + pages;
+    assert_eq!((pages, ids(&all).len()), (3, total));
+    let first = &all["orders"][total - 1];
     let since = first["created_at"].as_str().unwrap();
     let after = get(
         &acme,
         &format!("/v1/orders?order_ref={reference}&created_after={since}&limit=1000"),
     )
     .await;
-    assert_eq!(ids(&after).len(), 9, "strictly after");
-    let none = get(&acme, &format!("/v1/orders?order_ref={reference}&pending_request=NONE")).await;
-    assert_eq!(ids(&none).len(), 10);
-    let amending = get(&acme, &format!("/v1/orders?order_ref={reference}&pending_request=AMENDMENT")).await;
+    assert_eq!(ids(&after).len(), total - 1, "strictly after");
+    let none = get(
+        &acme,
+        &format!("/v1/orders?order_ref={reference}&pending_request=NONE"),
+    )
+    .await;
+    assert_eq!(ids(&none).len(), total);
+    let amending = get(
+        &acme,
+        &format!("/v1/orders?order_ref={reference}&pending_request=AMENDMENT"),
+    )
+    .await;
     assert!(ids(&amending).is_empty());
     // Another tenant sees none of them.
-    let theirs = get(&stack.globex(), &format!("/v1/orders?order_ref={reference}")).await;
+    let theirs = get(
+        &stack.globex(),
+        &format!("/v1/orders?order_ref={reference}"),
+    )
+    .await;
     assert!(ids(&theirs).is_empty());
 
     for (query, mention) in [
@@ -90,8 +111,20 @@ async fn the_order_list_pages_with_a_cursor_and_skips_nothing_while_orders_are_a
         ("limit=0", "limit"),
     ] {
         let r = acme.get(&format!("/v1/orders?{query}")).await.unwrap();
-        assert_eq!((r.status.as_u16(), r.body["error"]["code"].as_str()), (400, Some("INVALID_QUERY")), "{query}: {}", r.body);
-        assert!(r.body["error"]["message"].as_str().unwrap().contains(mention), "{query}: {}", r.body);
+        assert_eq!(
+            (r.status.as_u16(), r.body["error"]["code"].as_str()),
+            (400, Some("INVALID_QUERY")),
+            "{query}: {}",
+            r.body
+        );
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(mention),
+            "{query}: {}",
+            r.body
+        );
     }
 }
 
@@ -100,33 +133,65 @@ async fn an_orders_requests_are_listed_oldest_first() {
     let stack = stack().await;
     let acme = stack.acme();
     let id = new_id("requests");
-    let knobs = [("sim.steps", "3"), ("sim.step_ms", "3000"), ("sim.cancel", "RE")];
+    let knobs = [
+        ("sim.steps", "3"),
+        ("sim.step_ms", "3000"),
+        ("sim.cancel", "RE"),
+    ];
     submit(&acme, &order(&id, &knobs)).await;
     wait_state(&acme, &id, "EXECUTION", T).await;
     let mut cancellations = Vec::new();
     for reason in ["first", "second"] {
-        let r = acme.post(&format!("/v1/orders/{id}/cancel"), &json!({ "reason": reason })).await.unwrap();
+        let r = acme
+            .post(
+                &format!("/v1/orders/{id}/cancel"),
+                &json!({ "reason": reason }),
+            )
+            .await
+            .unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
         cancellations.push(r.body["cancellation"]["cancellation_id"].clone());
     }
     let mut amendments = Vec::new();
     for notes in ["one", "two"] {
         let body = json!({ "order_ref": format!("PO-{id}"), "changes": { "notes": notes } });
-        let r = acme.send_with_headers(reqwest::Method::PATCH, &format!("/v1/orders/{id}"), Some(&body), &[]).await.unwrap();
+        let r = acme
+            .send_with_headers(
+                reqwest::Method::PATCH,
+                &format!("/v1/orders/{id}"),
+                Some(&body),
+                &[],
+            )
+            .await
+            .unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
         amendments.push(r.body["amendment"]["amendment_id"].clone());
     }
     let listed = get(&acme, &format!("/v1/orders/{id}/cancellations")).await;
-    let got: Vec<_> = listed["cancellations"].as_array().unwrap().iter().map(|c| c["cancellation_id"].clone()).collect();
+    let got: Vec<_> = listed["cancellations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cancellation_id"].clone())
+        .collect();
     assert_eq!(got, cancellations);
     assert_eq!(listed["cancellations"][0]["state"], "REJECTED");
     let listed = get(&acme, &format!("/v1/orders/{id}/amendments")).await;
-    let got: Vec<_> = listed["amendments"].as_array().unwrap().iter().map(|a| a["amendment_id"].clone()).collect();
+    let got: Vec<_> = listed["amendments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["amendment_id"].clone())
+        .collect();
     assert_eq!(got, amendments);
     let listed = get(&acme, &format!("/v1/orders/{id}/reactivations")).await;
     assert_eq!(listed["reactivations"], json!([]));
     // Another tenant's order is not found, whoever asks.
-    let r = stack.globex().get(&format!("/v1/orders/{id}/amendments")).await.unwrap();
+    let r = stack
+        .globex()
+        .get(&format!("/v1/orders/{id}/amendments"))
+        .await
+        .unwrap();
     assert_eq!(r.status, 404, "{}", r.body);
 }
 
@@ -142,7 +207,11 @@ async fn read_feed(acme: &ApiClient, mut cursor: Option<String>) -> (Vec<Value>,
         let got = page["events"].as_array().unwrap().clone();
         let next = page["next_cursor"].as_str().unwrap().to_string();
         if got.is_empty() {
-            assert_eq!(cursor.as_deref().unwrap_or(next.as_str()), next, "an empty page keeps the place");
+            assert_eq!(
+                cursor.as_deref().unwrap_or(next.as_str()),
+                next,
+                "an empty page keeps the place"
+            );
             return (events, next);
         }
         events.extend(got);
@@ -158,7 +227,11 @@ async fn the_change_feed_gives_every_event_of_every_order_once() {
     let mut mine = Vec::new();
     for i in 0..3 {
         let id = new_id(&format!("feed{i}"));
-        submit(&acme, &order(&id, &[("sim.steps", "2"), ("sim.step_ms", "100")])).await;
+        submit(
+            &acme,
+            &order(&id, &[("sim.steps", "2"), ("sim.step_ms", "100")]),
+        )
+        .await;
         mine.push(id);
     }
     for id in &mine {
@@ -168,27 +241,56 @@ async fn the_change_feed_gives_every_event_of_every_order_once() {
     let mut by_order: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for e in &feed {
         assert_eq!(e["tenant_id"], "acme", "{e}");
-        by_order.entry(e["order_id"].as_str().unwrap().to_string()).or_default().push(e.clone());
+        by_order
+            .entry(e["order_id"].as_str().unwrap().to_string())
+            .or_default()
+            .push(e.clone());
     }
     for id in &mine {
-        let got: Vec<_> = by_order[id].iter().map(|e| e["event_uuid"].clone()).collect();
-        let want: Vec<_> = events(&acme, id).await.iter().map(|e| e["event_uuid"].clone()).collect();
+        let got: Vec<_> = by_order[id]
+            .iter()
+            .map(|e| e["event_uuid"].clone())
+            .collect();
+        let want: Vec<_> = events(&acme, id)
+            .await
+            .iter()
+            .map(|e| e["event_uuid"].clone())
+            .collect();
         assert_eq!(got, want, "every event of {id} once, in seq order");
     }
     // Read again from the start: the same order.
     let (again, _) = read_feed(&acme, None).await;
-    let uuids = |v: &[Value]| v.iter().map(|e| e["event_uuid"].clone()).collect::<Vec<_>>();
+    let uuids = |v: &[Value]| {
+        v.iter()
+            .map(|e| e["event_uuid"].clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(uuids(&again)[..feed.len()], uuids(&feed)[..]);
 
     // From the kept cursor: only what happened since.
     let id = new_id("feed-next");
-    submit(&acme, &order(&id, &[("sim.steps", "1"), ("sim.step_ms", "0")])).await;
+    submit(
+        &acme,
+        &order(&id, &[("sim.steps", "1"), ("sim.step_ms", "0")]),
+    )
+    .await;
     wait_state(&acme, &id, "COMPLETE", T).await;
     let (next, _) = read_feed(&acme, Some(cursor)).await;
-    let new: Vec<_> = next.iter().filter(|e| e["order_id"] == id.as_str()).map(|e| e["event_uuid"].clone()).collect();
-    let want: Vec<_> = events(&acme, &id).await.iter().map(|e| e["event_uuid"].clone()).collect();
+    let new: Vec<_> = next
+        .iter()
+        .filter(|e| e["order_id"] == id.as_str())
+        .map(|e| e["event_uuid"].clone())
+        .collect();
+    let want: Vec<_> = events(&acme, &id)
+        .await
+        .iter()
+        .map(|e| e["event_uuid"].clone())
+        .collect();
     assert_eq!(new, want);
-    assert!(next.iter().all(|e| !mine.contains(&e["order_id"].as_str().unwrap().to_string())));
+    assert!(
+        next.iter()
+            .all(|e| !mine.contains(&e["order_id"].as_str().unwrap().to_string()))
+    );
 
     // The feed is a tenant's; globex sees none of acme's events.
     let (theirs, _) = read_feed(&stack.globex(), None).await;

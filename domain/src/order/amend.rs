@@ -3,8 +3,8 @@
 //! amendment waits for the supplier, whose decision applies it (or not) later. The supplier may
 //! also change the order on its own.
 
-use crate::actor::{Actor, ActorType};
 use super::{Change, Checked, EventDetail, Order, RequestKind};
+use crate::actor::{Actor, ActorType};
 use crate::amendment::{self, AmendPath};
 use crate::commands::{AmendRequest, SupplierAmendment};
 use crate::model::{EventType, OrderDocument, OrderState, PlanStatus};

@@ -3,8 +3,8 @@
 //! at its effective time, and a new schedule replaces the old one. Requests still open when
 //! the order ends are superseded, one event each.
 
-use crate::actor::{Actor, ActorType};
 use super::{Change, Checked, EventDetail, Order, RequestKind, settle_scheduled};
+use crate::actor::{Actor, ActorType};
 use crate::cancellation::{self, CancelPath};
 use crate::commands::{CancelRequest, ReactivateRequest, SupplierCancel};
 use crate::model::{EventType, OrderState};

@@ -5,8 +5,8 @@
 //! ended: a late AP cancels the order, a late amendment ACCEPT applies if its fields may still
 //! change.
 
-use crate::actor::ActorType;
 use super::{Change, Order};
+use crate::actor::ActorType;
 use crate::amendment;
 use crate::model::{EventType, OrderState};
 use crate::requests::{OrderRequest, RequestState, ResponseCode, Timing, check_decision};

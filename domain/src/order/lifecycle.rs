@@ -4,9 +4,9 @@
 //! order's bookkeeping right on the way.
 
 use super::{Change, EventDetail, Order};
+use crate::actor::{ActorType, Hold, Holder};
 use crate::calls::PlanProposal;
 use crate::model::{EventType, OrderState, Plan, PlanStatus, PlanStep, PqfCause, StepStatus};
-use crate::actor::{ActorType, Hold, Holder};
 use crate::rule_code::{RuleCode, RuleError};
 use crate::rules::{self, OperatorAction};
 

@@ -105,6 +105,7 @@ fn record_for(tenant: &str, order_id: &str, seq: u64, event_type: EventType) -> 
             revision: 1,
             occurred_at: "2026-01-01T00:00:00.000Z".into(),
             detail: serde_json::Value::Null,
+            actor: None,
         },
         amendment: None,
         requests: vec![],

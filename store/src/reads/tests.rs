@@ -59,12 +59,22 @@ async fn orders_list_newest_first_in_byte_order_with_optional_filters(store: Sto
         limit: 100,
         ..OrderFilter::default()
     };
-    assert_eq!(store.list_orders(&acknowledged).await.unwrap().orders.len(), 6);
+    assert_eq!(
+        store.list_orders(&acknowledged).await.unwrap().orders.len(),
+        6
+    );
     let in_progress = OrderFilter {
         gateway_state: Some("IN_PROGRESS".into()),
         ..acknowledged
     };
-    assert!(store.list_orders(&in_progress).await.unwrap().orders.is_empty());
+    assert!(
+        store
+            .list_orders(&in_progress)
+            .await
+            .unwrap()
+            .orders
+            .is_empty()
+    );
     let two = OrderFilter {
         limit: 2,
         ..OrderFilter::default()
@@ -92,7 +102,10 @@ async fn pages_follow_the_cursor_and_skip_nothing_while_orders_are_added(store: 
     // Ties on created_at too: the cursor orders by id within one instant.
     for i in 0..7 {
         let at = format!("2026-01-01T00:00:0{}.000Z", i / 2);
-        store.insert_received(&received("acme", &format!("o{i}"), &at)).await.unwrap();
+        store
+            .insert_received(&received("acme", &format!("o{i}"), &at))
+            .await
+            .unwrap();
     }
     let mut seen = Vec::new();
     let mut filter = OrderFilter {
@@ -136,7 +149,14 @@ async fn pages_follow_the_cursor_and_skip_nothing_while_orders_are_added(store: 
         pending_request: Some("AMENDMENT".into()),
         ..none
     };
-    assert!(store.list_orders(&amending).await.unwrap().orders.is_empty());
+    assert!(
+        store
+            .list_orders(&amending)
+            .await
+            .unwrap()
+            .orders
+            .is_empty()
+    );
 }
 
 async fn the_feed_gives_every_event_once_in_a_stable_order(store: Store) {
@@ -159,6 +179,7 @@ async fn the_feed_gives_every_event_once_in_a_stable_order(store: Store) {
                 revision: 1,
                 occurred_at: "2026-01-01T00:00:00.000Z".into(),
                 detail: serde_json::Value::Null,
+                actor: None,
             },
             view,
             amendment: None,

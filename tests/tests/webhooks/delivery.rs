@@ -210,8 +210,16 @@ async fn a_delivery_can_be_sent_again() {
 
     // Unknown deliveries, another tenant's webhook, the operator: refused, nothing sent.
     for (client, path, status) in [
-        (&acme, format!("/v1/webhooks/{hook_id}/deliveries/999999999/redeliver"), 404),
-        (&acme, format!("/v1/webhooks/{hook_id}/deliveries/x/redeliver"), 404),
+        (
+            &acme,
+            format!("/v1/webhooks/{hook_id}/deliveries/999999999/redeliver"),
+            404,
+        ),
+        (
+            &acme,
+            format!("/v1/webhooks/{hook_id}/deliveries/x/redeliver"),
+            404,
+        ),
         (&stack.globex(), path.clone(), 404),
         (&stack.operator(), path.clone(), 403),
     ] {

@@ -17,7 +17,7 @@ use super::*;
 use orderflow_domain::actor::ActorType;
 use orderflow_domain::model::{OrderState, OrderView};
 use orderflow_domain::requests::{AmendPath, CancelPath};
-use orderflow_domain::rules::{self, OperatorAction};
+use orderflow_domain::rules::OperatorAction;
 use orderflow_domain::{Change, Checked, RuleError};
 use std::time::Duration;
 use temporalio_macros::workflow_methods;

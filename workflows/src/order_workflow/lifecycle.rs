@@ -10,12 +10,12 @@
 
 use super::emit::emit;
 use super::failure::call_failure;
-use orderflow_domain::actor::ActorType;
 use super::subscription::{history_is_long, subscription};
 use super::wait::{unless, unless_held, wait_or_halt};
 use super::{Halt, OrderWorkflow, Place, Stage, WorkflowSettings};
 use crate::activities::OrderActivities;
 use orderflow_domain::Change;
+use orderflow_domain::actor::ActorType;
 use orderflow_domain::calls::{PlanProposal, StepOutcome, SupplierCall, Verdict};
 use orderflow_domain::model::{OrderState, PqfCause, StepStatus};
 use std::time::Duration;

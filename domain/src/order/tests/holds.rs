@@ -5,12 +5,16 @@ use super::*;
 use crate::actor::{ActorType, Holder};
 
 fn hold(o: &mut Order, by: Holder) -> RecordInput {
-    let change = o.operate(OperatorAction::Suspend, Some("hold".into()), by, AT).unwrap();
+    let change = o
+        .operate(OperatorAction::Suspend, Some("hold".into()), by, AT)
+        .unwrap();
     apply(o, change)
 }
 
 fn lift(o: &mut Order, by: Holder) -> Result<RecordInput, RuleCode> {
-    let change = o.operate(OperatorAction::Resume, None, by, AT).map_err(|e| e.code)?;
+    let change = o
+        .operate(OperatorAction::Resume, None, by, AT)
+        .map_err(|e| e.code)?;
     Ok(apply(o, change))
 }
 
@@ -20,7 +24,10 @@ fn the_order_resumes_when_the_last_hold_is_lifted() {
     to(&mut o, OrderState::Execution);
     let first = hold(&mut o, Holder::Operator);
     assert_eq!(first.event.event_type, EventType::StateChanged);
-    assert_eq!(first.event.actor.as_ref().unwrap().kind, ActorType::Operator);
+    assert_eq!(
+        first.event.actor.as_ref().unwrap().kind,
+        ActorType::Operator
+    );
     let second = hold(&mut o, Holder::Supplier);
     assert_eq!(second.event.event_type, EventType::HoldAdded);
     assert_eq!(second.event.actor.as_ref().unwrap().id, "sim");
@@ -32,9 +39,16 @@ fn the_order_resumes_when_the_last_hold_is_lifted() {
 
     let lifted = lift(&mut o, Holder::Supplier).unwrap();
     assert_eq!(lifted.event.event_type, EventType::HoldLifted);
-    assert_eq!(o.state(), OrderState::Suspended, "the operator still holds it");
+    assert_eq!(
+        o.state(),
+        OrderState::Suspended,
+        "the operator still holds it"
+    );
     // The supplier cannot lift the operator's hold.
-    assert_eq!(lift(&mut o, Holder::Supplier).unwrap_err(), RuleCode::HeldByOperator);
+    assert_eq!(
+        lift(&mut o, Holder::Supplier).unwrap_err(),
+        RuleCode::HeldByOperator
+    );
     assert_eq!(o.state(), OrderState::Suspended);
     let resumed = lift(&mut o, Holder::Operator).unwrap();
     assert_eq!(resumed.view.state, OrderState::Execution);
@@ -46,8 +60,13 @@ fn the_operator_cannot_lift_the_suppliers_hold_and_a_withdrawal_clears_all() {
     let mut o = order();
     to(&mut o, OrderState::Execution);
     hold(&mut o, Holder::Supplier);
-    assert_eq!(lift(&mut o, Holder::Operator).unwrap_err(), RuleCode::HeldBySupplier);
-    let gone = o.operate(OperatorAction::Withdraw, None, Holder::Operator, AT).unwrap();
+    assert_eq!(
+        lift(&mut o, Holder::Operator).unwrap_err(),
+        RuleCode::HeldBySupplier
+    );
+    let gone = o
+        .operate(OperatorAction::Withdraw, None, Holder::Operator, AT)
+        .unwrap();
     let record = apply(&mut o, gone);
     assert_eq!(record.view.state, OrderState::Withdrawn);
     assert!(record.view.holds.is_empty());
@@ -59,8 +78,14 @@ fn an_order_held_before_holds_had_owners_is_resumed_by_either() {
     to(&mut o, OrderState::Execution);
     hold(&mut o, Holder::Operator);
     o.view.holds.clear();
-    assert!(o.check_operate(OperatorAction::Resume, Holder::Supplier).is_ok());
-    assert!(o.check_operate(OperatorAction::Resume, Holder::Operator).is_ok());
+    assert!(
+        o.check_operate(OperatorAction::Resume, Holder::Supplier)
+            .is_ok()
+    );
+    assert!(
+        o.check_operate(OperatorAction::Resume, Holder::Operator)
+            .is_ok()
+    );
 }
 
 #[test]
