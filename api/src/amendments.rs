@@ -197,8 +197,7 @@ pub async fn preview(
     Ok(Json(
         match amendment::check_amendment(&view, view.pending_kind(), &body.order_ref, &changes) {
             Ok((path, document)) => {
-                let mut order = view.clone();
-                order.document = document;
+                let mut order = view.clone().with_document(document);
                 if path == AmendPath::Restart {
                     order.revision += 1;
                 }

@@ -17,7 +17,7 @@ use orderflow_config::Caller;
 use orderflow_domain::cancellation::{self, OrderRequest};
 use orderflow_domain::cancellation::{Cancellation, Reactivation};
 use orderflow_domain::commands::{CancelRequest, ReactivateRequest};
-use orderflow_domain::model::RequestState;
+use orderflow_domain::model::{OrderView, RequestState};
 use orderflow_domain::{limits, rules};
 use serde::Deserialize;
 use serde_json::json;
@@ -50,9 +50,14 @@ pub struct ReactivateBody {
     pub effective_at: Option<String>,
 }
 
-/// The one effective instant of a request, or a 422 naming the bad field.
-fn effective(date: Option<&str>, at: Option<&str>) -> Result<Option<String>, ApiError> {
-    cancellation::effective_instant(date, at).map_err(|e| {
+/// The one effective instant of a request (a date is midnight in the order's `time_zone`),
+/// or a 422 naming the bad field.
+fn effective(
+    date: Option<&str>,
+    at: Option<&str>,
+    order: &OrderView,
+) -> Result<Option<String>, ApiError> {
+    cancellation::effective_instant(date, at, order.document.time_zone.as_deref()).map_err(|e| {
         ApiError::unprocessable("INVALID_FIELD", format!("{} {}", e.field, e.message))
             .with_details(json!({ "fields": [e] }))
     })
@@ -101,8 +106,12 @@ pub async fn cancel_order(
             "a cancellation needs a non-empty 'reason'",
         ));
     }
-    let effective_at = effective(body.effective_date.as_deref(), body.effective_at.as_deref())?;
     let current = load(&state, &tenant_id, &order_id).await?;
+    let effective_at = effective(
+        body.effective_date.as_deref(),
+        body.effective_at.as_deref(),
+        &current,
+    )?;
     if !rules::has_running_workflow(current.state) {
         cancellation::cancel_path(
             &current,
@@ -165,8 +174,12 @@ pub async fn reactivate_order(
             .as_deref()
             .and_then(|r| limits::check_reason("reason", r))],
     )?;
-    let effective_at = effective(body.effective_date.as_deref(), body.effective_at.as_deref())?;
     let current = load(&state, &tenant_id, &order_id).await?;
+    let effective_at = effective(
+        body.effective_date.as_deref(),
+        body.effective_at.as_deref(),
+        &current,
+    )?;
     if !rules::has_running_workflow(current.state) {
         cancellation::check_reactivation(&current).map_err(rule_error)?;
     }

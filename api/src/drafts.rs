@@ -93,10 +93,10 @@ pub async fn update_draft(
         return Err(not_draft(&current, USE_PATCH));
     }
     let draft = OrderView {
-        document: body.into_document(&state, tenant_id.clone())?,
         updated_at: now(),
         ..current
-    };
+    }
+    .with_document(body.into_document(&state, tenant_id.clone())?);
     if !state.store.update_draft(&draft).await? {
         return Err(refused(&state, &tenant_id, &order_id, USE_PATCH).await);
     }

@@ -56,6 +56,11 @@ pub struct NewOrder {
     pub attributes: BTreeMap<String, String>,
     #[serde(default)]
     pub lines: Vec<OrderLine>,
+    /// ISO 4217 (e.g. `EUR`): the view's amounts are in its minor units.
+    #[schema(pattern = r"^[A-Z]{3}$")]
+    pub currency: Option<String>,
+    /// IANA (e.g. `Europe/Paris`): an `effective_date` means midnight there (UTC when none).
+    pub time_zone: Option<String>,
     /// `false` creates a DRAFT; absent or `true` places the order at once.
     pub place: Option<bool>,
 }
@@ -92,6 +97,8 @@ impl NewOrder {
             notes: self.notes,
             attributes: self.attributes,
             lines: self.lines,
+            currency: self.currency,
+            time_zone: self.time_zone,
         };
         if let Err(errors) = rules::validate_order(&order) {
             return Err(ApiError::validation_failed("the order", &errors));

@@ -123,11 +123,13 @@ pub fn is_future(effective_at: Option<&str>, now: chrono::DateTime<chrono::Utc>)
         .is_some_and(|at| at > now)
 }
 
-/// `effective_date` (`YYYY-MM-DD`, taken as midnight UTC) or `effective_at` (RFC 3339) as one
-/// RFC 3339 instant; both at once, or a malformed value, is an error naming the field.
+/// `effective_date` (`YYYY-MM-DD`, taken as midnight in the order's `time_zone`, UTC when it
+/// has none) or `effective_at` (RFC 3339) as one RFC 3339 instant; both at once, or a
+/// malformed value, is an error naming the field.
 pub fn effective_instant(
     effective_date: Option<&str>,
     effective_at: Option<&str>,
+    time_zone: Option<&str>,
 ) -> Result<Option<String>, FieldError> {
     let error = |field: &str, message: &str| FieldError {
         field: field.to_string(),
@@ -141,7 +143,7 @@ pub fn effective_instant(
         (Some(date), None) => chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
             .ok()
             .filter(|_| date.len() == 10)
-            .map(|d| Some(format!("{}T00:00:00Z", d.format("%Y-%m-%d"))))
+            .map(|d| Some(crate::money::midnight(d, time_zone)))
             .ok_or_else(|| error("effective_date", "must be a date, YYYY-MM-DD")),
         (None, Some(at)) => chrono::DateTime::parse_from_rfc3339(at)
             .map(|t| {

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod ids;
 pub mod limits;
 pub mod model;
+pub mod money;
 pub mod order;
 pub mod requests;
 pub mod rule_code;

@@ -3,6 +3,7 @@
 
 use crate::actor::{Actor, ActorType, Hold};
 use crate::gateway::GatewayState;
+use crate::money::Amounts;
 use crate::ids::{LineId, OrderId, Price, SupplierId, TenantId};
 use crate::requests::{PendingKind, PendingRequest, ScheduledCancellation, ScheduledReactivation};
 // Requests are part of what the order shows; other crates find them here too.
@@ -124,6 +125,14 @@ pub struct OrderLine {
     #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"))]
     pub unit_price: Price,
     pub action: LineAction,
+    /// An amount off the line, at most `quantity × unit_price` (decimal string).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = r"^[0-9]{1,15}(\.[0-9]{1,4})?$"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Price>,
+    /// The tax on the line as a percentage, 0 to 100 (decimal string, e.g. `"20"`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, pattern = r"^[0-9]{1,3}(\.[0-9]{1,4})?$"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_rate: Option<Price>,
 }
 
 /// What the tenant ordered: every field the tenant controls.
@@ -156,6 +165,12 @@ pub struct OrderDocument {
     pub attributes: BTreeMap<String, String>,
     #[serde(default)]
     pub lines: Vec<OrderLine>,
+    /// ISO 4217, e.g. `EUR`: the amounts are in its minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// IANA, e.g. `Europe/Paris`: an `effective_date` means midnight there (UTC when none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl OrderDocument {
@@ -182,6 +197,8 @@ impl OrderDocument {
             notes: None,
             attributes: BTreeMap::new(),
             lines: Vec::new(),
+            currency: None,
+            time_zone: None,
         }
     }
 
@@ -298,6 +315,10 @@ pub struct OrderView {
     /// Who holds the order while it is SUSPENDED (it resumes when the last hold is lifted).
     #[serde(default)]
     pub holds: Vec<Hold>,
+    /// What the order comes to, per line and in all, in the currency's minor units; derived
+    /// from the document whenever it changes.
+    #[serde(default)]
+    pub amounts: Amounts,
     /// Who cancelled it: `TENANT` (its cancellation, accepted), `SUPPLIER` (on its own) or
     /// `OPERATOR`; null unless CANCELLED.
     #[serde(default)]
@@ -325,7 +346,9 @@ impl OrderView {
             last_seq: 0,
             holds: Vec::new(),
             cancelled_by: None,
+            amounts: Amounts::default(),
         }
+        .refreshed()
     }
 }
 
@@ -407,9 +430,25 @@ pub struct OrderEvent {
 impl OrderView {
     /// The view moved to `state`, with its gateway state.
     pub fn in_state(self, state: OrderState) -> OrderView {
-        let mut view = OrderView { state, ..self };
-        view.gateway_state = GatewayState::of_view(&view);
-        view
+        OrderView { state, ..self }.refreshed()
+    }
+
+    /// The view with `document` instead of its own, and the amounts it comes to.
+    pub fn with_document(self, document: OrderDocument) -> OrderView {
+        OrderView { document, ..self }.refreshed()
+    }
+
+    /// The view with what is derived from it brought up to date: the gateway state (from the
+    /// state and the open request) and the amounts (from the document).
+    pub fn refreshed(mut self) -> OrderView {
+        self.refresh();
+        self
+    }
+
+    /// See [`OrderView::refreshed`].
+    pub fn refresh(&mut self) {
+        self.gateway_state = GatewayState::of_view(self);
+        self.amounts = crate::money::amounts(&self.document);
     }
 
     /// Which request is open on the order, from its `pending_request`.

@@ -240,6 +240,7 @@ pub fn validate_order(doc: &OrderDocument) -> Result<(), Vec<FieldError>> {
             ));
         }
     }
+    errors.extend(crate::money::check_money(doc));
     errors.extend(crate::limits::check_document(doc));
     if errors.is_empty() {
         Ok(())

@@ -37,8 +37,7 @@ impl Store {
             }
             for row in &rows {
                 let view: OrderView = serde_json::from_str(row.get::<&str, _>("view"))?;
-                let state = view.state;
-                let view = view.in_state(state);
+                let view = view.refreshed();
                 sqlx::query(
                     "UPDATE orders SET gateway_state = $1, view = $2, pending_request = $5
                      WHERE tenant_id = $3 AND order_id = $4

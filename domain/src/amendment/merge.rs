@@ -12,9 +12,10 @@ use serde_json::{Map, Value};
 /// Every top-level field of [`OrderDocument`] as it appears in JSON, sorted. `changes` may name
 /// only these; anything else (a typo, or `revision`/`state`, which orderflow owns) is refused
 /// with `UNKNOWN_FIELD` rather than silently dropped.
-pub const DOCUMENT_FIELDS: [&str; 14] = [
+pub const DOCUMENT_FIELDS: [&str; 16] = [
     "attributes",
     "contact",
+    "currency",
     "customer",
     "lines",
     "notes",
@@ -26,12 +27,15 @@ pub const DOCUMENT_FIELDS: [&str; 14] = [
     "site",
     "supplier_id",
     "tenant_id",
+    "time_zone",
     "unsolicited",
 ];
 
-/// Fields fixed at submission. They identify the order or decide its kind, so
-/// changing one means a different order: cancel and place a new one instead.
-pub const IMMUTABLE_FIELDS: [&str; 7] = [
+/// Fields fixed at submission. They identify the order or decide its kind (the currency
+/// decides what every price means), so changing one means a different order: cancel and
+/// place a new one instead.
+pub const IMMUTABLE_FIELDS: [&str; 8] = [
+    "currency",
     "order_id",
     "order_ref",
     "order_type",

@@ -115,16 +115,32 @@ fn schedules_only_for_active_subscriptions() {
 }
 
 #[test]
+fn an_effective_date_is_midnight_in_the_orders_time_zone() {
+    let at = |zone| effective_instant(Some("2026-12-01"), None, zone).unwrap().unwrap();
+    assert_eq!(at(None), "2026-12-01T00:00:00Z");
+    assert_eq!(at(Some("Europe/Paris")), "2026-11-30T23:00:00Z");
+    assert_eq!(at(Some("Pacific/Auckland")), "2026-11-30T11:00:00Z");
+    assert_eq!(at(Some("America/New_York")), "2026-12-01T05:00:00Z");
+    // Summer time in Paris: two hours ahead.
+    let summer = effective_instant(Some("2026-07-01"), None, Some("Europe/Paris"));
+    assert_eq!(summer.unwrap().unwrap(), "2026-06-30T22:00:00Z");
+    // A midnight that does not exist (Santiago skips 00:00-01:00 on 2026-09-06): the day
+    // starts at 01:00 local.
+    let gap = effective_instant(Some("2026-09-06"), None, Some("America/Santiago"));
+    assert_eq!(gap.unwrap().unwrap(), "2026-09-06T04:00:00Z");
+}
+
+#[test]
 fn effective_dates_parse_to_instants() {
-    assert_eq!(effective_instant(None, None).unwrap(), None);
+    assert_eq!(effective_instant(None, None, None).unwrap(), None);
     assert_eq!(
-        effective_instant(Some("2026-12-01"), None)
+        effective_instant(Some("2026-12-01"), None, None)
             .unwrap()
             .as_deref(),
         Some("2026-12-01T00:00:00Z")
     );
     assert_eq!(
-        effective_instant(None, Some("2026-12-01T10:00:00+01:00"))
+        effective_instant(None, Some("2026-12-01T10:00:00+01:00"), None)
             .unwrap()
             .as_deref(),
         Some("2026-12-01T09:00:00.000Z")
@@ -135,7 +151,7 @@ fn effective_dates_parse_to_instants() {
         (None, Some("tomorrow")),
         (Some("2026-12-01"), Some("2026-12-01T00:00:00Z")),
     ] {
-        assert!(effective_instant(d, a).is_err(), "{d:?} {a:?}");
+        assert!(effective_instant(d, a, None).is_err(), "{d:?} {a:?}");
     }
 }
 
@@ -159,7 +175,7 @@ mod props {
         #[test]
         fn effective_dates_are_midnight_utc(y in 2000i32..2100, m in 1u32..13, d in 1u32..29, secs in 0i64..172_800) {
             let date = format!("{y:04}-{m:02}-{d:02}");
-            let at = effective_instant(Some(&date), None).unwrap().unwrap();
+            let at = effective_instant(Some(&date), None, None).unwrap().unwrap();
             prop_assert_eq!(&at, &format!("{date}T00:00:00Z"));
             let midnight = chrono::DateTime::parse_from_rfc3339(&at).unwrap().with_timezone(&chrono::Utc);
             let now = midnight + chrono::Duration::seconds(secs - 86_400);
@@ -172,7 +188,7 @@ mod props {
             let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
             let tz = chrono::FixedOffset::east_opt(offset_h * 3600).unwrap();
             let sent = t.with_timezone(&tz).to_rfc3339();
-            let got = effective_instant(None, Some(&sent)).unwrap().unwrap();
+            let got = effective_instant(None, Some(&sent), None).unwrap().unwrap();
             prop_assert_eq!(got, t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
         }
 

@@ -21,7 +21,6 @@ pub use notice::{NoticeKind, SupplierNotice};
 
 use crate::actor::{Actor, ActorType};
 use crate::calls::{RecordInput, SupplierCall};
-use crate::gateway::GatewayState;
 use crate::model::{EventType, OrderDocument, OrderEvent, OrderState, OrderView};
 use crate::requests::{
     Amendment, Cancellation, OrderRequest, PendingRequest, Reactivation, Request, RequestState,
@@ -32,11 +31,10 @@ use crate::rules;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Reads the carried view, deriving its gateway state (runs before it existed carried none).
+/// Reads the carried view, deriving what runs before it existed did not carry (the gateway
+/// state, the amounts).
 fn view_with_gateway_state<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OrderView, D::Error> {
-    let view = OrderView::deserialize(d)?;
-    let state = view.state;
-    Ok(view.in_state(state))
+    Ok(OrderView::deserialize(d)?.refreshed())
 }
 
 /// What a request check decided.
@@ -326,7 +324,7 @@ impl Order {
             self.store_request(r.clone());
         }
         self.refresh_requests();
-        self.view.gateway_state = GatewayState::of_view(&self.view);
+        self.view.refresh();
         let request_id = match (&change.amendment, requests.first()) {
             (Some(a), _) => Some(a.amendment_id.clone()),
             (None, Some(r)) => Some(r.id().to_string()),

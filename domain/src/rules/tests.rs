@@ -13,6 +13,8 @@ fn doc() -> OrderDocument {
             quantity: 1,
             unit_price: Price::parse("49.99").unwrap(),
             action: LineAction::Add,
+            discount: None,
+            tax_rate: None,
         }],
         ..OrderDocument::for_test("acme", "ord-1", "PO-1", "sim", OrderType::Provide)
     }

@@ -13,6 +13,7 @@ on_both_backends!(
     concurrent_dispatchers_claim_each_due_delivery_once,
     the_webhook_cap_holds_under_concurrent_creations,
     due_deliveries_skip_the_tenants_a_dispatcher_has_no_room_for,
+    a_finished_delivery_can_be_sent_again_and_a_pending_one_cannot,
 );
 
 /// Several workers record events of one tenant at once, and a retried record can run
@@ -270,4 +271,32 @@ async fn due_deliveries_skip_the_tenants_a_dispatcher_has_no_room_for(store: Sto
             .unwrap()
             .is_none()
     );
+}
+
+async fn a_finished_delivery_can_be_sent_again_and_a_pending_one_cannot(store: Store) {
+    subscribe(&store, "acme", "all", &["*"]).await;
+    store
+        .record(&record("acme", 1, EventType::OrderAcknowledged))
+        .await
+        .unwrap();
+    let now = now_ms() + 1;
+    let id = store.list_deliveries("all", 10).await.unwrap()[0].delivery_id;
+    // Pending: already on its way.
+    assert_eq!(store.redeliver("all", id, now).await.unwrap(), Some(false));
+    let given_up = Outcome::Failed {
+        status: Some(500),
+        error: "x".into(),
+        retry_at: None,
+    };
+    let leased = lease(&store, now).await;
+    store.finish_delivery(&leased[0], now, now, given_up).await.unwrap();
+    assert_eq!(store.get_delivery("all", id).await.unwrap().unwrap().status, "FAILED");
+    // Failed: pending again at once, with a fresh count, and leased like any delivery.
+    assert_eq!(store.redeliver("all", id, now + 5).await.unwrap(), Some(true));
+    let d = store.get_delivery("all", id).await.unwrap().unwrap();
+    assert_eq!((d.status.as_str(), d.attempts), ("PENDING", 0));
+    assert_eq!(lease(&store, now + 5).await[0].delivery_id, id);
+    // Unknown ids and another webhook's deliveries are not found.
+    assert_eq!(store.redeliver("all", id + 1000, now).await.unwrap(), None);
+    assert_eq!(store.redeliver("other", id, now).await.unwrap(), None);
 }

@@ -163,6 +163,7 @@ fn immutable_fields_may_be_echoed_but_not_changed() {
         ("order_type", json!("CEASE")),
         ("unsolicited", json!(true)),
         ("recurring", json!(true)),
+        ("currency", json!("USD")),
     ];
     for (field, value) in &different {
         let e = merge_err(json!({*field: value, "notes": "n"}));

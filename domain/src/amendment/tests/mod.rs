@@ -19,6 +19,8 @@ pub(super) fn line(id: &str, qty: u32) -> OrderLine {
         quantity: qty,
         unit_price: Price::parse("49.99").unwrap(),
         action: LineAction::Add,
+        discount: None,
+        tax_rate: None,
     }
 }
 
@@ -45,6 +47,8 @@ pub(super) fn doc() -> OrderDocument {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         lines: vec![line("l1", 1), line("l2", 2)],
+        currency: Some("EUR".into()),
+        time_zone: Some("Europe/Paris".into()),
     }
 }
 
