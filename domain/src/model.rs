@@ -3,8 +3,8 @@
 
 use crate::actor::{Actor, ActorType, Hold};
 use crate::gateway::GatewayState;
-use crate::money::Amounts;
 use crate::ids::{LineId, OrderId, Price, SupplierId, TenantId};
+use crate::money::Amounts;
 use crate::requests::{PendingKind, PendingRequest, ScheduledCancellation, ScheduledReactivation};
 // Requests are part of what the order shows; other crates find them here too.
 pub use crate::requests::{Amendment, RequestState};

@@ -116,7 +116,11 @@ fn schedules_only_for_active_subscriptions() {
 
 #[test]
 fn an_effective_date_is_midnight_in_the_orders_time_zone() {
-    let at = |zone| effective_instant(Some("2026-12-01"), None, zone).unwrap().unwrap();
+    let at = |zone| {
+        effective_instant(Some("2026-12-01"), None, zone)
+            .unwrap()
+            .unwrap()
+    };
     assert_eq!(at(None), "2026-12-01T00:00:00Z");
     assert_eq!(at(Some("Europe/Paris")), "2026-11-30T23:00:00Z");
     assert_eq!(at(Some("Pacific/Auckland")), "2026-11-30T11:00:00Z");

@@ -4,7 +4,13 @@ use super::*;
 use crate::ids::{LineId, Price};
 use crate::model::OrderType;
 
-fn line(id: &str, quantity: u32, price: &str, discount: Option<&str>, tax: Option<&str>) -> OrderLine {
+fn line(
+    id: &str,
+    quantity: u32,
+    price: &str,
+    discount: Option<&str>,
+    tax: Option<&str>,
+) -> OrderLine {
     OrderLine {
         line_id: LineId::parse(id).unwrap(),
         product_code: "P".into(),
@@ -36,15 +42,31 @@ fn lines_and_the_order_come_to_exact_amounts_in_minor_units() {
     let a = amounts(&d);
     // 3 × 19.99 − 5 = 54.97; tax 10.994 → 10.99.
     assert_eq!(
-        (a.lines[0].subtotal.as_str(), a.lines[0].tax.as_str(), a.lines[0].total.as_str()),
+        (
+            a.lines[0].subtotal.as_str(),
+            a.lines[0].tax.as_str(),
+            a.lines[0].total.as_str()
+        ),
         ("54.97", "10.99", "65.96")
     );
     // 0.10 × 8.5 % = 0.0085 → 0.01 (half away from zero).
-    assert_eq!((a.lines[1].tax.as_str(), a.lines[1].total.as_str()), ("0.01", "0.11"));
-    assert_eq!((a.subtotal.as_str(), a.tax.as_str(), a.total.as_str()), ("55.07", "11.00", "66.07"));
+    assert_eq!(
+        (a.lines[1].tax.as_str(), a.lines[1].total.as_str()),
+        ("0.01", "0.11")
+    );
+    assert_eq!(
+        (a.subtotal.as_str(), a.tax.as_str(), a.total.as_str()),
+        ("55.07", "11.00", "66.07")
+    );
     assert_eq!(a.currency.as_deref(), Some("EUR"));
     // Floats would not get this right: 0.1 + 0.2.
-    let d = doc(None, vec![line("a", 1, "0.1", None, None), line("b", 1, "0.2", None, None)]);
+    let d = doc(
+        None,
+        vec![
+            line("a", 1, "0.1", None, None),
+            line("b", 1, "0.2", None, None),
+        ],
+    );
     assert_eq!(amounts(&d).total, "0.30");
 }
 
@@ -59,7 +81,10 @@ fn each_currency_keeps_its_own_minor_units_and_cancelled_lines_do_not_count() {
         ..line("b", 1, "1000", None, None)
     });
     let a = amounts(&yen);
-    assert_eq!((a.total.as_str(), a.lines[1].total.as_str()), ("2750", "1000"));
+    assert_eq!(
+        (a.total.as_str(), a.lines[1].total.as_str()),
+        ("2750", "1000")
+    );
     assert_eq!(minor_units(None), 2);
     assert_eq!(minor_units(Some("XAU")), 2, "no minor unit: the default");
 }
@@ -86,7 +111,10 @@ fn bad_money_fields_are_named() {
             "lines[1].tax_rate"
         ]
     );
-    let mut d = doc(Some("XAU"), vec![line("a", 2, "10", Some("20"), Some("100"))]);
+    let mut d = doc(
+        Some("XAU"),
+        vec![line("a", 2, "10", Some("20"), Some("100"))],
+    );
     assert_eq!(check_money(&d).len(), 1, "gold has no minor unit");
     d.currency = Some("USD".into());
     d.time_zone = Some("America/New_York".into());

@@ -289,10 +289,19 @@ async fn a_finished_delivery_can_be_sent_again_and_a_pending_one_cannot(store: S
         retry_at: None,
     };
     let leased = lease(&store, now).await;
-    store.finish_delivery(&leased[0], now, now, given_up).await.unwrap();
-    assert_eq!(store.get_delivery("all", id).await.unwrap().unwrap().status, "FAILED");
+    store
+        .finish_delivery(&leased[0], now, now, given_up)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_delivery("all", id).await.unwrap().unwrap().status,
+        "FAILED"
+    );
     // Failed: pending again at once, with a fresh count, and leased like any delivery.
-    assert_eq!(store.redeliver("all", id, now + 5).await.unwrap(), Some(true));
+    assert_eq!(
+        store.redeliver("all", id, now + 5).await.unwrap(),
+        Some(true)
+    );
     let d = store.get_delivery("all", id).await.unwrap().unwrap();
     assert_eq!((d.status.as_str(), d.attempts), ("PENDING", 0));
     assert_eq!(lease(&store, now + 5).await[0].delivery_id, id);

@@ -396,15 +396,30 @@ async fn money_and_time_zone_shape_the_snapshot_and_the_effective_date() {
     let a = &placed["amounts"];
     assert_eq!(a["currency"], "JPY", "{placed}");
     // 2 × 4990 − 500 = 9480, tax 948; 1234.5 → 1235 (no minor unit), tax 98.8 → 99.
-    assert_eq!((&a["lines"][0]["subtotal"], &a["lines"][0]["tax"]), (&json!("9480"), &json!("948")));
+    assert_eq!(
+        (&a["lines"][0]["subtotal"], &a["lines"][0]["tax"]),
+        (&json!("9480"), &json!("948"))
+    );
     assert_eq!(a["lines"][1]["total"], "1334", "{a}");
-    assert_eq!((&a["subtotal"], &a["tax"], &a["total"]), (&json!("10715"), &json!("1047"), &json!("11762")), "{a}");
+    assert_eq!(
+        (&a["subtotal"], &a["tax"], &a["total"]),
+        (&json!("10715"), &json!("1047"), &json!("11762")),
+        "{a}"
+    );
     wait_state(&acme, &id, "ACTIVE", T).await;
 
     // A date is midnight in Auckland: 11:00 or 12:00 UTC the day before.
-    let r = cancel(&acme, &id, json!({ "reason": "end of term", "effective_date": "2031-01-15" })).await;
+    let r = cancel(
+        &acme,
+        &id,
+        json!({ "reason": "end of term", "effective_date": "2031-01-15" }),
+    )
+    .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    assert_eq!(r.body["cancellation"]["effective_at"], "2031-01-14T11:00:00Z");
+    assert_eq!(
+        r.body["cancellation"]["effective_at"],
+        "2031-01-14T11:00:00Z"
+    );
     // The answer keeps the whole snapshot, money included.
     assert_eq!(r.body["order"]["amounts"], placed["amounts"]);
     assert_eq!(r.body["order"]["lines"][0]["discount"], "500");
@@ -416,8 +431,30 @@ async fn money_and_time_zone_shape_the_snapshot_and_the_effective_date() {
     body["time_zone"] = json!("Mars/Olympus");
     body["lines"][0]["discount"] = json!("999999");
     let r = acme.post("/v1/orders", &body).await.unwrap();
-    assert_eq!((r.status.as_u16(), r.body["error"]["code"].as_str()), (422, Some("VALIDATION_FAILED")), "{}", r.body);
-    let fields: Vec<_> = r.body["error"]["details"]["fields"].as_array().unwrap().iter().map(|f| f["field"].clone()).collect();
-    assert_eq!(fields, [json!("currency"), json!("time_zone"), json!("lines[0].discount")], "{}", r.body);
-    assert_eq!(acme.get(&format!("/v1/orders/{bad}")).await.unwrap().status, 404);
+    assert_eq!(
+        (r.status.as_u16(), r.body["error"]["code"].as_str()),
+        (422, Some("VALIDATION_FAILED")),
+        "{}",
+        r.body
+    );
+    let fields: Vec<_> = r.body["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].clone())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            json!("currency"),
+            json!("time_zone"),
+            json!("lines[0].discount")
+        ],
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        acme.get(&format!("/v1/orders/{bad}")).await.unwrap().status,
+        404
+    );
 }

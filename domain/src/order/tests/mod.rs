@@ -307,7 +307,8 @@ fn the_carried_state_of_older_runs_reads_back_unchanged() {
     expected["view"]["gateway_state"] = serde_json::json!("ACTIVE");
     expected["view"]["holds"] = serde_json::json!([]);
     expected["view"]["cancelled_by"] = serde_json::Value::Null;
-    expected["view"]["amounts"] = serde_json::to_value(crate::money::amounts(order.document())).unwrap();
+    expected["view"]["amounts"] =
+        serde_json::to_value(crate::money::amounts(order.document())).unwrap();
     assert_eq!(expected["view"]["amounts"]["total"], "49.99");
     assert_eq!(serde_json::to_value(&order).unwrap(), expected);
 }
