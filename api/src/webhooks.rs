@@ -219,7 +219,7 @@ pub async fn list_deliveries(
 /// `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`: sends a delivered or failed
 /// delivery again, with a fresh retry window (202); a pending one is already on its way (409).
 #[utoipa::path(post, path = "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", tag = "webhooks",
-    params(("id" = String, Path, description = "Webhook id"), ("delivery_id" = String, Path, description = "Delivery id (the digits of a delivery's `delivery_id`)", pattern = r"^[0-9]{1,19}$")),
+    params(("id" = String, Path, description = "Webhook id"), ("delivery_id" = String, Path, description = "Delivery id (a delivery's `delivery_id`)")),
     responses((status = 202, body = Delivery),
         (status = 404, body = ErrorBody),
         (status = 409, description = "`REQUEST_IN_PROGRESS`: the delivery is pending already", body = ErrorBody)))]

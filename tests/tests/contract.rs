@@ -254,12 +254,8 @@ async fn fuzz(st: &Path, stack: &Stack, token: &str, ids: &[String], seconds: u3
             "positive_data_acceptance",
             "--max-time",
             &seconds.to_string(),
-            // One worker thread: CPython 3.11's AST builder is not thread-safe
-            // (python/cpython#106905), and hypothesis parses schemathesis' sources to
-            // describe its filters, which crashed the run ("AST constructor recursion depth
-            // mismatch") with two.
             "--workers",
-            "1",
+            "2",
             "--seed",
             "20261123",
             "--request-timeout",
