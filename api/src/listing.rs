@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use orderflow_config::Caller;
 use orderflow_domain::gateway::GatewayState;
 use orderflow_domain::model::OrderState;
-use orderflow_domain::requests::PendingKind;
+use orderflow_domain::requests::{OrderRequest, PendingKind};
 use orderflow_store::{FeedPosition, OrderCursor, OrderFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -236,12 +236,14 @@ pub async fn list_cancellations(
     caller: Caller,
     Path(order_id): Path<String>,
 ) -> Result<Json<CancellationList>, ApiError> {
-    let tenant_id = tenant(caller)?;
-    load(&state, &tenant_id, &order_id).await?;
-    let cancellations = state
-        .store
-        .list_cancellations(&tenant_id, &order_id)
-        .await?;
+    let all = requests(&state, caller, &order_id, PendingKind::Cancellation).await?;
+    let cancellations = all
+        .into_iter()
+        .filter_map(|r| match r {
+            OrderRequest::Cancellation(c) => Some(c),
+            OrderRequest::Reactivation(_) => None,
+        })
+        .collect();
     Ok(Json(CancellationList { cancellations }))
 }
 
@@ -254,11 +256,29 @@ pub async fn list_reactivations(
     caller: Caller,
     Path(order_id): Path<String>,
 ) -> Result<Json<ReactivationList>, ApiError> {
-    let tenant_id = tenant(caller)?;
-    load(&state, &tenant_id, &order_id).await?;
-    let reactivations = state
-        .store
-        .list_reactivations(&tenant_id, &order_id)
-        .await?;
+    let all = requests(&state, caller, &order_id, PendingKind::Reactivation).await?;
+    let reactivations = all
+        .into_iter()
+        .filter_map(|r| match r {
+            OrderRequest::Reactivation(r) => Some(r),
+            OrderRequest::Cancellation(_) => None,
+        })
+        .collect();
     Ok(Json(ReactivationList { reactivations }))
+}
+
+/// The caller's order's cancellations or reactivations, oldest first (404 for an order that
+/// is not the caller's).
+async fn requests(
+    state: &AppState,
+    caller: Caller,
+    order_id: &str,
+    kind: PendingKind,
+) -> Result<Vec<OrderRequest>, ApiError> {
+    let tenant_id = tenant(caller)?;
+    load(state, &tenant_id, order_id).await?;
+    Ok(state
+        .store
+        .list_requests(&tenant_id, order_id, kind)
+        .await?)
 }

@@ -192,6 +192,16 @@ pub async fn delete_webhook(
     }
 }
 
+/// Checks that the caller is a tenant that owns webhook `webhook_id` (404 otherwise, also for
+/// another tenant's).
+async fn own_webhook(state: &AppState, caller: Caller, webhook_id: &str) -> Result<(), ApiError> {
+    let tenant_id = tenant_only(caller, WHAT)?;
+    match state.store.get_webhook(&tenant_id, webhook_id).await? {
+        Some(_) => Ok(()),
+        None => Err(not_found(webhook_id)),
+    }
+}
+
 /// `GET /v1/webhooks/{id}/deliveries`: the latest 100, newest first.
 #[utoipa::path(get, path = "/v1/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path, description = "Webhook id")),
     responses((status = 200, body = DeliveryList), (status = 404, body = ErrorBody)))]
@@ -200,15 +210,7 @@ pub async fn list_deliveries(
     caller: Caller,
     Path(webhook_id): Path<String>,
 ) -> Result<Json<DeliveryList>, ApiError> {
-    let tenant_id = tenant_only(caller, WHAT)?;
-    if state
-        .store
-        .get_webhook(&tenant_id, &webhook_id)
-        .await?
-        .is_none()
-    {
-        return Err(not_found(&webhook_id));
-    }
+    own_webhook(&state, caller, &webhook_id).await?;
     let deliveries = state
         .store
         .list_deliveries(&webhook_id, DELIVERIES_LIMIT)
@@ -228,15 +230,7 @@ pub async fn redeliver(
     caller: Caller,
     Path((webhook_id, delivery_id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Delivery>), ApiError> {
-    let tenant_id = tenant_only(caller, WHAT)?;
-    if state
-        .store
-        .get_webhook(&tenant_id, &webhook_id)
-        .await?
-        .is_none()
-    {
-        return Err(not_found(&webhook_id));
-    }
+    own_webhook(&state, caller, &webhook_id).await?;
     let missing = || {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -377,6 +377,14 @@ impl OrderRequest {
         }
     }
 
+    /// When the tenant asked for it.
+    pub fn requested_at(&self) -> &str {
+        match self {
+            OrderRequest::Cancellation(c) => &c.requested_at,
+            OrderRequest::Reactivation(r) => &r.requested_at,
+        }
+    }
+
     /// The tenant's reason for it.
     pub fn reason(&self) -> Option<String> {
         match self {

@@ -10,7 +10,7 @@ pub use listing::{OrderCursor, OrderFilter, OrderPage};
 use crate::Store;
 use orderflow_domain::cancellation::OrderRequest;
 use orderflow_domain::model::{Amendment, OrderEvent, OrderView};
-use orderflow_domain::requests::{Cancellation, Reactivation};
+use orderflow_domain::requests::PendingKind;
 use sqlx::Row;
 
 impl Store {
@@ -78,57 +78,18 @@ impl Store {
         Ok(all)
     }
 
-    /// Every cancellation of the order, oldest first.
-    pub async fn list_cancellations(
+    /// Every cancellation or reactivation (`kind`) of the order, oldest first.
+    pub async fn list_requests(
         &self,
         tenant_id: &str,
         order_id: &str,
-    ) -> anyhow::Result<Vec<Cancellation>> {
-        let all: Vec<OrderRequest> = self
-            .bodies(
-                "order_requests",
-                "AND kind = 'CANCELLATION'",
-                tenant_id,
-                order_id,
-            )
+        kind: PendingKind,
+    ) -> anyhow::Result<Vec<OrderRequest>> {
+        let and = format!("AND kind = '{}'", kind.as_str());
+        let mut all: Vec<OrderRequest> = self
+            .bodies("order_requests", &and, tenant_id, order_id)
             .await?;
-        let mut all: Vec<Cancellation> = all
-            .into_iter()
-            .filter_map(|r| match r {
-                OrderRequest::Cancellation(c) => Some(c),
-                OrderRequest::Reactivation(_) => None,
-            })
-            .collect();
-        all.sort_by(|a, b| {
-            (&a.requested_at, &a.cancellation_id).cmp(&(&b.requested_at, &b.cancellation_id))
-        });
-        Ok(all)
-    }
-
-    /// Every reactivation of the order, oldest first.
-    pub async fn list_reactivations(
-        &self,
-        tenant_id: &str,
-        order_id: &str,
-    ) -> anyhow::Result<Vec<Reactivation>> {
-        let all: Vec<OrderRequest> = self
-            .bodies(
-                "order_requests",
-                "AND kind = 'REACTIVATION'",
-                tenant_id,
-                order_id,
-            )
-            .await?;
-        let mut all: Vec<Reactivation> = all
-            .into_iter()
-            .filter_map(|r| match r {
-                OrderRequest::Reactivation(r) => Some(r),
-                OrderRequest::Cancellation(_) => None,
-            })
-            .collect();
-        all.sort_by(|a, b| {
-            (&a.requested_at, &a.reactivation_id).cmp(&(&b.requested_at, &b.reactivation_id))
-        });
+        all.sort_by(|a, b| (a.requested_at(), a.id()).cmp(&(b.requested_at(), b.id())));
         Ok(all)
     }
 
