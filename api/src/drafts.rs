@@ -122,7 +122,7 @@ pub async fn place_draft(
     Path(order_id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     let tenant_id = tenant(caller, "placed")?;
-    let (view, claimed) = match state
+    let (mut view, claimed) = match state
         .store
         .claim_draft(&tenant_id, &order_id, &now())
         .await?
@@ -136,7 +136,7 @@ pub async fn place_draft(
             (current, false)
         }
     };
-    match orders::start_workflow(&state, &view).await {
+    match orders::start_workflow(&state, &mut view).await {
         Ok(()) => {}
         // Only placing this row starts this workflow id, so it is running already: placed.
         Err(e) if e.code == "DUPLICATE_ORDER" => {}

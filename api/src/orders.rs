@@ -144,14 +144,20 @@ pub fn now() -> String {
 
 /// Places an order: starts its workflow with the received order `view` (its document and
 /// `created_at`). The one way an order starts, whether submitted directly or placed from a
-/// draft.
-pub async fn start_workflow(state: &AppState, view: &OrderView) -> Result<(), ApiError> {
+/// draft. The order keeps its supplier's `concurrent_amendments` for life; `view` shows it.
+pub async fn start_workflow(state: &AppState, view: &mut OrderView) -> Result<(), ApiError> {
+    let mut settings = state.settings.workflow.clone();
+    settings.concurrent_amendments = state
+        .settings
+        .supplier(&view.document.supplier_id)
+        .is_some_and(|s| s.concurrent_amendments);
+    view.concurrent_amendments = settings.concurrent_amendments;
     state
         .engine
         .start_order(OrderWorkflowInput {
             order: view.document.clone(),
             created_at: view.created_at.clone(),
-            settings: state.settings.workflow.clone(),
+            settings,
             carried: None,
             resume: None,
         })
@@ -205,9 +211,9 @@ pub async fn create_order(
         }
         return Err(ApiError::duplicate_order(&order.order_id));
     }
-    let view = OrderView::received(order, now());
+    let mut view = OrderView::received(order, now());
     let view = if place {
-        if let Err(e) = start_workflow(&state, &view).await {
+        if let Err(e) = start_workflow(&state, &mut view).await {
             // Another request with the same key started it a moment ago: answer with that
             // order.
             if key.is_some() && e.code == "DUPLICATE_ORDER" {

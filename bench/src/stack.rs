@@ -145,6 +145,7 @@ impl Stack {
                 id: "sim".into(),
                 base_url: sim_url,
                 secret: credentials.sim_secret.as_str().into(),
+                concurrent_amendments: false,
             }],
             // The benchmark is one tenant at full speed: no rate limit in the way.
             api: orderflow_config::ApiLimits {

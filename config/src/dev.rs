@@ -26,6 +26,7 @@ impl Settings {
                 id: "sim".into(),
                 base_url: "http://127.0.0.1:8090".into(),
                 secret: DEV_SIM_SECRET.into(),
+                concurrent_amendments: false,
             }],
             tenants: DEV_TENANT_KEYS
                 .iter()
@@ -140,6 +141,7 @@ mod tests {
                 id: "s1".into(),
                 base_url: "https://s1.example".into(),
                 secret: "a-real-secret".into(),
+                concurrent_amendments: false,
             }],
             webhook_key: Secret::new("00".repeat(32)),
             ..Settings::default()

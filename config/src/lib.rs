@@ -34,6 +34,11 @@ pub struct SupplierSettings {
     pub base_url: String,
     /// Shared secret the supplier signs its callbacks with.
     pub secret: Secret,
+    /// The supplier decides several PATCH amendments of an order at once (seed 000's
+    /// gateway); false: one at a time, a second is refused 409 `REQUEST_IN_PROGRESS` (seed
+    /// 001). Orders keep the value they were placed under.
+    #[serde(default)]
+    pub concurrent_amendments: bool,
 }
 
 /// A tenant's API key, stored as the hex SHA-256 of the key, never the key itself.

@@ -76,6 +76,7 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
         id: "sim".into(),
         base_url: format!("http://127.0.0.1:{}", options.sim_port),
         secret: DEV_SIM_SECRET.into(),
+        concurrent_amendments: false,
     }];
     let settings = settings.with_overrides(&options.overrides)?;
 

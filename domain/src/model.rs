@@ -323,6 +323,10 @@ pub struct OrderView {
     /// `OPERATOR`; null unless CANCELLED.
     #[serde(default)]
     pub cancelled_by: Option<ActorType>,
+    /// The supplier decides several PATCH amendments at once, so one may be sent while others
+    /// are PENDING (its `concurrent_amendments` setting when the order was placed).
+    #[serde(default)]
+    pub concurrent_amendments: bool,
 }
 
 impl OrderView {
@@ -347,6 +351,7 @@ impl OrderView {
             holds: Vec::new(),
             cancelled_by: None,
             amounts: Amounts::default(),
+            concurrent_amendments: false,
         }
         .refreshed()
     }

@@ -37,6 +37,11 @@ pub struct WorkflowSettings {
     /// The `reason_code`s that may cancel an unsolicited cease.
     #[serde(default = "default_unsolicited_reason_codes")]
     pub unsolicited_cancel_reason_codes: Vec<String>,
+    /// The order's supplier decides several PATCH amendments at once (seed 000's gateway),
+    /// so a new one may be sent while others are PENDING; otherwise one at a time (seed
+    /// 001). Copied from the supplier's setting when the order is placed, kept for its life.
+    #[serde(default)]
+    pub concurrent_amendments: bool,
 }
 
 fn default_continue_as_new_after_events() -> u32 {
@@ -72,6 +77,7 @@ impl Default for WorkflowSettings {
             cancellation_answer_timeout_secs: default_amendment_answer_timeout_secs(),
             continue_as_new_after_events: default_continue_as_new_after_events(),
             unsolicited_cancel_reason_codes: default_unsolicited_reason_codes(),
+            concurrent_amendments: false,
         }
     }
 }

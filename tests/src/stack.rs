@@ -183,6 +183,7 @@ impl Stack {
                 id: "sim".into(),
                 base_url: sim_url.clone(),
                 secret: credentials.sim_secret.as_str().into(),
+                concurrent_amendments: false,
             }],
             workflow: options.workflow.clone(),
             telemetry: options.telemetry.clone(),

@@ -40,6 +40,7 @@ async fn call(base_url: &str) -> String {
             id: "sim".into(),
             base_url: base_url.into(),
             secret: "s".into(),
+            concurrent_amendments: false,
         }],
         Duration::from_secs(5),
     )

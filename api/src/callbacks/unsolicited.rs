@@ -75,7 +75,7 @@ pub(super) async fn unsolicited_cease(
     }
     let mut view = OrderView::received(order, crate::orders::now());
     view.transferred = true;
-    let started = crate::orders::start_workflow(state, &view).await;
+    let started = crate::orders::start_workflow(state, &mut view).await;
     match started {
         // The same cease delivered twice at once: the other delivery started it.
         Err(e) if e.code == "DUPLICATE_ORDER" => {

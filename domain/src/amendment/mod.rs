@@ -54,7 +54,8 @@ fn not_amendable_hint(state: OrderState) -> &'static str {
 /// cancellation is already open on it.
 ///
 /// Checks in order: an unsolicited cease is never amendable (`NOT_AMENDABLE`); an open request
-/// blocks (`REQUEST_IN_PROGRESS`); the state must be one of [`AMENDABLE_STATES`]
+/// blocks (`REQUEST_IN_PROGRESS`), except a PENDING amendment when the supplier takes
+/// `concurrent_amendments` and this one is a PATCH too; the state must be one of [`AMENDABLE_STATES`]
 /// (`NOT_AMENDABLE`); PRE_QUALIFICATION_FAILED caused by validation is final
 /// (`NOT_AMENDABLE`). Then the path:
 /// - START, SUBMITTED, FEASIBILITY, PLAN_DEVELOPMENT, PRE_QUALIFICATION_FAILED → RESTART;
@@ -73,17 +74,18 @@ pub fn amend_path(view: &OrderView, pending: Option<PendingKind>) -> Result<Amen
             ),
         ));
     }
+    let in_progress = || {
+        RuleError::new(
+            RuleCode::RequestInProgress,
+            format!(
+                "an amendment to order {order_id} is already in progress (see the order's \
+                 pending_request); wait until it is ACCEPTED or REJECTED, then send this \
+                 amendment again"
+            ),
+        )
+    };
     match pending {
-        Some(PendingKind::Amendment) => {
-            return Err(RuleError::new(
-                RuleCode::RequestInProgress,
-                format!(
-                    "an amendment to order {order_id} is already in progress (see the order's \
-                     pending_request); wait until it is ACCEPTED or REJECTED, then send this \
-                     amendment again"
-                ),
-            ));
-        }
+        Some(PendingKind::Amendment) if !view.concurrent_amendments => return Err(in_progress()),
         Some(PendingKind::Cancellation) => {
             return Err(RuleError::new(
                 RuleCode::RequestInProgress,
@@ -94,8 +96,20 @@ pub fn amend_path(view: &OrderView, pending: Option<PendingKind>) -> Result<Amen
                 ),
             ));
         }
-        Some(PendingKind::Reactivation) | None => {}
+        Some(PendingKind::Amendment | PendingKind::Reactivation) | None => {}
     }
+    let path = path_in_state(view)?;
+    // Amendments decided side by side are all PATCHes of the executing plan: a RESTART would
+    // discard the plan the PENDING ones change.
+    if pending == Some(PendingKind::Amendment) && path != AmendPath::Patch {
+        return Err(in_progress());
+    }
+    Ok(path)
+}
+
+/// The path the order's state and plan allow (see [`amend_path`]).
+fn path_in_state(view: &OrderView) -> Result<AmendPath, RuleError> {
+    let order_id = &view.document.order_id;
     let state = view.state;
     if !AMENDABLE_STATES.contains(&state) {
         return Err(RuleError::new(

@@ -115,6 +115,20 @@ impl Order {
         }
     }
 
+    /// The order's supplier decides several PATCH amendments at once (see
+    /// [`WorkflowSettings::concurrent_amendments`](crate::settings::WorkflowSettings)).
+    pub fn with_concurrent_amendments(mut self, concurrent: bool) -> Order {
+        self.view.concurrent_amendments = concurrent;
+        self
+    }
+
+    /// The open amendments, oldest first (several only with `concurrent_amendments`).
+    pub fn pending_amendments(&self) -> impl Iterator<Item = &Amendment> {
+        self.amendments
+            .iter()
+            .filter(|a| a.state == RequestState::Pending)
+    }
+
     /// The order as tenants and operators see it.
     pub fn view(&self) -> &OrderView {
         &self.view
@@ -160,11 +174,9 @@ impl Order {
         self.reactivations.iter().find(|r| r.reactivation_id == id)
     }
 
-    /// The open amendment, if any.
+    /// The oldest open amendment, if any.
     pub fn pending_amendment(&self) -> Option<&Amendment> {
-        self.amendments
-            .iter()
-            .find(|a| a.state == RequestState::Pending)
+        self.pending_amendments().next()
     }
 
     /// The open supplier-path cancellation, if any.

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+mod concurrent;
 mod gateway;
 mod paths;
 mod refusals;
@@ -29,6 +30,18 @@ async fn patch(client: &ApiClient, id: &str, changes: Value, headers: &[(&str, S
         )
         .await
         .unwrap()
+}
+
+/// The supplier's decision on amendment `aid` of order `id`, as its callback.
+fn decision(id: &str, aid: &str, decision: &str) -> Value {
+    json!({
+        "type": "AMENDMENT_DECISION",
+        "callback_id": uuid::Uuid::now_v7().to_string(),
+        "tenant_id": "acme",
+        "order_id": id,
+        "amendment_id": aid,
+        "decision": decision,
+    })
 }
 
 fn code(r: &Reply) -> &str {

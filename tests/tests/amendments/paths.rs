@@ -200,18 +200,6 @@ async fn pending_answer_by_callback_and_a_supplier_that_never_answers() {
     wait_state(&acme, &id, "COMPLETE", T).await;
 }
 
-/// The supplier's decision on amendment `aid` of order `id`, as its callback.
-fn decision(id: &str, aid: &str, decision: &str) -> Value {
-    json!({
-        "type": "AMENDMENT_DECISION",
-        "callback_id": uuid::Uuid::now_v7().to_string(),
-        "tenant_id": "acme",
-        "order_id": id,
-        "amendment_id": aid,
-        "decision": decision,
-    })
-}
-
 /// Amends `notes` of `id` (the supplier answers PENDING and stays silent) and waits until the
 /// amendment EXPIRED; its id and resource.
 async fn expired_amendment(acme: &ApiClient, id: &str, notes: &str) -> (String, Value) {

@@ -10,6 +10,7 @@
 //! [`PATCH_CONTINUE_AS_NEW_ANY_PHASE`]: super::patches::PATCH_CONTINUE_AS_NEW_ANY_PHASE
 
 use super::OrderWorkflow;
+use super::concurrent::handle_amendments_concurrently;
 use super::lifecycle::fulfil;
 use super::negotiation::{handle_amendments, handle_cancellations};
 use super::notices::tell_supplier;
@@ -28,7 +29,14 @@ pub(super) async fn run_or_continue(ctx: &WorkflowContext<OrderWorkflow>) -> Wor
                 ctx.state_mut(|s| s.lifecycle_done = true);
                 result
             },
-            handle_amendments(ctx),
+            async {
+                // Histories recorded before the patch settle one amendment at a time.
+                if ctx.state(|s| s.side_by_side) {
+                    handle_amendments_concurrently(ctx).await
+                } else {
+                    handle_amendments(ctx).await
+                }
+            },
             handle_cancellations(ctx),
             tell_supplier(ctx)
         );

@@ -8,8 +8,8 @@ use super::continuation::run_or_continue;
 use super::emit::{emit, is_future, now};
 use super::negotiation::supersede_pending;
 use super::patches::{
-    PATCH_CLOSE_IN_OWN_TASK, PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_NO_INVENTED_ANSWERS,
-    PATCH_SA_ONLY_CHANGES, PATCH_TELL_SUPPLIER,
+    PATCH_CLOSE_IN_OWN_TASK, PATCH_CONCURRENT_AMENDMENTS, PATCH_CONTINUE_AS_NEW_ANY_PHASE,
+    PATCH_NO_INVENTED_ANSWERS, PATCH_SA_ONLY_CHANGES, PATCH_TELL_SUPPLIER,
 };
 use super::search_attributes::upsert_identity;
 use super::wait::before_timer;
@@ -38,7 +38,8 @@ impl OrderWorkflow {
         let resumed = input.carried.is_some();
         let order = match input.carried {
             Some(order) => *order,
-            None => Order::received(input.order, input.created_at),
+            None => Order::received(input.order, input.created_at)
+                .with_concurrent_amendments(input.settings.concurrent_amendments),
         };
         let resume = input.resume.map(|r| *r);
         let carried = resume.clone().unwrap_or_default();
@@ -57,6 +58,7 @@ impl OrderWorkflow {
             close_apart: false,
             truthful: false,
             tells_supplier: false,
+            side_by_side: false,
             parked: None,
             amendments_idle: false,
             cancellations_idle: false,
@@ -76,6 +78,8 @@ impl OrderWorkflow {
         ctx.state_mut(|s| s.truthful = truthful);
         let tells_supplier = ctx.patched(PATCH_TELL_SUPPLIER);
         ctx.state_mut(|s| s.tells_supplier = tells_supplier);
+        let side_by_side = ctx.patched(PATCH_CONCURRENT_AMENDMENTS);
+        ctx.state_mut(|s| s.side_by_side = side_by_side);
         upsert_identity(ctx);
         if !ctx.state(|s| s.resumed) {
             emit(ctx, Order::acknowledged()).await?;

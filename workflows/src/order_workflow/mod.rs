@@ -5,7 +5,8 @@
 //! every change through one path ([`emit`]), and mirrors the order into search attributes.
 //!
 //! Files by concern: `messages` (input and wire types), `handlers` (queries, signals, updates),
-//! `lifecycle` (fulfilment), `negotiation` (requests the supplier decides), `subscription`
+//! `lifecycle` (fulfilment), `negotiation` (requests the supplier decides), `concurrent`
+//! (amendments side by side), `subscription`
 //! (schedules, and what a long history is), `continuation` (continue-as-new in any phase),
 //! `emit` (recording a change), `search_attributes`, `patches` (every patch id and why) and
 //! `wait` (the shared ways of waiting).
@@ -14,6 +15,7 @@
 
 #![allow(unreachable_pub)]
 
+mod concurrent;
 mod continuation;
 mod emit;
 mod failure;
@@ -67,6 +69,9 @@ pub struct OrderWorkflow {
     truthful: bool,
     /// [`PATCH_TELL_SUPPLIER`](patches::PATCH_TELL_SUPPLIER) applies to this run.
     tells_supplier: bool,
+    /// [`PATCH_CONCURRENT_AMENDMENTS`](patches::PATCH_CONCURRENT_AMENDMENTS) applies to this
+    /// run.
+    side_by_side: bool,
     /// Where the lifecycle waits right now; `None` while it works (a call, a record).
     parked: Option<Place>,
     /// The amendment and cancellation handlers wait (for a request, or for a PENDING answer

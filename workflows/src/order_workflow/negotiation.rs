@@ -62,22 +62,27 @@ pub(super) async fn handle_amendments(ctx: &WorkflowContext<OrderWorkflow>) -> W
             continue;
         }
         if let Some(id) = ctx.state(OrderWorkflow::late_amendment_decision) {
-            settle_late(ctx, amendment_asked(ctx, &id)).await?;
+            take_decision(ctx, amendment_asked(ctx, &id)).await?;
             continue;
         }
         let Some(pending) = ctx.state(|s| s.order.pending_amendment().cloned()) else {
             continue;
         };
-        ctx.state_mut(|s| s.negotiated.insert(pending.amendment_id.clone()));
-        negotiate_amendment(ctx, &pending).await?;
+        if send_amendment(ctx, &pending).await? {
+            let asked = amendment_asked(ctx, &pending.amendment_id);
+            let timeout = Duration::from_secs(asked.answer_timeout_secs);
+            await_answer(ctx, asked, Some(timeout)).await?;
+        }
     }
 }
 
-/// Sends one PATCH amendment to the supplier and settles it.
-async fn negotiate_amendment(
+/// Sends one PATCH amendment to the supplier and records its answer (see [`ask`]); `true`
+/// when the supplier left it PENDING.
+pub(super) async fn send_amendment(
     ctx: &WorkflowContext<OrderWorkflow>,
     pending: &Amendment,
-) -> WorkflowResult<()> {
+) -> WorkflowResult<bool> {
+    ctx.state_mut(|s| s.negotiated.insert(pending.amendment_id.clone()));
     let workflow_id = ctx.workflow_id().to_string();
     let id = pending.amendment_id.clone();
     let (input, settings) = ctx.state(|s| {
@@ -99,11 +104,11 @@ async fn negotiate_amendment(
         AmendDecision::Reject => Some((false, a.reason)),
         AmendDecision::Pending => None,
     };
-    settle(ctx, call, read, amendment_asked(ctx, &id)).await
+    ask(ctx, call, read, &amendment_asked(ctx, &id)).await
 }
 
 /// What asking the supplier about amendment `id` is.
-fn amendment_asked(ctx: &WorkflowContext<OrderWorkflow>, id: &str) -> Negotiation {
+pub(super) fn amendment_asked(ctx: &WorkflowContext<OrderWorkflow>, id: &str) -> Negotiation {
     Negotiation {
         what: "amendment",
         id: id.to_string(),
@@ -158,7 +163,7 @@ pub(super) async fn handle_cancellations(
             continue;
         }
         if let Some(id) = ctx.state(OrderWorkflow::late_cancellation_decision) {
-            settle_late(ctx, cancellation_asked(ctx, &id)).await?;
+            take_decision(ctx, cancellation_asked(ctx, &id)).await?;
             continue;
         }
         let Some(pending) = ctx.state(|s| s.order.pending_cancellation().cloned()) else {
@@ -197,7 +202,12 @@ async fn negotiate_cancellation(
         ResponseCode::Rejected => Some((false, a.reason)),
         ResponseCode::Pending => None,
     };
-    settle(ctx, call, read, cancellation_asked(ctx, &id)).await
+    if ask(ctx, call, read, &cancellation_asked(ctx, &id)).await? {
+        let asked = cancellation_asked(ctx, &id);
+        let timeout = Duration::from_secs(asked.answer_timeout_secs);
+        await_answer(ctx, asked, Some(timeout)).await?;
+    }
+    Ok(())
 }
 
 /// What asking the supplier about cancellation `id` is. The order may end otherwise
@@ -230,7 +240,7 @@ fn cancellation_asked(ctx: &WorkflowContext<OrderWorkflow>, id: &str) -> Negotia
 
 /// A request (amendment or cancellation) being put to the supplier, and where its decision
 /// arrives if the supplier answers later by callback.
-struct Negotiation {
+pub(super) struct Negotiation {
     what: &'static str,
     id: String,
     answer_timeout_secs: u64,
@@ -247,18 +257,19 @@ struct Negotiation {
 }
 
 /// Puts a request to the supplier, whose activity `call` is in flight, and records the
-/// decision: in the answer (`read` gives `None` for PENDING), else by callback within the
-/// answer timeout (see [`await_answer`]). A failed call makes the request FAILED (the order
-/// itself is fine). Nothing is recorded when the request is overtaken first; an in-flight call
-/// is then cancelled.
-async fn settle<O>(
+/// decision in its answer (`read` gives `None` for PENDING). A failed call makes the request
+/// FAILED (the order itself is fine). `true` when the supplier left it PENDING: it decides
+/// later by callback, within the answer timeout, and the instant that is due is kept in
+/// `answer_due` (for this run's timer, or a next run's). Nothing is recorded when the request
+/// is overtaken first; an in-flight call is then cancelled.
+async fn ask<O>(
     ctx: &WorkflowContext<OrderWorkflow>,
     call: impl CancellableFuture<Output = Result<O, ActivityExecutionError>> + Unpin,
     read: impl Fn(O) -> Option<Decision>,
-    asked: Negotiation,
-) -> WorkflowResult<()> {
+    asked: &Negotiation,
+) -> WorkflowResult<bool> {
     let Some(answer) = unless(ctx, call, asked.overtaken).await else {
-        return Ok(());
+        return Ok(false);
     };
     let decision = match answer {
         Ok(a) => read(a),
@@ -268,24 +279,32 @@ async fn settle<O>(
                 asked.what,
                 call_failure(&e)
             );
-            return lapse_or_reject(ctx, &asked, Lapse::Failed, reason).await;
+            lapse_or_reject(ctx, asked, Lapse::Failed, reason).await?;
+            return Ok(false);
         }
     };
-    match decision {
-        Some(decision) => decide(ctx, &asked, decision).await,
-        None => {
-            // PENDING: the supplier decides later by callback, within the answer timeout. The
-            // instant it is due is kept, for a next run to wait on if this one stops first.
-            let timeout = Duration::from_secs(asked.answer_timeout_secs);
-            let due = chrono::Duration::from_std(timeout)
-                .ok()
-                .and_then(|d| workflow_now(ctx).checked_add_signed(d))
-                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            ctx.state_mut(|s| s.answer_due.insert(asked.id.clone(), due));
-            await_answer(ctx, asked, Some(timeout)).await
-        }
+    if let Some(decision) = decision {
+        decide(ctx, asked, decision).await?;
+        return Ok(false);
     }
+    let timeout = Duration::from_secs(asked.answer_timeout_secs);
+    let due = chrono::Duration::from_std(timeout)
+        .ok()
+        .and_then(|d| workflow_now(ctx).checked_add_signed(d))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    ctx.state_mut(|s| s.answer_due.insert(asked.id.clone(), due));
+    Ok(true)
+}
+
+/// How long until the instant `due` (RFC 3339), as a timer takes it: at least 1 ms, so one
+/// already due fires at once.
+pub(super) fn until(ctx: &WorkflowContext<OrderWorkflow>, due: &str) -> Duration {
+    let due = chrono::DateTime::parse_from_rfc3339(due).ok();
+    let left = due.map(|at| at.with_timezone(&chrono::Utc) - workflow_now(ctx));
+    left.and_then(|d| d.to_std().ok())
+        .unwrap_or_default()
+        .max(Duration::from_millis(1))
 }
 
 /// Waits for the supplier's callback on a PENDING request for `wait` (`None`: until the
@@ -299,12 +318,7 @@ async fn await_answer(
 ) -> WorkflowResult<()> {
     let wait = wait.unwrap_or_else(|| {
         let due = ctx.state(|s| s.answer_due.get(&asked.id).cloned());
-        let due = due.and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok());
-        let left = due.map(|at| at.with_timezone(&chrono::Utc) - workflow_now(ctx));
-        // A timer needs a duration; one already due fires at once.
-        left.and_then(|d| d.to_std().ok())
-            .unwrap_or_default()
-            .max(Duration::from_millis(1))
+        until(ctx, due.as_deref().unwrap_or_default())
     });
     let (id, has_decision, overtaken) = (asked.id.clone(), asked.has_decision, asked.overtaken);
     let timeout = ctx.timer(wait);
@@ -319,13 +333,7 @@ async fn await_answer(
         return Ok(());
     }
     let decision = match running {
-        None => {
-            let reason = format!(
-                "the supplier did not answer within {} s",
-                asked.answer_timeout_secs
-            );
-            return lapse_or_reject(ctx, &asked, Lapse::Expired, reason).await;
-        }
+        None => return expire(ctx, &asked).await,
         Some(timeout) => {
             timeout.cancel();
             let take = asked.take_decision;
@@ -338,8 +346,20 @@ async fn await_answer(
     }
 }
 
+/// No answer came within the answer timeout: the request EXPIRED.
+pub(super) async fn expire(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    asked: &Negotiation,
+) -> WorkflowResult<()> {
+    let reason = format!(
+        "the supplier did not answer within {} s",
+        asked.answer_timeout_secs
+    );
+    lapse_or_reject(ctx, asked, Lapse::Expired, reason).await
+}
+
 /// Settles the request with the supplier's decision and records it (if still open).
-async fn decide(
+pub(super) async fn decide(
     ctx: &WorkflowContext<OrderWorkflow>,
     asked: &Negotiation,
     decision: Decision,
@@ -371,8 +391,9 @@ async fn lapse_or_reject(
     }
 }
 
-/// Takes the late decision (one on an EXPIRED request) waiting in the inbox for `asked`.
-async fn settle_late(
+/// Takes the supplier's decision waiting in the inbox for `asked` (on time, or late on an
+/// EXPIRED request) and records it.
+pub(super) async fn take_decision(
     ctx: &WorkflowContext<OrderWorkflow>,
     asked: Negotiation,
 ) -> WorkflowResult<()> {

@@ -38,11 +38,18 @@ pub const PATCH_NO_INVENTED_ANSWERS: &str = "no-invented-answers";
 /// and their runs drop the notices the order queues.
 pub const PATCH_TELL_SUPPLIER: &str = "tell-supplier";
 
+/// Amendments are worked through side by side (`concurrent`): none waits on another's answer,
+/// so a supplier with `concurrent_amendments` decides several at once, and the supplier's own
+/// changes and late decisions are taken while an amendment is PENDING. Histories recorded
+/// before the patch send one amendment and wait for its answer before anything else.
+pub const PATCH_CONCURRENT_AMENDMENTS: &str = "concurrent-amendments";
+
 /// Every patch id, for tests and operators.
-pub const ALL: [&str; 5] = [
+pub const ALL: [&str; 6] = [
     PATCH_SA_ONLY_CHANGES,
     PATCH_CONTINUE_AS_NEW_ANY_PHASE,
     PATCH_CLOSE_IN_OWN_TASK,
     PATCH_NO_INVENTED_ANSWERS,
     PATCH_TELL_SUPPLIER,
+    PATCH_CONCURRENT_AMENDMENTS,
 ];

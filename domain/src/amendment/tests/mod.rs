@@ -249,6 +249,30 @@ fn an_open_request_blocks_before_the_state_is_considered() {
 }
 
 #[test]
+fn a_supplier_with_concurrent_amendments_takes_another_patch_but_never_beside_a_cancellation() {
+    for state in OrderState::ALL {
+        for plan in [None, Some(PlanStatus::Executing), Some(PlanStatus::Done)] {
+            let mut v = view(state, plan);
+            v.concurrent_amendments = true;
+            let alone = amend_path(&v, None);
+            let beside = amend_path(&v, Some(PendingKind::Amendment));
+            match alone {
+                // Side by side only on the PATCH path: a RESTART would discard the plan the
+                // PENDING amendment changes.
+                Ok(AmendPath::Patch) => assert_eq!(beside, Ok(AmendPath::Patch)),
+                Ok(AmendPath::Restart) => {
+                    let e = beside.unwrap_err();
+                    assert_eq!(e.code, RuleCode::RequestInProgress, "{state} {plan:?}");
+                }
+                Err(e) => assert_eq!(beside.unwrap_err().code, e.code, "{state} {plan:?}"),
+            }
+            let e = amend_path(&v, Some(PendingKind::Cancellation)).unwrap_err();
+            assert_eq!(e.code, RuleCode::RequestInProgress, "{state} {plan:?}");
+        }
+    }
+}
+
+#[test]
 fn validation_failure_is_final_but_feasibility_failure_restarts() {
     let mut v = view(OrderState::PreQualificationFailed, None);
     v.cause = Some(PqfCause::Validation);

@@ -2,6 +2,7 @@
 //! decisions that still count, and decisions on requests that can no longer change.
 
 use super::*;
+use crate::gateway::GatewayState;
 use crate::requests::{ResponseCode, Timing, check_decision};
 use crate::rule_code::RuleCode;
 
@@ -184,4 +185,83 @@ fn only_pending_and_expired_requests_take_a_decision() {
             }
         }
     }
+}
+
+/// Opens PATCH amendment `id` with `changes` on `o`, or says why not.
+fn open_patch(o: &mut Order, id: &str, changes: serde_json::Value) -> Result<(), RuleCode> {
+    let request = amend(id, changes, None);
+    let Checked::New((path, document)) = o.check_amend(&request).map_err(|e| e.code)? else {
+        panic!("a new amendment");
+    };
+    assert_eq!(path, AmendPath::Patch);
+    let change = o.open_amendment(&request, path, *document, AT);
+    apply(o, change);
+    Ok(())
+}
+
+#[test]
+fn concurrent_amendments_are_each_decided_and_applied_in_the_order_accepted() {
+    // One at a time unless the supplier takes several.
+    let mut o = pending_amendment();
+    assert_eq!(
+        open_patch(&mut o, "a-2", json!({ "notes": "no" })),
+        Err(RuleCode::RequestInProgress)
+    );
+
+    let mut o = order().with_concurrent_amendments(true);
+    executing(&mut o);
+    open_patch(&mut o, "a-1", json!({ "notes": "first" })).unwrap();
+    open_patch(&mut o, "a-2", json!({ "notes": "second" })).unwrap();
+    open_patch(&mut o, "a-3", json!({ "requested_date": "2027-03-01" })).unwrap();
+    let open: Vec<_> = o
+        .pending_amendments()
+        .map(|a| a.amendment_id.clone())
+        .collect();
+    assert_eq!(open, ["a-1", "a-2", "a-3"]);
+    // The view shows the oldest, and the gateway state says an amendment is pending.
+    assert!(matches!(
+        &o.view().pending_request,
+        Some(PendingRequest::Amendment { amendment_id, .. }) if amendment_id == "a-1"
+    ));
+    assert_eq!(o.view().gateway_state, GatewayState::PendingAmendment);
+
+    // Decided out of order: each merges onto the order as it then stands.
+    let accepted = o.decide_amendment("a-2", true, None, AT).unwrap();
+    apply(&mut o, accepted);
+    let accepted = o.decide_amendment("a-1", true, None, AT).unwrap();
+    apply(&mut o, accepted);
+    assert_eq!(
+        o.document().notes.as_deref(),
+        Some("first"),
+        "accepted last"
+    );
+    assert_eq!(o.view().revision, 3);
+    assert!(matches!(
+        &o.view().pending_request,
+        Some(PendingRequest::Amendment { amendment_id, .. }) if amendment_id == "a-3"
+    ));
+    let change = o
+        .lapse_amendment("a-3", Lapse::Expired, "no answer".into(), AT)
+        .unwrap();
+    apply(&mut o, change);
+    assert_ne!(o.document().requested_date.as_deref(), Some("2027-03-01"));
+    assert_eq!(o.view().pending_request, None);
+    assert_eq!(o.view().gateway_state, GatewayState::InProgress);
+    assert!(o.quiet());
+}
+
+#[test]
+fn every_open_amendment_is_superseded_when_the_order_ends() {
+    let mut o = order().with_concurrent_amendments(true);
+    executing(&mut o);
+    open_patch(&mut o, "a-1", json!({ "notes": "first" })).unwrap();
+    open_patch(&mut o, "a-2", json!({ "notes": "second" })).unwrap();
+    to(&mut o, OrderState::Withdrawn);
+    let mut superseded = Vec::new();
+    while let Some(change) = o.supersede_next(AT) {
+        superseded.push(change.event);
+        apply(&mut o, change);
+    }
+    assert_eq!(superseded, [EventType::AmendmentSuperseded; 2]);
+    assert_eq!(o.pending_amendments().count(), 0);
 }

@@ -301,12 +301,13 @@ fn the_carried_state_of_older_runs_reads_back_unchanged() {
     let order: Order = serde_json::from_value(carried.clone()).unwrap();
     assert_eq!(order.state(), OrderState::Active);
     assert!(order.next_schedule().is_some());
-    // Unchanged but for the gateway state, which runs before it existed did not carry: it is
-    // derived as the order is read.
+    // Unchanged but for the fields runs before them did not carry: derived as the order is
+    // read (the gateway state, the amounts) or their defaults.
     let mut expected = carried;
     expected["view"]["gateway_state"] = serde_json::json!("ACTIVE");
     expected["view"]["holds"] = serde_json::json!([]);
     expected["view"]["cancelled_by"] = serde_json::Value::Null;
+    expected["view"]["concurrent_amendments"] = serde_json::json!(false);
     expected["view"]["amounts"] =
         serde_json::to_value(crate::money::amounts(order.document())).unwrap();
     assert_eq!(expected["view"]["amounts"]["total"], "49.99");
