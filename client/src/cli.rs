@@ -215,7 +215,7 @@ pub enum Command {
 /// When a cancellation or reactivation takes effect (default: now).
 #[derive(clap::Args)]
 pub struct Effective {
-    /// YYYY-MM-DD (start of the day, UTC).
+    /// YYYY-MM-DD: midnight in the order's time_zone (UTC when it has none).
     #[arg(long, conflicts_with = "effective_at")]
     pub effective_date: Option<String>,
     /// RFC 3339, e.g. 2026-12-01T09:00:00Z.

@@ -178,21 +178,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(s) = supplier {
                 query.push(format!("supplier_id={s}"));
             }
-            let list = tenant
-                .get(&format!("/v1/orders?{}", query.join("&")))
-                .await?
-                .ok()?;
-            for o in list["orders"].as_array().into_iter().flatten() {
-                println!(
-                    "{:<40} {:<26} rev {:<3} {:<12} {}",
-                    o["order_id"].as_str().unwrap_or(""),
-                    o["state"].as_str().unwrap_or(""),
-                    o["revision"],
-                    o["supplier_id"].as_str().unwrap_or(""),
-                    o["order_ref"].as_str().unwrap_or("")
-                );
+            // Every page (newest first), following the cursor.
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut page = query.clone();
+                page.extend(cursor.take().map(|c| format!("cursor={c}")));
+                let list = tenant
+                    .get(&format!("/v1/orders?{}", page.join("&")))
+                    .await?
+                    .ok()?;
+                for o in list["orders"].as_array().into_iter().flatten() {
+                    println!(
+                        "{:<40} {:<26} rev {:<3} {:<12} {}",
+                        o["order_id"].as_str().unwrap_or(""),
+                        o["state"].as_str().unwrap_or(""),
+                        o["revision"],
+                        o["supplier_id"].as_str().unwrap_or(""),
+                        o["order_ref"].as_str().unwrap_or("")
+                    );
+                }
+                match list["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_string()),
+                    None => return Ok(()),
+                }
             }
-            Ok(())
         }
         Command::Events { order_id } => {
             let events = tenant

@@ -1,11 +1,11 @@
 //! The workflow's writes: one change at a time, each idempotent. Events are keyed by
 //! `(tenant, order, seq)` and the order row only moves forward (`last_seq` grows), so a
-//! retried or reordered write changes nothing. The API writes the row of a just-accepted order
+//! retried or reordered write changes nothing; another event under a known `seq` is refused. The API writes the row of a just-accepted order
 //! the same way, so that a read right after `201 Created` finds it.
 
 use crate::Store;
 use orderflow_domain::calls::RecordInput;
-use orderflow_domain::model::OrderView;
+use orderflow_domain::model::{OrderEvent, OrderView};
 use sqlx::AnyConnection;
 
 impl Store {
@@ -36,6 +36,8 @@ impl Store {
         // inserted, so a retried or replayed record never enqueues twice.
         if inserted == 1 {
             crate::outbox::enqueue(&mut tx, self.backend, e, event_type, &body).await?;
+        } else {
+            refuse_other_content(&mut tx, e, event_type).await?;
         }
         upsert_order(&mut tx, &input.view).await?;
         if let Some(a) = &input.amendment {
@@ -87,6 +89,46 @@ impl Store {
         upsert_order(&mut tx, view).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// A repeat of a recorded event (a retried record) must be the same event, the same id and
+/// type: another event under a known `seq` means two writers disagree about the order's
+/// history (a diverged replay, an order id reused), which must stop the write rather than be
+/// dropped silently. (The body is not compared byte for byte: a worker of a newer version
+/// retrying the record may serialize the same event with a field more.)
+async fn refuse_other_content(
+    tx: &mut AnyConnection,
+    e: &OrderEvent,
+    event_type: &str,
+) -> anyhow::Result<()> {
+    let stored: Option<(String, String)> = sqlx::query_as(
+        "SELECT event_uuid, event_type FROM order_events
+         WHERE tenant_id = $1 AND order_id = $2 AND seq = $3",
+    )
+    .bind(e.tenant_id.as_str())
+    .bind(e.order_id.as_str())
+    .bind(e.seq as i64)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match stored {
+        Some((uuid, stored)) if uuid == e.event_uuid && stored == event_type => Ok(()),
+        Some((uuid, stored)) => anyhow::bail!(
+            "event {} of order {}/{} is already recorded as another event ({stored} {uuid}, now \
+             {event_type} {}): refusing to rewrite the order's history",
+            e.seq,
+            e.tenant_id,
+            e.order_id,
+            e.event_uuid
+        ),
+        // Conflicted on the event id alone: the same event under another seq.
+        None => anyhow::bail!(
+            "event {} is already recorded under another seq than {} for order {}/{}",
+            e.event_uuid,
+            e.seq,
+            e.tenant_id,
+            e.order_id
+        ),
     }
 }
 

@@ -14,7 +14,39 @@ on_both_backends!(
     the_webhook_cap_holds_under_concurrent_creations,
     due_deliveries_skip_the_tenants_a_dispatcher_has_no_room_for,
     a_finished_delivery_can_be_sent_again_and_a_pending_one_cannot,
+    another_event_under_a_known_seq_is_refused_and_changes_nothing,
 );
+
+/// A retried record of the same event is fine; another event under its `seq` (a diverged
+/// replay) is refused, and neither the event, the order row nor the outbox changes.
+async fn another_event_under_a_known_seq_is_refused_and_changes_nothing(store: Store) {
+    subscribe(&store, "acme", "all", &["*"]).await;
+    let first = record("acme", 1, EventType::OrderAcknowledged);
+    store.record(&first).await.unwrap();
+    store.record(&first).await.unwrap();
+
+    let mut other = record("acme", 1, EventType::StateChanged);
+    other.event.event_uuid = "acme-o1-diverged".into();
+    other.view.revision = 9;
+    let e = store.record(&other).await.unwrap_err().to_string();
+    assert!(e.contains("already recorded as another event"), "{e}");
+    // The same id under another type is another event too.
+    let mut retyped = record("acme", 1, EventType::StateChanged);
+    retyped.view.revision = 9;
+    assert!(store.record(&retyped).await.is_err());
+    // The same event under another seq.
+    let mut moved = record("acme", 2, EventType::StateChanged);
+    moved.event.event_uuid = first.event.event_uuid.clone();
+    let e = store.record(&moved).await.unwrap_err().to_string();
+    assert!(e.contains("under another seq"), "{e}");
+
+    let events = store.events("acme", "o1", 0).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, EventType::OrderAcknowledged);
+    let row = store.get_order("acme", "o1").await.unwrap().unwrap();
+    assert_eq!((row.last_seq, row.revision), (1, 1));
+    assert_eq!(store.list_deliveries("all", 10).await.unwrap().len(), 1);
+}
 
 /// Several workers record events of one tenant at once, and a retried record can run
 /// next to its original: every event and delivery is written once, nothing deadlocks,
