@@ -18,7 +18,8 @@ use orderflow_domain::cancellation::{self, OrderRequest};
 use orderflow_domain::cancellation::{Cancellation, Reactivation};
 use orderflow_domain::commands::{CancelRequest, ReactivateRequest};
 use orderflow_domain::model::{OrderView, RequestState};
-use orderflow_domain::{limits, rules};
+use orderflow_domain::requests::PendingKind;
+use orderflow_domain::{limits, repeats, rules};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -112,6 +113,24 @@ pub async fn cancel_order(
         body.effective_at.as_deref(),
         &current,
     )?;
+    let content = repeats::cancel_content(
+        &body.reason,
+        body.reason_code.as_deref(),
+        effective_at.as_deref(),
+    );
+    let kind = PendingKind::Cancellation;
+    if let Some(OrderRequest::Cancellation(c)) =
+        repeated(&state, &current, key.as_deref(), kind, &content).await?
+    {
+        return Ok((
+            status(c.state),
+            Json(CancellationAnswer {
+                event_uuid: c.event_uuid.clone(),
+                cancellation: c,
+                order: current,
+            }),
+        ));
+    }
     if !rules::has_running_workflow(current.state) {
         cancellation::cancel_path(
             &current,
@@ -180,6 +199,20 @@ pub async fn reactivate_order(
         body.effective_at.as_deref(),
         &current,
     )?;
+    let content = repeats::reactivate_content(body.reason.as_deref(), effective_at.as_deref());
+    let kind = PendingKind::Reactivation;
+    if let Some(OrderRequest::Reactivation(r)) =
+        repeated(&state, &current, key.as_deref(), kind, &content).await?
+    {
+        return Ok((
+            status(r.state),
+            Json(ReactivationAnswer {
+                event_uuid: r.event_uuid.clone(),
+                reactivation: r,
+                order: current,
+            }),
+        ));
+    }
     if !rules::has_running_workflow(current.state) {
         cancellation::check_reactivation(&current).map_err(rule_error)?;
     }
@@ -205,6 +238,30 @@ pub async fn reactivate_order(
             order: outcome.order,
         }),
     ))
+}
+
+/// A retry under `key` of a request made before the order ended: its workflow no longer
+/// answers, so the stored requests, which keep their keys, say what the first answer was
+/// (see `orderflow_domain::repeats`). `None` while the workflow runs (it recognises repeats
+/// itself) or when the key made nothing.
+async fn repeated(
+    state: &AppState,
+    order: &OrderView,
+    key: Option<&str>,
+    kind: PendingKind,
+    content: &serde_json::Value,
+) -> Result<Option<OrderRequest>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    if rules::has_running_workflow(order.state) {
+        return Ok(None);
+    }
+    let (tenant_id, order_id) = (&order.document.tenant_id, &order.document.order_id);
+    let mut made = Vec::new();
+    for kind in [PendingKind::Cancellation, PendingKind::Reactivation] {
+        made.extend(state.store.list_requests(tenant_id, order_id, kind).await?);
+    }
+    let found = repeats::repeat_after_end(&made, key, kind, content).map_err(rule_error)?;
+    Ok(found.cloned())
 }
 
 /// `GET /v1/orders/{id}/cancellations/{cancellation_id}`.

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod model;
 pub mod money;
 pub mod order;
+pub mod repeats;
 pub mod requests;
 pub mod rule_code;
 pub mod rules;

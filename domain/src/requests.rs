@@ -210,6 +210,9 @@ pub struct Amendment {
     /// Who asked for it (absent on requests recorded before orderflow kept it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<crate::actor::Actor>,
+    /// The tenant's Idempotency-Key it was made with, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// A cancellation request and its outcome (`GET /v1/orders/{id}/cancellations/{id}`).
@@ -241,6 +244,10 @@ pub struct Cancellation {
     /// Who asked for it (absent on requests recorded before orderflow kept it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<crate::actor::Actor>,
+    /// The tenant's Idempotency-Key, so that a retry is recognised even after the order has
+    /// ended (see [`crate::repeats`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// A supplier's answer to a cancellation.
@@ -307,6 +314,10 @@ pub struct Reactivation {
     /// Who asked for it (absent on requests recorded before orderflow kept it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<crate::actor::Actor>,
+    /// The tenant's Idempotency-Key, so that a retry is recognised even after the order has
+    /// ended (see [`crate::repeats`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 /// What cancellations and reactivations share: an id, a state, and how they are settled.

@@ -2,7 +2,7 @@
 //! output read as the user reads it and its exit code checked, refusals included.
 
 use orderflow_tests::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::process::Output;
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -154,24 +154,54 @@ async fn an_order_from_submit_to_cancel_through_the_cli() {
         repeat["cancellation"]["cancellation_id"],
         cancelled["cancellation"]["cancellation_id"]
     );
-    let other = refused(
-        stack,
-        &[
-            "cancel",
-            &id,
-            "--reason",
-            "other",
-            "--idempotency-key",
-            "k1",
-        ],
-    )
-    .await;
+    let reused = [
+        "cancel",
+        &id,
+        "--reason",
+        "other",
+        "--idempotency-key",
+        "k1",
+    ];
+    let other = refused(stack, &reused).await;
     assert!(
         other.starts_with("Error: 422 IDEMPOTENCY_KEY_REUSED"),
         "{other}"
     );
     let o = wait_state(&acme, &id, "CANCELLED", T).await;
     assert_eq!(o["cancelled_by"], "TENANT");
+    // And after the order has ended (its workflow closed): the first answer, decided now.
+    let after = json_of(stack, &cancel).await;
+    assert_eq!(
+        (
+            &after["cancellation"]["cancellation_id"],
+            &after["cancellation"]["state"]
+        ),
+        (
+            &cancelled["cancellation"]["cancellation_id"],
+            &json!("ACCEPTED")
+        ),
+        "{after}"
+    );
+    assert_eq!(after["order"]["state"], "CANCELLED");
+    // The key with other content, before and after the end alike.
+    let other = refused(stack, &reused).await;
+    assert!(
+        other.starts_with("Error: 422 IDEMPOTENCY_KEY_REUSED"),
+        "{other}"
+    );
+    let fresh = refused(
+        stack,
+        &[
+            "cancel",
+            &id,
+            "--reason",
+            "again",
+            "--idempotency-key",
+            "k2",
+        ],
+    )
+    .await;
+    assert!(fresh.starts_with("Error: 409 NOT_CANCELLABLE"), "{fresh}");
 
     let listed = orderflow(stack, &["list", "--state", "CANCELLED"]).await;
     assert!(listed.status.success());

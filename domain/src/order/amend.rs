@@ -86,6 +86,7 @@ impl Order {
             revision: None,
             late: false,
             actor: Some(Actor::on(ActorType::Tenant, &self.view.document)),
+            idempotency_key: request.idempotency_key.clone(),
         };
         self.remember_key(
             request.idempotency_key.as_ref(),

@@ -8,21 +8,22 @@ use crate::actor::{Actor, ActorType};
 use crate::cancellation::{self, CancelPath};
 use crate::commands::{CancelRequest, ReactivateRequest, SupplierCancel};
 use crate::model::{EventType, OrderState};
+use crate::repeats;
 use crate::requests::{Cancellation, OrderRequest, Reactivation, Request, RequestState};
 use crate::rule_code::{RuleCode, RuleError};
 
-/// What an Idempotency-Key remembers of a cancellation.
+/// What an Idempotency-Key remembers of a cancellation (the same as [`repeats`] reads back).
 fn cancel_content(request: &CancelRequest) -> serde_json::Value {
-    serde_json::json!({
-        "reason": request.reason,
-        "reason_code": request.reason_code,
-        "effective_at": request.effective_at,
-    })
+    repeats::cancel_content(
+        &request.reason,
+        request.reason_code.as_deref(),
+        request.effective_at.as_deref(),
+    )
 }
 
 /// What an Idempotency-Key remembers of a reactivation.
 fn reactivate_content(request: &ReactivateRequest) -> serde_json::Value {
-    serde_json::json!({ "reason": request.reason, "effective_at": request.effective_at })
+    repeats::reactivate_content(request.reason.as_deref(), request.effective_at.as_deref())
 }
 
 impl Order {
@@ -86,6 +87,7 @@ impl Order {
             event_uuid: None,
             late: false,
             actor: Some(Actor::on(ActorType::Tenant, &self.view.document)),
+            idempotency_key: request.idempotency_key.clone(),
         };
         match path {
             CancelPath::Consumer => Change::request(
@@ -169,6 +171,7 @@ impl Order {
             decision_reason: None,
             event_uuid: None,
             actor: Some(Actor::on(ActorType::Tenant, &self.view.document)),
+            idempotency_key: request.idempotency_key.clone(),
         };
         if self.view.state == OrderState::Active {
             let why = format!("reactivation {} removed it", r.reactivation_id);
