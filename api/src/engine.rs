@@ -370,3 +370,45 @@ fn update_error(error: WorkflowUpdateError, order_id: &str) -> ApiError {
         other => ApiError::unavailable("the order engine did not answer", other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orderflow_domain::rule_code::RuleCode;
+    use temporalio_common::protos::temporal::api::failure::v1::Failure;
+
+    #[test]
+    fn an_update_on_an_ended_order_is_409_order_closed() {
+        let not_found = WorkflowUpdateError::NotFound(tonic::Status::not_found("no workflow"));
+        let completed = WorkflowUpdateError::Rpc(tonic::Status::failed_precondition(
+            "workflow execution already completed",
+        ));
+        for error in [not_found, completed] {
+            let e = update_error(error, "o-1");
+            assert_eq!((e.status.as_u16(), e.code.as_str()), (409, "ORDER_CLOSED"));
+            assert!(e.message.contains("o-1"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn a_failure_inside_the_workflow_is_409_request_failed_in_fixed_words() {
+        let failure = Failure {
+            message: "panicked at workflows/src/order_workflow/handlers.rs".into(),
+            ..Default::default()
+        };
+        let e = update_error(WorkflowUpdateError::Failed(Box::new(failure)), "o-1");
+        assert_eq!(
+            (e.status.as_u16(), e.code.as_str()),
+            (409, "REQUEST_FAILED")
+        );
+        assert!(!e.message.contains("panicked"), "{}", e.message);
+        // A rule's refusal keeps its own code.
+        let rule = RuleError::new(RuleCode::NotAmendable, "finished");
+        let failure = Failure {
+            message: rule.to_json(),
+            ..Default::default()
+        };
+        let e = update_error(WorkflowUpdateError::Failed(Box::new(failure)), "o-1");
+        assert_eq!(e.code, "NOT_AMENDABLE");
+    }
+}

@@ -204,6 +204,33 @@ pub async fn assert_each_supplier_call_applied_once(stack: &Stack, order_id: &st
     );
 }
 
+/// An order's history as a user compares two of them: each event's type, the state after it
+/// and the step it is about, in order (ids and times differ from run to run).
+pub fn history_shape(events: &[Value]) -> Vec<(String, String, Option<String>)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap_or_default().to_string(),
+                e["state"].as_str().unwrap_or_default().to_string(),
+                e["detail"]["step_id"].as_str().map(String::from),
+            )
+        })
+        .collect()
+}
+
+/// Asserts that a fault changed nothing a user can see in the history of order `faulted`:
+/// its events are those of `reference`, the same order run without a fault, in the same
+/// order (so no event was lost, repeated or reordered by the kill).
+pub async fn assert_same_history_as(client: &ApiClient, faulted: &str, reference: &str) {
+    let expected = history_shape(&events(client, reference).await);
+    let got = history_shape(&events(client, faulted).await);
+    assert_eq!(
+        got, expected,
+        "{faulted} differs from the fault-free {reference}"
+    );
+}
+
 /// The `error.code` of an error answer; panics (showing the body) if there is none.
 pub fn error_code(reply: &Reply) -> &str {
     reply.body["error"]["code"]

@@ -91,6 +91,23 @@ pub async fn operate(operator: &ApiClient, order_id: &str, action: &str, body: V
         .unwrap()
 }
 
+/// Waits (up to a minute) until the simulator has had a call whose path contains `fragment`
+/// for the order; those calls.
+pub async fn wait_for_call(stack: &Stack, order_id: &str, fragment: &str) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let calls = calls_to(stack, order_id, fragment).await;
+        if !calls.is_empty() {
+            return calls;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no call to {fragment} for {order_id} within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The simulator calls whose path contains `fragment`.
 pub async fn calls_to(stack: &Stack, order_id: &str, fragment: &str) -> Vec<Value> {
     stack

@@ -14,6 +14,7 @@ use orderflow_workflows::order_workflow::{
 use orderflow_workflows::{OrderWorkflowInput, StepCallback};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// What the handlers asked the engine for, in order.
 #[derive(Clone, Debug)]
@@ -57,6 +58,8 @@ impl<T> Scripted<T> {
 #[derive(Default)]
 pub struct TestEngine {
     down: AtomicBool,
+    /// Every request takes this long before it is answered (a slow server).
+    slow: Mutex<Duration>,
     calls: Mutex<Vec<Call>>,
     /// Refuses every start with this (`None`: starts succeed).
     pub start: Scripted<()>,
@@ -72,16 +75,23 @@ impl TestEngine {
         self.down.store(true, Ordering::SeqCst);
     }
 
+    /// Every request from now on takes `delay` before it is answered.
+    pub fn slow_down(&self, delay: Duration) {
+        *self.slow.lock().unwrap() = delay;
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 
-    /// Records the call; `Err` if the engine is down.
-    fn take(&self, call: Call) -> Result<(), ApiError> {
+    /// Records the call, then takes the engine's delay; `Err` if the engine is down.
+    async fn take(&self, call: Call) -> Result<(), ApiError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(ApiError::unavailable("the test engine is down", "down"));
         }
         self.calls.lock().unwrap().push(call);
+        let delay = *self.slow.lock().unwrap();
+        tokio::time::sleep(delay).await;
         Ok(())
     }
 }
@@ -89,7 +99,7 @@ impl TestEngine {
 #[async_trait]
 impl Engine for TestEngine {
     async fn start_order(&self, input: OrderWorkflowInput) -> Result<(), ApiError> {
-        self.take(Call::Start(Box::new(input)))?;
+        self.take(Call::Start(Box::new(input))).await?;
         match &*self.start.0.lock().unwrap() {
             Some(refusal) => refusal(),
             None => Ok(()),
@@ -101,7 +111,7 @@ impl Engine for TestEngine {
         order_id: &str,
         request: OperatorRequest,
     ) -> Result<OrderView, ApiError> {
-        self.take(Call::Operator(order_id.into(), request))?;
+        self.take(Call::Operator(order_id.into(), request)).await?;
         self.operator.get("operator")
     }
     async fn amend(
@@ -110,7 +120,7 @@ impl Engine for TestEngine {
         order_id: &str,
         request: AmendRequest,
     ) -> Result<AmendOutcome, ApiError> {
-        self.take(Call::Amend(order_id.into(), request))?;
+        self.take(Call::Amend(order_id.into(), request)).await?;
         self.amend.get("amend")
     }
     async fn cancel(
@@ -119,7 +129,7 @@ impl Engine for TestEngine {
         order_id: &str,
         request: CancelRequest,
     ) -> Result<CancelOutcome, ApiError> {
-        self.take(Call::Cancel(order_id.into(), request))?;
+        self.take(Call::Cancel(order_id.into(), request)).await?;
         self.cancel.get("cancel")
     }
     async fn reactivate(
@@ -128,7 +138,8 @@ impl Engine for TestEngine {
         order_id: &str,
         request: ReactivateRequest,
     ) -> Result<ReactivateOutcome, ApiError> {
-        self.take(Call::Reactivate(order_id.into(), request))?;
+        self.take(Call::Reactivate(order_id.into(), request))
+            .await?;
         self.reactivate.get("reactivate")
     }
     async fn cancellation_decision(
@@ -138,6 +149,7 @@ impl Engine for TestEngine {
         _decision: CancellationDecision,
     ) -> Result<(), ApiError> {
         self.take(Call::Signal("cancellation_decision", order_id.into()))
+            .await
     }
     async fn supplier_cancel(
         &self,
@@ -146,6 +158,7 @@ impl Engine for TestEngine {
         _cancel: SupplierCancel,
     ) -> Result<(), ApiError> {
         self.take(Call::Signal("supplier_cancel", order_id.into()))
+            .await
     }
     async fn step_callback(
         &self,
@@ -154,6 +167,7 @@ impl Engine for TestEngine {
         _callback: StepCallback,
     ) -> Result<(), ApiError> {
         self.take(Call::Signal("step_callback", order_id.into()))
+            .await
     }
     async fn amendment_decision(
         &self,
@@ -162,6 +176,7 @@ impl Engine for TestEngine {
         _decision: AmendmentDecision,
     ) -> Result<(), ApiError> {
         self.take(Call::Signal("amendment_decision", order_id.into()))
+            .await
     }
     async fn supplier_amend(
         &self,
@@ -170,6 +185,7 @@ impl Engine for TestEngine {
         _change: SupplierAmendment,
     ) -> Result<(), ApiError> {
         self.take(Call::Signal("supplier_amend", order_id.into()))
+            .await
     }
     async fn check(&self) -> Result<usize, String> {
         if self.down.load(Ordering::SeqCst) {

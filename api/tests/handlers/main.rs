@@ -7,8 +7,10 @@
 
 mod answers;
 mod auth;
+mod documented;
 mod engine;
 mod headers;
+mod limits;
 mod validation;
 mod webhooks;
 

@@ -254,9 +254,7 @@ async fn past_the_point_of_no_return_the_supplier_rejects() {
         o["plan"]["steps"][0]["point_of_no_return"] == true && o["state"] == "EXECUTION"
     })
     .await;
-    while calls_to(stack, &id, "/steps/step-1").await.is_empty() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_call(stack, &id, "/steps/step-1").await;
     let caps = acme
         .get(&format!("/v1/orders/{id}/capabilities"))
         .await

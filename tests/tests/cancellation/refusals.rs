@@ -348,6 +348,26 @@ async fn holds_have_owners_and_every_event_says_who_acted() {
         r.body
     );
     assert_eq!(r.body["order"]["holds"], json!([]));
+    // Only the supplier holds it: the operator's resume cannot lift that hold.
+    let (status, answer) = stack.supplier_callback(&callback("HOLD")).await;
+    assert_eq!(
+        (status, &answer["state"]),
+        (200, &json!("SUSPENDED")),
+        "{answer}"
+    );
+    let r = operate(&stack.operator(), &id, "resume", json!({})).await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["error"]["code"].as_str()),
+        (409, Some("HELD_BY_SUPPLIER")),
+        "{}",
+        r.body
+    );
+    let (status, answer) = stack.supplier_callback(&callback("RESUME")).await;
+    assert_eq!(
+        (status, &answer["state"]),
+        (200, &json!("EXECUTION")),
+        "{answer}"
+    );
 
     // The supplier ends it: cancelled_by SUPPLIER, and each event names its actor.
     let (status, answer) = stack
