@@ -402,3 +402,6 @@ impl OrderRequest {
         *slot = Some(event_uuid.to_string());
     }
 }
+
+#[cfg(test)]
+mod tests;
