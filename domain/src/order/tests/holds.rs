@@ -139,3 +139,25 @@ fn a_restart_amendment_while_held_resumes_the_order_at_submitted() {
     assert_eq!(resumed.view.state, OrderState::Submitted);
     assert!(!o.suspended());
 }
+
+#[test]
+fn a_second_hold_by_the_same_party_names_it() {
+    for by in [Holder::Operator, Holder::Supplier] {
+        let mut o = order();
+        to(&mut o, OrderState::Execution);
+        hold(&mut o, by);
+        let e = o
+            .operate(OperatorAction::Suspend, None, by, AT)
+            .unwrap_err();
+        let who = if by == Holder::Operator {
+            "an operator"
+        } else {
+            "the supplier"
+        };
+        assert!(
+            e.message.ends_with(&format!("already held by {who}")),
+            "{}",
+            e.message
+        );
+    }
+}
