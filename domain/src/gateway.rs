@@ -118,6 +118,7 @@ mod tests {
     fn every_state_maps_and_requests_show_over_it() {
         for state in OrderState::ALL {
             let under = GatewayState::of(state, None);
+            assert_eq!(under.to_string(), under.as_str());
             assert_eq!(
                 GatewayState::of(state, Some(PendingKind::Reactivation)),
                 under

@@ -258,4 +258,82 @@ mod tests {
         let fields: Vec<String> = check_document(&doc).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["order_ref", "notes", "customer", "attributes"]);
     }
+
+    #[test]
+    fn the_limits_are_the_documented_sizes() {
+        assert_eq!(MAX_NOTES_BYTES, 4_096);
+        assert_eq!(MAX_OBJECT_BYTES, 8_192);
+        assert_eq!(MAX_BODY_BYTES, 262_144);
+    }
+
+    #[test]
+    fn a_reason_or_a_short_text_one_over_its_limit_is_refused_by_name() {
+        assert_eq!(check_reason("reason", &"r".repeat(MAX_REASON_BYTES)), None);
+        let e = check_reason("reason", &"r".repeat(MAX_REASON_BYTES + 1)).unwrap();
+        assert_eq!(e.field, "reason");
+        assert_eq!(e.message, "is 1025 bytes; at most 1024 are allowed");
+        assert_eq!(check_short_text("id", &"i".repeat(MAX_ID_CHARS)), None);
+        let e = check_short_text("id", &"é".repeat(MAX_ID_CHARS + 1)).unwrap();
+        assert_eq!(e.message, "is 129 characters; at most 128 are allowed");
+    }
+
+    #[test]
+    fn plans_at_their_limits_pass() {
+        let many: Vec<String> = (0..MAX_PLAN_STEPS).map(|i| format!("s{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(check_plan(&plan(&many)), Ok(()));
+        let mut named = plan(&["step-1"]);
+        named.steps[0].name = "n".repeat(MAX_ID_CHARS);
+        assert_eq!(check_plan(&named), Ok(()));
+        named.steps[0].name.push('n');
+        assert!(check_plan(&named).unwrap_err().contains("step-1"));
+    }
+
+    #[test]
+    fn clipped_ascii_fills_the_bound_exactly() {
+        let clipped = clip(&"a".repeat(2 * MAX_REASON_BYTES));
+        assert_eq!(clipped.len(), MAX_REASON_BYTES);
+        assert_eq!(
+            clip(&"a".repeat(MAX_REASON_BYTES)),
+            "a".repeat(MAX_REASON_BYTES)
+        );
+    }
+
+    #[test]
+    fn a_too_long_attribute_key_is_named_by_its_first_characters() {
+        use crate::model::{OrderDocument, OrderType};
+        let mut doc = OrderDocument::for_test("acme", "o-1", "PO-1", "sim", OrderType::Provide);
+        let key = format!("{}tail", "k".repeat(MAX_ATTRIBUTE_KEY_CHARS));
+        doc.attributes.insert(key, "v".into());
+        let fields: Vec<String> = check_document(&doc).into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [format!(
+                "attributes.{}",
+                "k".repeat(MAX_ATTRIBUTE_KEY_CHARS)
+            )]
+        );
+    }
+
+    #[test]
+    fn an_order_of_the_most_lines_passes_and_one_more_is_refused() {
+        use crate::ids::{LineId, Price};
+        use crate::model::{LineAction, OrderDocument, OrderLine, OrderType};
+        let mut doc = OrderDocument::for_test("acme", "o-1", "PO-1", "sim", OrderType::Provide);
+        doc.lines = (0..MAX_LINES)
+            .map(|i| OrderLine {
+                line_id: LineId::parse(&format!("l{i}")).unwrap(),
+                product_code: "P".repeat(MAX_ID_CHARS),
+                quantity: 1,
+                unit_price: Price::parse("1.00").unwrap(),
+                action: LineAction::Add,
+                discount: None,
+                tax_rate: None,
+            })
+            .collect();
+        assert_eq!(check_document(&doc), vec![]);
+        doc.lines.push(doc.lines[0].clone());
+        let fields: Vec<String> = check_document(&doc).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["lines"]);
+    }
 }

@@ -478,3 +478,6 @@ impl OrderView {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

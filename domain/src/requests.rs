@@ -413,3 +413,6 @@ impl OrderRequest {
         *slot = Some(event_uuid.to_string());
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -85,3 +85,6 @@ impl Default for WorkflowSettings {
 fn default_heartbeat_timeout_secs() -> u64 {
     5
 }
+
+#[cfg(test)]
+mod tests;

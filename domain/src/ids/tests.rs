@@ -27,6 +27,8 @@ fn ids_are_restricted() {
         assert!(TenantId::parse(bad).is_err(), "{bad}");
         assert!(!is_valid_id(bad), "{bad}");
     }
+    let e = TenantId::parse("a b").unwrap_err();
+    assert!(e.to_string().starts_with("'a b' is not a valid "), "{e}");
 }
 
 #[test]

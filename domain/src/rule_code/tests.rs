@@ -54,3 +54,10 @@ fn rule_error_round_trips_through_a_wrapped_message() {
     assert_eq!(RuleError::from_message(&wrapped), Some(e));
     assert_eq!(RuleError::from_message("plain text"), None);
 }
+
+#[test]
+fn a_rule_error_reads_as_its_code_and_message() {
+    let e = RuleError::new(RuleCode::NotAmendable, "order o-1 is COMPLETE");
+    assert_eq!(RuleCode::NotAmendable.to_string(), "NOT_AMENDABLE");
+    assert_eq!(e.to_string(), "NOT_AMENDABLE: order o-1 is COMPLETE");
+}

@@ -162,3 +162,92 @@ fn an_order_ended_outside_orderflow_is_terminated_once() {
         None
     );
 }
+
+#[test]
+fn operator_actions_read_back_from_their_names() {
+    use OperatorAction::*;
+    for (action, name) in [
+        (Suspend, "suspend"),
+        (Resume, "resume"),
+        (Retry, "retry"),
+        (Withdraw, "withdraw"),
+    ] {
+        assert_eq!(action.as_str(), name);
+        assert_eq!(OperatorAction::parse(name), Some(action), "{name}");
+        assert_eq!(serde_json::to_value(action).unwrap(), name);
+    }
+    for unknown in ["", "Suspend", "cancel", "retry "] {
+        assert_eq!(OperatorAction::parse(unknown), None, "{unknown:?}");
+    }
+}
+
+#[test]
+fn describe_tells_where_the_order_is_and_what_waits() {
+    let mut view = OrderView::received(doc(), "2026-01-01T00:00:00Z".into());
+    view.state = OrderState::Execution;
+    view.state_reason = Some("resumed by operator".into());
+    let step = |id: &str, status| PlanStep {
+        step_id: id.into(),
+        name: format!("do {id}"),
+        status,
+        point_of_no_return: false,
+    };
+    view.plan = Some(Plan {
+        plan_id: "p1".into(),
+        status: PlanStatus::Executing,
+        steps: vec![
+            step("s1", StepStatus::Done),
+            step("s2", StepStatus::Running),
+            step("s3", StepStatus::Pending),
+        ],
+    });
+    let text = describe(&view);
+    assert!(
+        text.starts_with(
+            "**EXECUTION** order `ord-1` (ref `PO-1`) for tenant `acme` with supplier `sim`, \
+             revision 1\n\nReason: resumed by operator\n\nPlan p1: Executing, 1/3 steps done\n\
+             - s1 do s1: Done\n- s2 do s2: Running\n- s3 do s3: Pending\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("discarded") && !text.contains("Pending request"),
+        "{text}"
+    );
+
+    view.plan.as_mut().unwrap().status = PlanStatus::Discarded;
+    view.pending_request = Some(crate::requests::PendingRequest::Amendment {
+        amendment_id: "a-1".into(),
+        requested_at: "2026-01-02T00:00:00Z".into(),
+        state: crate::requests::RequestState::Pending,
+    });
+    let text = describe(&view);
+    assert!(text.contains("(plan discarded)\n"), "{text}");
+    assert!(text.ends_with("\nPending request: AMENDMENT\n"), "{text}");
+
+    let mut sub = OrderView::received(doc(), "2026-01-01T00:00:00Z".into());
+    sub.state = OrderState::Active;
+    sub.scheduled_cancellation = Some(crate::requests::ScheduledCancellation {
+        cancellation_id: "c-1".into(),
+        effective_at: Some("2027-01-01T00:00:00Z".into()),
+        reason: "moving".into(),
+        reason_code: None,
+    });
+    sub.scheduled_reactivation = Some(crate::requests::ScheduledReactivation {
+        reactivation_id: "r-1".into(),
+        effective_at: Some("2027-02-01T00:00:00Z".into()),
+        reason: None,
+    });
+    let text = describe(&sub);
+    assert!(
+        !text.contains("Reason:") && !text.contains("Plan "),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "\nCancellation scheduled for 2027-01-01T00:00:00Z\n\
+             \nReactivation scheduled for 2027-02-01T00:00:00Z\n"
+        ),
+        "{text}"
+    );
+}

@@ -301,6 +301,54 @@ fn type_errors_name_the_field() {
 }
 
 #[test]
+fn type_errors_say_what_to_send_instead() {
+    for (changes, field, shape) in [
+        (
+            json!({"lines": "x"}),
+            "lines",
+            "an array of {line_id, product_code",
+        ),
+        (
+            json!({"attributes": {"k": 5}}),
+            "attributes",
+            "an object whose values are strings",
+        ),
+        (
+            json!({"requested_date": 1}),
+            "requested_date",
+            "a string YYYY-MM-DD",
+        ),
+        (json!({"notes": 5}), "notes", "a string"),
+        (
+            json!({"time_zone": 5}),
+            "time_zone",
+            "the type it has in the order",
+        ),
+    ] {
+        let e = merge_err(changes.clone());
+        assert_eq!(e.code, RuleCode::InvalidChanges, "{changes}");
+        let hint = e.message.split("; send ").last().unwrap();
+        assert!(
+            hint.starts_with(&format!("{field} as {shape}")),
+            "{}",
+            e.message
+        );
+    }
+    // The free-form objects: any value but an object is refused with the same hint.
+    for field in OBJECT_FIELDS {
+        let e = merge_err(json!({field: "x"}));
+        assert_eq!(e.code, RuleCode::InvalidChanges, "{field}");
+        assert!(
+            e.message.ends_with(&format!(
+                "(got a string); send {field} as an object, or null to remove it"
+            )),
+            "{}",
+            e.message
+        );
+    }
+}
+
+#[test]
 fn the_merged_order_must_validate() {
     for (changes, fields) in [
         (

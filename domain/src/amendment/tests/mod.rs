@@ -345,16 +345,16 @@ fn line_cancel_is_refused_only_in_pre_qualification_failed() {
     assert!(e.message.contains("refused: l2"), "{}", e.message);
     assert!(e.message.contains("send lines without it"), "{}", e.message);
 
-    // A CANCEL line without a line_id is named by position.
-    let e = check_amendment(
-        &pqf,
-        None,
-        "PO-1",
-        &json!({"lines": [{"action": "CANCEL"}]}),
-    )
-    .unwrap_err();
-    assert_eq!(e.code, RuleCode::LineCancelNotAllowed);
-    assert!(e.message.contains("lines[0]"), "{}", e.message);
+    // A CANCEL line without a line_id, or with an empty one, is named by position.
+    for unnamed in [
+        json!({"action": "CANCEL"}),
+        json!({"line_id": "", "action": "CANCEL"}),
+    ] {
+        let changes = json!({"lines": [line("l1", 1), unnamed]});
+        let e = check_amendment(&pqf, None, "PO-1", &changes).unwrap_err();
+        assert_eq!(e.code, RuleCode::LineCancelNotAllowed);
+        assert!(e.message.contains("refused: lines[1])"), "{}", e.message);
+    }
 
     // Dropping the line instead is fine there.
     let (path, d) =
@@ -429,6 +429,18 @@ fn executing_plan_ignores_echoed_immutables_and_leaves_unknowns_to_merge() {
         vec!["attributes", "tenant_id"]
     );
     assert!(fields_refused_while_executing(&doc(), &json!("x")).is_empty());
+}
+
+#[test]
+fn executing_plan_refuses_other_fields_even_sent_with_their_current_value() {
+    // Only immutable fields may be echoed; any other field outside the patchable ones is
+    // refused whatever its value.
+    let v = view(OrderState::Execution, Some(PlanStatus::Executing));
+    let current = json_of(&doc());
+    let echoed = json!({"site": current["site"], "lines": current["lines"], "notes": "x"});
+    let e = check_amendment(&v, None, "PO-1", &echoed).unwrap_err();
+    assert_eq!(e.code, RuleCode::FieldNotAmendable);
+    assert!(e.message.contains("refused: lines, site."), "{}", e.message);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! decisions that still count, and decisions on requests that can no longer change.
 
 use super::*;
+use crate::actor::ActorType;
 use crate::gateway::GatewayState;
 use crate::requests::{ResponseCode, Timing, check_decision};
 use crate::rule_code::RuleCode;
@@ -264,4 +265,44 @@ fn every_open_amendment_is_superseded_when_the_order_ends() {
     }
     assert_eq!(superseded, [EventType::AmendmentSuperseded; 2]);
     assert_eq!(o.pending_amendments().count(), 0);
+}
+
+#[test]
+fn only_a_pending_amendment_is_open_and_a_settled_one_never_lapses() {
+    let mut o = pending_amendment();
+    assert!(o.amendment_open("a-1") && o.takes_amendment_decision("a-1"));
+    assert!(!o.amendment_open("a-9") && !o.takes_amendment_decision("a-9"));
+    let rejected = o.decide_amendment("a-1", false, Some("no slot".into()), AT);
+    apply(&mut o, rejected.unwrap());
+    let a = o.amendment("a-1").unwrap();
+    assert_eq!(
+        (a.state, a.reason.as_deref()),
+        (RequestState::Rejected, Some("no slot"))
+    );
+    assert!(!o.amendment_open("a-1") && !o.takes_amendment_decision("a-1"));
+    assert_eq!(
+        o.lapse_amendment("a-1", Lapse::Expired, "late".into(), AT),
+        None
+    );
+    assert_eq!(o.amendment("a-1").unwrap().state, RequestState::Rejected);
+}
+
+#[test]
+fn only_a_pending_cancellation_is_open() {
+    let mut o = pending_cancellation();
+    assert!(o.cancellation_open("c-1"));
+    assert!(!o.cancellation_open("c-9"));
+    let rejected = o.decide_cancellation("c-1", false, None, AT).unwrap();
+    apply(&mut o, rejected);
+    assert!(!o.cancellation_open("c-1"));
+}
+
+#[test]
+fn a_cancellation_the_supplier_accepts_was_still_the_tenants() {
+    let mut o = pending_cancellation();
+    assert_eq!(o.view().cancelled_by, None, "not while it waits");
+    let accepted = o.decide_cancellation("c-1", true, None, AT).unwrap();
+    let record = apply(&mut o, accepted);
+    assert_eq!(record.event.actor.unwrap().kind, ActorType::Supplier);
+    assert_eq!(record.view.cancelled_by, Some(ActorType::Tenant));
 }

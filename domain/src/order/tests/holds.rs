@@ -117,3 +117,47 @@ fn a_tenants_cancellation_names_the_tenant() {
     let c = o.cancellation("c-1").unwrap();
     assert_eq!(c.actor.as_ref().unwrap().kind, ActorType::Tenant);
 }
+
+#[test]
+fn a_restart_amendment_while_held_resumes_the_order_at_submitted() {
+    let mut o = order();
+    executing(&mut o);
+    o.view.plan.as_mut().unwrap().status = PlanStatus::Pending;
+    assert!(!o.suspended());
+    hold(&mut o, Holder::Operator);
+    assert!(o.suspended());
+    let request = amend("a-1", json!({ "notes": "ring twice" }), None);
+    let Checked::New((path, document)) = o.check_amend(&request).unwrap() else {
+        panic!("a new amendment");
+    };
+    assert_eq!(path, AmendPath::Restart);
+    let change = o.open_amendment(&request, path, *document, AT);
+    apply(&mut o, change);
+    assert_eq!(o.state(), OrderState::Suspended, "still held");
+    // The lifecycle starts again, so the order does not go back to EXECUTION.
+    let resumed = lift(&mut o, Holder::Operator).unwrap();
+    assert_eq!(resumed.view.state, OrderState::Submitted);
+    assert!(!o.suspended());
+}
+
+#[test]
+fn a_second_hold_by_the_same_party_names_it() {
+    for by in [Holder::Operator, Holder::Supplier] {
+        let mut o = order();
+        to(&mut o, OrderState::Execution);
+        hold(&mut o, by);
+        let e = o
+            .operate(OperatorAction::Suspend, None, by, AT)
+            .unwrap_err();
+        let who = if by == Holder::Operator {
+            "an operator"
+        } else {
+            "the supplier"
+        };
+        assert!(
+            e.message.ends_with(&format!("already held by {who}")),
+            "{}",
+            e.message
+        );
+    }
+}

@@ -191,6 +191,7 @@ fn a_restart_amendment_takes_effect_at_once_and_discards_the_plan() {
     let mut o = order();
     executing(&mut o);
     o.view.plan.as_mut().unwrap().status = PlanStatus::Pending;
+    assert_eq!(o.restarts(), 0);
     let request = amend("a-1", json!({ "notes": "ring twice" }), Some("k"));
     let Checked::New((path, document)) = o.check_amend(&request).unwrap() else {
         panic!("a new amendment");

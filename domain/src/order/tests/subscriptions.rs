@@ -141,3 +141,92 @@ fn every_deactivation_and_reactivation_that_takes_effect_is_told_to_the_supplier
     assert!(o.quiet());
     assert_eq!(o.notice_failed("r-1", "again".into()), None);
 }
+
+#[test]
+fn a_scheduled_reactivation_is_the_next_schedule_until_it_fires() {
+    let mut o = subscription();
+    schedule_cancel(&mut o, "c-1", false);
+    let change = o.open_reactivation(&reactivate("r-1", Some(LATER)), true, AT);
+    apply(&mut o, change);
+    assert_eq!(o.next_schedule(), Some(("r-1".into(), LATER.into())));
+    let due = o.fire_schedule("r-1", LATER).unwrap();
+    apply(&mut o, due);
+    assert_eq!(o.state(), OrderState::Active);
+    assert_eq!(
+        o.next_schedule(),
+        None,
+        "a settled reactivation is no schedule"
+    );
+}
+
+#[test]
+fn a_key_repeats_a_cancellation_or_a_reactivation_only_with_the_same_content() {
+    let mut o = subscription();
+    let mut c = cancel("c-1", Some(LATER));
+    c.idempotency_key = Some("K1".into());
+    let Checked::New(path) = o.check_cancel(&c, &codes()).unwrap() else {
+        panic!("a new cancellation");
+    };
+    let change = o.open_cancellation(&c, path, true, AT);
+    apply(&mut o, change);
+    let reused = |o: &Order, other: CancelRequest| o.check_cancel(&other, &codes());
+    for other in [
+        CancelRequest {
+            reason: "moving house".into(),
+            ..cancel("c-2", Some(LATER))
+        },
+        cancel("c-2", Some("2027-01-01T00:00:00.000Z")),
+        CancelRequest {
+            reason_code: Some("CUSTOMER_RETAINED".into()),
+            ..cancel("c-2", Some(LATER))
+        },
+    ] {
+        let other = CancelRequest {
+            idempotency_key: Some("K1".into()),
+            ..other
+        };
+        let e = reused(&o, other).unwrap_err();
+        assert_eq!(e.code, RuleCode::IdempotencyKeyReused);
+    }
+
+    // A reactivation removes the schedule; its key repeats it, and only it.
+    let mut r = reactivate("r-1", None);
+    r.idempotency_key = Some("K2".into());
+    let change = o.open_reactivation(&r, false, AT);
+    apply(&mut o, change);
+    assert_eq!(
+        o.check_reactivate(&r).unwrap(),
+        Checked::Repeat("r-1".into())
+    );
+    let other = ReactivateRequest {
+        reason: Some("changed my mind".into()),
+        ..r.clone()
+    };
+    let e = o.check_reactivate(&other).unwrap_err();
+    assert_eq!(e.code, RuleCode::IdempotencyKeyReused);
+    let e = o.check_amend(&amend("a-1", json!({ "notes": "x" }), Some("K2")));
+    let e = e.unwrap_err();
+    assert_eq!(e.code, RuleCode::IdempotencyKeyReused);
+    assert!(
+        e.message
+            .contains("used for a reactivation, not an amendment"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn notices_are_named_in_messages_and_can_be_dropped() {
+    use crate::order::NoticeKind;
+    assert_eq!(NoticeKind::Deactivate.noun(), "deactivation");
+    assert_eq!(NoticeKind::Reactivate.noun(), "reactivation");
+    let mut o = subscription();
+    schedule_cancel(&mut o, "c-1", false);
+    assert_eq!(
+        o.next_notice().map(|n| n.kind),
+        Some(NoticeKind::Deactivate)
+    );
+    o.drop_notices();
+    assert_eq!(o.next_notice(), None);
+    assert!(o.quiet());
+}
