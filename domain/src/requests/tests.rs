@@ -45,6 +45,7 @@ fn a_request_tells_when_and_why_it_was_asked() {
         event_uuid: None,
         late: false,
         actor: None,
+        idempotency_key: None,
     };
     let c = OrderRequest::Cancellation(c);
     assert_eq!(c.requested_at(), "2026-11-23T12:00:00.000Z");
@@ -59,6 +60,7 @@ fn a_request_tells_when_and_why_it_was_asked() {
         decision_reason: None,
         event_uuid: None,
         actor: None,
+        idempotency_key: None,
     };
     let mut r = OrderRequest::Reactivation(r);
     assert_eq!(r.requested_at(), "2026-11-24T08:00:00.000Z");
