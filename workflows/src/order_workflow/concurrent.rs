@@ -60,10 +60,10 @@ impl OrderWorkflow {
             .answer_due
             .iter()
             .filter(|(id, _)| self.order.amendment_open(id))
-            .map(|(id, at)| (at.clone(), id.clone()))
+            .map(|(id, at)| (id.clone(), at.clone()))
             .collect();
-        due.sort();
-        due.into_iter().map(|(at, id)| (id, at)).collect()
+        due.sort_by(|(a_id, a_at), (b_id, b_at)| (a_at, a_id).cmp(&(b_at, b_id)));
+        due
     }
 }
 

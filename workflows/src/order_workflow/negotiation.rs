@@ -69,9 +69,7 @@ pub(super) async fn handle_amendments(ctx: &WorkflowContext<OrderWorkflow>) -> W
             continue;
         };
         if send_amendment(ctx, &pending).await? {
-            let asked = amendment_asked(ctx, &pending.amendment_id);
-            let timeout = Duration::from_secs(asked.answer_timeout_secs);
-            await_answer(ctx, asked, Some(timeout)).await?;
+            await_answer_in_time(ctx, amendment_asked(ctx, &pending.amendment_id)).await?;
         }
     }
 }
@@ -202,10 +200,9 @@ async fn negotiate_cancellation(
         ResponseCode::Rejected => Some((false, a.reason)),
         ResponseCode::Pending => None,
     };
-    if ask(ctx, call, read, &cancellation_asked(ctx, &id)).await? {
-        let asked = cancellation_asked(ctx, &id);
-        let timeout = Duration::from_secs(asked.answer_timeout_secs);
-        await_answer(ctx, asked, Some(timeout)).await?;
+    let asked = cancellation_asked(ctx, &id);
+    if ask(ctx, call, read, &asked).await? {
+        await_answer_in_time(ctx, asked).await?;
     }
     Ok(())
 }
@@ -305,6 +302,16 @@ pub(super) fn until(ctx: &WorkflowContext<OrderWorkflow>, due: &str) -> Duration
     left.and_then(|d| d.to_std().ok())
         .unwrap_or_default()
         .max(Duration::from_millis(1))
+}
+
+/// Waits the whole answer timeout for the supplier's callback on a request it has just left
+/// PENDING (see [`await_answer`]).
+async fn await_answer_in_time(
+    ctx: &WorkflowContext<OrderWorkflow>,
+    asked: Negotiation,
+) -> WorkflowResult<()> {
+    let timeout = Duration::from_secs(asked.answer_timeout_secs);
+    await_answer(ctx, asked, Some(timeout)).await
 }
 
 /// Waits for the supplier's callback on a PENDING request for `wait` (`None`: until the
