@@ -52,8 +52,15 @@ pub struct Knobs {
     pub fail_step: Option<u32>,
     /// `sim.flaky` (default 0)
     pub flaky: u32,
+    /// `sim.flaky_status`: the status of each `sim.flaky` failure, one of 408, 429, 500, 502,
+    /// 503, 504 (default 500; anything else is 500): the transient answers a client retries.
+    pub flaky_status: u16,
     /// `sim.answer_ms` (default 500)
     pub answer_ms: u64,
+    /// `sim.refuse_once=validate|transfer|feasibility|plan|step`: the first call of that
+    /// operation for the order is refused for good (422); later ones (an operator's retry,
+    /// under a fresh key) go through.
+    pub refuse_once: Option<String>,
     /// `sim.notify=refuse`: deactivations and reactivations are refused with HTTP 422.
     pub notify_refused: bool,
 }
@@ -71,6 +78,8 @@ impl Default for Knobs {
             cancel: CancelMode::Ap,
             fail_step: None,
             flaky: 0,
+            flaky_status: 500,
+            refuse_once: None,
             answer_ms: 500,
             notify_refused: false,
         }
@@ -127,7 +136,12 @@ impl Knobs {
             },
             fail_step: num("sim.fail_step").map(|n| n.min(u32::MAX as u64) as u32),
             flaky: num("sim.flaky").map_or(0, |n| n.min(u32::MAX as u64) as u32),
+            flaky_status: match num("sim.flaky_status") {
+                Some(n @ (408 | 429 | 500 | 502 | 503 | 504)) => n as u16,
+                _ => 500,
+            },
             answer_ms: num("sim.answer_ms").unwrap_or(d.answer_ms),
+            refuse_once: get("sim.refuse_once"),
             notify_refused: get("sim.notify").is_some_and(|v| v == "refuse"),
         }
     }
@@ -143,6 +157,7 @@ mod tests {
         let k = Knobs::from_order(Some(&json!({"order_id": "x"})));
         assert!(!k.validation_fails && k.feasible && !k.async_steps);
         assert_eq!((k.steps, k.step_ms, k.answer_ms, k.flaky), (3, 50, 500, 0));
+        assert_eq!(k.flaky_status, 500);
         assert_eq!(k.point_of_no_return, None);
         assert_eq!(k.fail_step, None);
         assert_eq!(k.amend, AmendMode::Accept);

@@ -329,19 +329,44 @@ async fn process(
             scope,
             attempt = failures + 1,
             of = knobs.flaky,
-            "simulating a flaky 500"
+            status = knobs.flaky_status,
+            "simulating a flaky failure"
         );
         let entries = vec![
             Entry::Flaky {
                 scope: scope.to_owned(),
                 failures: failures + 1,
             },
-            finish(500, false),
+            finish(knobs.flaky_status, false),
         ];
         if let Err(e) = st.commit(entries) {
             error!(error = %e, "journal write failed");
         }
-        return error_response(500, "simulated supplier failure (sim.flaky)");
+        return error_response(knobs.flaky_status, "simulated supplier failure (sim.flaky)");
+    }
+
+    let operation = match &op {
+        Op::Validate => "validate",
+        Op::Transfer => "transfer",
+        Op::Feasibility => "feasibility",
+        Op::Plan => "plan",
+        Op::Step(_) => "step",
+        _ => "",
+    };
+    let refused = format!("refused-once:{id}:{operation}");
+    if knobs.refuse_once.as_deref() == Some(operation) && !st.flaky.contains_key(&refused) {
+        info!(%id, operation, "refusing the first call (sim.refuse_once)");
+        let entries = vec![
+            Entry::Flaky {
+                scope: refused,
+                failures: 1,
+            },
+            finish(422, false),
+        ];
+        if let Err(e) = st.commit(entries) {
+            error!(error = %e, "journal write failed");
+        }
+        return error_response(422, format!("{operation} refused once (sim.refuse_once)"));
     }
 
     if !matches!(op, Op::Validate | Op::Transfer) && !st.orders.contains_key(&id) {

@@ -91,25 +91,51 @@ async fn history_page(
     )
 }
 
-/// How many runs the order's workflow has had (more than one once it continued as new),
-/// counted back along the runs' histories from the current run: visibility, which a count
-/// query would read, may lag behind on a cluster.
+/// How many runs the order's workflow has had (more than one once it continued as new).
 pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize {
+    workflow_run_ids(stack, tenant, order_id).await.len()
+}
+
+/// The run ids of the order's workflow, first run first, found back along the runs'
+/// histories from the current run: visibility, which a listing would read, may lag behind on
+/// a cluster.
+pub async fn workflow_run_ids(stack: &Stack, tenant: &str, order_id: &str) -> Vec<String> {
     use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
-    let mut runs = 0;
-    // Empty: the current run.
-    let mut run_id = String::new();
+    let current = describe(stack, tenant, order_id)
+        .await
+        .workflow_execution_info
+        .and_then(|i| i.execution);
+    let mut runs = vec![current.expect("the current run").run_id];
     loop {
+        let run_id = runs.last().unwrap().clone();
         let (events, _) = history_page(stack, tenant, order_id, &run_id, 1, Vec::new()).await;
-        runs += 1;
         match events.first().and_then(|e| e.attributes.as_ref()) {
             Some(Attributes::WorkflowExecutionStartedEventAttributes(started))
                 if !started.continued_execution_run_id.is_empty() =>
             {
-                run_id = started.continued_execution_run_id.clone();
+                runs.push(started.continued_execution_run_id.clone());
             }
-            _ => return runs,
+            _ => {
+                runs.reverse();
+                return runs;
+            }
         }
+    }
+}
+
+/// As [`maybe_record_history`], for every run of the order's workflow, first run first:
+/// `NAME.run1.json`, `NAME.run2.json`, … (the run that decided to continue as new included).
+pub async fn maybe_record_every_run(stack: &Stack, tenant: &str, order_id: &str, name: &str) {
+    if std::env::var("ORDERFLOW_RECORD_HISTORIES").as_deref() != Ok("1") {
+        return;
+    }
+    for (i, run_id) in workflow_run_ids(stack, tenant, order_id)
+        .await
+        .iter()
+        .enumerate()
+    {
+        let name = format!("{name}.run{}", i + 1);
+        maybe_record_history_of_run(stack, tenant, order_id, run_id, &name).await;
     }
 }
 
@@ -118,6 +144,13 @@ pub async fn workflow_runs(stack: &Stack, tenant: &str, order_id: &str) -> usize
 /// lifecycle state entered once and in order, and each supplier call applied once (see
 /// [`assert_each_supplier_call_applied_once`]). Returns the events.
 pub async fn assert_completed_once(stack: &Stack, client: &ApiClient, id: &str) -> Vec<Value> {
+    let events = assert_completed_events(client, id).await;
+    assert_each_supplier_call_applied_once(stack, id, 3).await;
+    events
+}
+
+/// The event half of [`assert_completed_once`], for a stack the test did not start.
+pub async fn assert_completed_events(client: &ApiClient, id: &str) -> Vec<Value> {
     let done = wait_state(client, id, "COMPLETE", Duration::from_secs(180)).await;
     assert!(
         done["plan"]["steps"]
@@ -141,13 +174,8 @@ pub async fn assert_completed_once(stack: &Stack, client: &ApiClient, id: &str) 
         events.len(),
         "{id}: an event was recorded twice"
     );
-    let states: Vec<&str> = events
-        .iter()
-        .filter(|e| e["type"] == "STATE_CHANGED")
-        .map(|e| e["state"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        states,
+        states_entered(&events),
         [
             "SUBMITTED",
             "FEASIBILITY",
@@ -157,8 +185,16 @@ pub async fn assert_completed_once(stack: &Stack, client: &ApiClient, id: &str) 
         ],
         "{id}: {types:?}"
     );
-    assert_each_supplier_call_applied_once(stack, id, 3).await;
     events
+}
+
+/// The states the order entered, in order (its STATE_CHANGED events).
+pub fn states_entered(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "STATE_CHANGED")
+        .map(|e| e["state"].as_str().unwrap_or_default())
+        .collect()
 }
 
 /// Asserts that each of the order's supplier calls (validate, transfer, feasibility, plan and
@@ -221,14 +257,24 @@ pub fn history_shape(events: &[Value]) -> Vec<(String, String, Option<String>)> 
 
 /// Asserts that a fault changed nothing a user can see in the history of order `faulted`:
 /// its events are those of `reference`, the same order run without a fault, in the same
-/// order (so no event was lost, repeated or reordered by the kill).
-pub async fn assert_same_history_as(client: &ApiClient, faulted: &str, reference: &str) {
-    let expected = history_shape(&events(client, reference).await);
-    let got = history_shape(&events(client, faulted).await);
+/// order (so no event was lost, repeated or reordered by the kill), and the tenant's webhook
+/// `deliveries` got each of them, in order, as it got the reference's.
+pub async fn assert_same_history_as(
+    client: &ApiClient,
+    faulted: &str,
+    reference: &str,
+    deliveries: &crate::webhooks::Receiver,
+) {
+    let expected = events(client, reference).await;
+    let got = events(client, faulted).await;
     assert_eq!(
-        got, expected,
+        history_shape(&got),
+        history_shape(&expected),
         "{faulted} differs from the fault-free {reference}"
     );
+    let wait = Duration::from_secs(120);
+    crate::webhooks::wait_delivered(deliveries, reference, &expected, wait).await;
+    crate::webhooks::wait_delivered(deliveries, faulted, &got, wait).await;
 }
 
 /// The `error.code` of an error answer; panics (showing the body) if there is none.
@@ -262,4 +308,98 @@ pub fn assert_no_internal_text(body: &Value) {
     ] {
         assert!(!text.contains(word), "'{word}' leaked: {body}");
     }
+}
+
+type Description =
+    temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionResponse;
+
+/// The server's description of the order's workflow (its current run).
+async fn describe(stack: &Stack, tenant: &str, order_id: &str) -> Description {
+    use temporalio_client::NamespacedClient;
+    use temporalio_common::protos::temporal::api::common::v1::WorkflowExecution;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeWorkflowExecutionRequest;
+    let client = stack.temporal().await;
+    let workflow_id = orderflow_domain::model::workflow_id(tenant, order_id);
+    let request = DescribeWorkflowExecutionRequest {
+        namespace: client.namespace(),
+        execution: Some(WorkflowExecution {
+            workflow_id: workflow_id.clone(),
+            run_id: String::new(),
+        }),
+    };
+    client
+        .connection()
+        .workflow_service()
+        .describe_workflow_execution(temporalio_client::tonic::Request::new(request))
+        .await
+        .unwrap_or_else(|e| panic!("describe {workflow_id}: {e}"))
+        .into_inner()
+}
+
+/// Waits (up to `timeout`) until the order's workflow has no activity scheduled or running.
+/// From then on no supplier call is in flight: whatever reaches the supplier later was
+/// scheduled later.
+pub async fn wait_no_activity(stack: &Stack, tenant: &str, order_id: &str, timeout: Duration) {
+    wait_described(stack, tenant, order_id, timeout, "has no activity", |d| {
+        d.pending_activities.is_empty()
+    })
+    .await;
+}
+
+/// Waits (up to `timeout`) until the order's workflow has closed with no activity left: no
+/// supplier call can be scheduled for it any more.
+pub async fn wait_closed(stack: &Stack, tenant: &str, order_id: &str, timeout: Duration) {
+    use temporalio_common::protos::temporal::api::enums::v1::WorkflowExecutionStatus;
+    wait_described(stack, tenant, order_id, timeout, "closed", |d| {
+        d.pending_activities.is_empty()
+            && d.workflow_execution_info
+                .as_ref()
+                .is_some_and(|i| i.status != WorkflowExecutionStatus::Running as i32)
+    })
+    .await;
+}
+
+async fn wait_described(
+    stack: &Stack,
+    tenant: &str,
+    order_id: &str,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&Description) -> bool,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let d = describe(stack, tenant, order_id).await;
+        if done(&d) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the workflow of order {order_id} never {what} within {timeout:?}: {:?}",
+            d.pending_activities
+                .iter()
+                .map(|a| &a.activity_type)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Asserts that `value` keeps returning what it returned first for `period`, failing at the
+/// first change (an absence check: nothing observable says "it will never happen", so it is
+/// watched for longer than the thing would take to show).
+pub async fn assert_unchanged_for<T, F, Fut>(what: &str, period: Duration, mut value: F) -> T
+where
+    T: PartialEq + std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let first = value().await;
+    let until = std::time::Instant::now() + period;
+    while std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = value().await;
+        assert_eq!(now, first, "{what} changed");
+    }
+    first
 }

@@ -18,6 +18,7 @@ mod options;
 mod orders;
 mod stack;
 mod supplier;
+pub mod webhooks;
 
 pub use checks::*;
 pub use options::*;

@@ -159,3 +159,24 @@ pub async fn orderflow_cli(stack: &Stack, args: &[&str], timeout: Duration) -> S
     );
     stdout
 }
+
+/// Waits (up to 90 s) until the API at `api` answers `/healthz` with 2xx; panics with the
+/// contents of `logs` (the processes' stderr) if it never does.
+pub async fn wait_api_healthy(api: &str, logs: &[std::path::PathBuf]) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("{api}/healthz")).await
+            && r.status().is_success()
+        {
+            return;
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            let logs: String = logs
+                .iter()
+                .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+                .collect();
+            panic!("{api} never became healthy:\n{logs}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

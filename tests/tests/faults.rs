@@ -3,6 +3,7 @@
 //! API killed while requests are in flight. Orders lose nothing, duplicate nothing, and every
 //! client gets either its answer or a clear error.
 
+use orderflow_tests::webhooks::{Receiver, receiver, register};
 use orderflow_tests::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -17,10 +18,19 @@ async fn order_state(stack: &Stack, id: &str) -> Value {
         .body
 }
 
+/// A webhook receiving all of acme's events, so the faults' effect on deliveries is compared
+/// with a fault-free order's too.
+async fn every_event(acme: &orderflow_client::api_client::ApiClient) -> Receiver {
+    let hook = receiver("acme-secret-for-the-fault-tests", 0).await;
+    register(acme, &hook, &["*"]).await;
+    hook
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn worker_killed_mid_step_completes_without_duplicate_supplier_effects() {
     let stack = Stack::start("faults").await;
     let acme = stack.acme();
+    let hook = every_event(&acme).await;
     let ids: Vec<String> = (0..3).map(|i| new_id(&format!("kill{i}"))).collect();
     for id in &ids {
         // Long steps, so that every order's first step is still at the supplier at the kill.
@@ -52,7 +62,7 @@ async fn worker_killed_mid_step_completes_without_duplicate_supplier_effects() {
 
     for id in &ids {
         assert_completed_once(&stack, &stack.acme(), id).await;
-        assert_same_history_as(&acme, id, &reference).await;
+        assert_same_history_as(&acme, id, &reference, &hook).await;
         // The step that was in flight ran again, under the same key, and the supplier
         // answered the repeat from its store: one effect.
         let first = calls_to(&stack, id, "/steps/step-1").await;
@@ -82,6 +92,7 @@ async fn whole_stack_killed_under_load_carries_on_after_restart() {
     )
     .await;
     let acme = stack.acme();
+    let hook = every_event(&acme).await;
     // Synchronous and asynchronous steps, so that supplier callbacks are in the simulator's
     // outbox when everything dies.
     let ids: Vec<String> = (0..16).map(|i| new_id(&format!("crash{i}"))).collect();
@@ -138,7 +149,7 @@ async fn whole_stack_killed_under_load_carries_on_after_restart() {
 
     for (i, id) in ids.iter().enumerate() {
         assert_completed_once(&stack, &stack.acme(), id).await;
-        assert_same_history_as(&acme, id, &references[i % 2]).await;
+        assert_same_history_as(&acme, id, &references[i % 2], &hook).await;
     }
     // One workflow per order: nothing was started twice.
     for id in &ids {
@@ -166,6 +177,7 @@ async fn orders_wait_for_a_supplier_that_is_down_then_complete() {
     )
     .await;
     let acme = stack.acme();
+    let hook = every_event(&acme).await;
     let knobs = [
         ("sim.steps", "3"),
         ("sim.step_ms", "1500"),
@@ -203,7 +215,7 @@ async fn orders_wait_for_a_supplier_that_is_down_then_complete() {
 
     for id in &ids {
         assert_completed_once(&stack, &stack.acme(), id).await;
-        assert_same_history_as(&acme, id, &reference).await;
+        assert_same_history_as(&acme, id, &reference, &hook).await;
     }
 }
 

@@ -147,6 +147,7 @@ async fn validation_failure_is_pre_qualification_failed_with_cause_validation() 
     assert_eq!(r.body["order"]["state"], "WITHDRAWN");
     let o = acme.get(&format!("/v1/orders/{id}")).await.unwrap().body;
     assert_eq!(o["state"], "WITHDRAWN");
+    maybe_record_history(stack, "acme", &id, "pre_qualification_failed_withdrawn").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -164,16 +165,26 @@ async fn infeasible_order_is_pre_qualification_failed_with_cause_feasibility() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn flaky_supplier_completes_with_one_effect_per_idempotency_key() {
+    // A 5xx, a 408 and a 429 are each transient: retried under the same key until answered.
     let stack = stack().await;
+    let ids = [500, 408, 429].map(|status| (status, new_id(&format!("flaky{status}"))));
+    for (status, id) in &ids {
+        let knobs = [
+            ("sim.flaky", "2"),
+            ("sim.step_ms", "0"),
+            ("sim.flaky_status", &status.to_string()),
+        ];
+        submit(&stack.acme(), &order(id, &knobs)).await;
+    }
+    for (status, id) in &ids {
+        assert_flaky_calls_completed_once(stack, id, *status).await;
+    }
+}
+
+async fn assert_flaky_calls_completed_once(stack: &Stack, id: &str, failed_with: u64) {
     let acme = stack.acme();
-    let id = new_id("flaky");
-    submit(
-        &acme,
-        &order(&id, &[("sim.flaky", "2"), ("sim.step_ms", "0")]),
-    )
-    .await;
-    wait_state(&acme, &id, "COMPLETE", T).await;
-    let calls = stack.sim_calls("acme", &id).await;
+    wait_state(&acme, id, "COMPLETE", T).await;
+    let calls = stack.sim_calls("acme", id).await;
     let mut by_key: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     for c in &calls {
         by_key
@@ -186,7 +197,7 @@ async fn flaky_supplier_completes_with_one_effect_per_idempotency_key() {
     assert_eq!(by_key.len(), 7, "{by_key:?}");
     for (key, statuses) in &by_key {
         assert_eq!(
-            statuses.iter().filter(|s| **s == 500).count(),
+            statuses.iter().filter(|s| **s == failed_with).count(),
             2,
             "{key}: {statuses:?}"
         );
@@ -196,7 +207,7 @@ async fn flaky_supplier_completes_with_one_effect_per_idempotency_key() {
             "{key}: {statuses:?}"
         );
     }
-    let types = assert_gapless(&events(&acme, &id).await);
+    let types = assert_gapless(&events(&acme, id).await);
     assert_eq!(
         types.iter().filter(|t| *t == "PLAN_STEP_COMPLETED").count(),
         3
@@ -293,18 +304,17 @@ async fn suspend_and_resume_during_execution() {
     assert_eq!(o["previous_state"], "EXECUTION");
 
     // While held, no new step starts. A step call already scheduled may still reach the
-    // supplier just after the hold, so count once it has, then watch for more than two
-    // step durations.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let steps_at_suspend = calls_to(stack, &id, "/steps/").await.len();
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // supplier just after the hold: once the workflow has no activity left, count the calls,
+    // then watch them for more than two step durations.
+    wait_no_activity(stack, "acme", &id, T).await;
+    assert_unchanged_for(
+        "the step calls while suspended",
+        Duration::from_secs(2),
+        || calls_to(stack, &id, "/steps/"),
+    )
+    .await;
     let held = acme.get(&format!("/v1/orders/{id}")).await.unwrap().body;
     assert_eq!(held["state"], "SUSPENDED");
-    assert_eq!(
-        calls_to(stack, &id, "/steps/").await.len(),
-        steps_at_suspend,
-        "a step started while suspended"
-    );
     // Suspending twice is refused.
     let r = operate(&op, &id, "suspend", serde_json::json!({})).await;
     assert_eq!(r.status, 409);
@@ -402,4 +412,66 @@ async fn watch_prints_a_readable_timeline_until_the_order_ends() {
         .collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "{out}");
     assert!(out.trim_end().ends_with("ended: COMPLETE"), "{out}");
+}
+
+/// A supplier call refused for good at each stage parks the order in ERROR_HANDLER with the
+/// stage it was in; the operator's retry goes back to that stage, repeats the call under a
+/// fresh key, and the order completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_retry_goes_back_to_the_stage_that_failed() {
+    let stack = stack().await;
+    let acme = stack.acme();
+    let stages = [
+        ("validate", "/validate", "SUBMITTED"),
+        ("transfer", "/orders", "SUBMITTED"),
+        ("feasibility", "/feasibility", "FEASIBILITY"),
+        ("plan", "/plan", "PLAN_DEVELOPMENT"),
+        ("step", "/steps/step-1", "EXECUTION"),
+    ];
+    let mut ids = Vec::new();
+    for (operation, _, _) in stages {
+        let id = new_id(&format!("retry-{operation}"));
+        let knobs = [("sim.refuse_once", operation), ("sim.step_ms", "0")];
+        submit(&acme, &order(&id, &knobs)).await;
+        ids.push(id);
+    }
+    for ((operation, path, stage), id) in stages.iter().zip(&ids) {
+        let o = wait_state(&acme, id, "ERROR_HANDLER", T).await;
+        assert_eq!(o["previous_state"], *stage, "{operation}: {o}");
+        assert!(
+            o["state_reason"].as_str().unwrap().contains("refused once"),
+            "{operation}: {o}"
+        );
+        let r = operate(&stack.operator(), id, "retry", serde_json::json!({})).await;
+        assert_eq!(
+            (r.status.as_u16(), &r.body["order"]["state"]),
+            (200, &serde_json::json!(stage)),
+            "{operation}: {}",
+            r.body
+        );
+        wait_state(&acme, id, "COMPLETE", T).await;
+        let events = events(&acme, id).await;
+        assert_gapless(&events);
+        let states = states_entered(&events);
+        let mut expected = vec![
+            "SUBMITTED",
+            "FEASIBILITY",
+            "PLAN_DEVELOPMENT",
+            "EXECUTION",
+            "COMPLETE",
+        ];
+        let at = expected.iter().position(|s| s == stage).unwrap() + 1;
+        expected.splice(at..at, ["ERROR_HANDLER", *stage]);
+        assert_eq!(states, expected, "{operation}");
+        let calls: Vec<_> = calls_to(stack, id, path)
+            .await
+            .into_iter()
+            .filter(|c| *path != "/orders" || c["path"] == "/orders")
+            .map(|c| (c["status"].as_u64().unwrap(), c["idempotency_key"].clone()))
+            .collect();
+        assert_eq!(calls.len(), 2, "{operation}: {calls:?}");
+        assert_eq!(calls[0].0, 422, "{operation}: {calls:?}");
+        assert!(calls[1].0 < 300, "{operation}: {calls:?}");
+        assert_ne!(calls[0].1, calls[1].1, "{operation}: a fresh key");
+    }
 }

@@ -231,7 +231,7 @@ async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
     die_with_parent(&mut dev);
     let mut dev = dev.spawn().unwrap();
     let api = format!("http://127.0.0.1:{api_port}");
-    wait_healthy(&api, &dir).await;
+    wait_api_healthy(&api, &[dir.path().join("dev.err")]).await;
 
     let acme = ApiClient::new(&api, "dev-acme-key");
     let id = new_id("dev");
@@ -279,7 +279,7 @@ async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
     die_with_parent(&mut serve);
     let mut serve = serve.spawn().unwrap();
     let second = format!("http://127.0.0.1:{serve_port}");
-    wait_healthy(&second, &dir).await;
+    wait_api_healthy(&second, &[dir.path().join("serve.err")]).await;
     let reply = ApiClient::new(&second, &credentials.acme_key)
         .get(&format!("/v1/orders/{id}"))
         .await
@@ -290,23 +290,4 @@ async fn orderflow_dev_and_serve_use_the_database_of_orderflow_database_url() {
 
     terminate(&mut serve, Duration::from_secs(10));
     terminate(&mut dev, Duration::from_secs(20));
-}
-
-async fn wait_healthy(api: &str, dir: &tempfile::TempDir) {
-    let start = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("{api}/healthz")).await
-            && r.status().is_success()
-        {
-            return;
-        }
-        if start.elapsed() > Duration::from_secs(90) {
-            let logs: String = ["dev.err", "serve.err"]
-                .iter()
-                .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap_or_default())
-                .collect();
-            panic!("{api} never became healthy:\n{logs}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }

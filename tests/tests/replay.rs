@@ -15,7 +15,7 @@ use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOption
 
 /// Every recorded history, and the path of the workflow it covers. The directory must hold
 /// exactly these: a fixture lost or added without a line here fails the test.
-const HISTORIES: [(&str, &str); 22] = [
+const HISTORIES: [(&str, &str); 30] = [
     ("happy_path", "three synchronous steps to COMPLETE"),
     ("happy_path.sa-changes", "the same, before any patch"),
     ("async_steps", "steps finished by the supplier's callbacks"),
@@ -79,6 +79,35 @@ const HISTORIES: [(&str, &str); 22] = [
     (
         "waits_resumed_after_continue_as_new",
         "the next run, going on from where the last one stopped",
+    ),
+    (
+        "subscription_continued_as_new.run1",
+        "a subscription's first run, the one that continues as new (fetched by run id)",
+    ),
+    (
+        "subscription_continued_as_new.run2",
+        "its next run: the schedule fires, then a reactivation",
+    ),
+    (
+        "cancel_consumer_path",
+        "a consumer-path cancellation before transfer, the in-flight call abandoned",
+    ),
+    (
+        "supplier_hold_resume_cancel",
+        "the supplier holds, resumes and then cancels the order itself",
+    ),
+    (
+        "unsolicited_cease_cancelled",
+        "an unsolicited cease opened by the supplier, then cancelled with a code",
+    ),
+    ("amend_rejected", "a PATCH amendment the supplier rejects"),
+    (
+        "amend_expired_late_accept",
+        "an amendment that expires unanswered, then a late ACCEPT applied",
+    ),
+    (
+        "pre_qualification_failed_withdrawn",
+        "PRE_QUALIFICATION_FAILED by validation, then withdrawn by the operator",
     ),
 ];
 

@@ -141,6 +141,7 @@ async fn patch_path_rejected_leaves_the_order_unchanged() {
     assert_eq!(done["revision"], 1);
     let types = assert_gapless(&events(&acme, &id).await);
     assert!(types.contains(&"AMENDMENT_REJECTED".to_string()));
+    maybe_record_history(stack, "acme", &id, "amend_rejected").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -276,6 +277,7 @@ async fn a_silent_supplier_expires_the_amendment_and_a_late_accept_still_applies
         (409, Some("REQUEST_CLOSED"))
     );
     wait_state(&acme, &id, "COMPLETE", T).await;
+    maybe_record_history(stack, "acme", &id, "amend_expired_late_accept").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -72,15 +72,18 @@ async fn consumer_path_cancels_before_transfer_and_the_supplier_never_gets_it() 
         .unwrap();
     assert_eq!(res.status, 200, "{}", res.body);
     assert_eq!(res.body["state"], "ACCEPTED");
-    // The in-flight call was cancelled: nothing more reaches the supplier.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The in-flight call was cancelled and the workflow closed: nothing more reaches the
+    // supplier (a call already on the wire lands within the watch).
+    wait_closed(stack, "acme", &id, T).await;
+    assert_unchanged_for("the supplier calls", Duration::from_secs(1), || async {
+        stack.sim_calls("acme", &id).await.len()
+    })
+    .await;
     assert_eq!(transfers(stack, &id).await, 0);
-    let calls = stack.sim_calls("acme", &id).await.len();
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(stack.sim_calls("acme", &id).await.len(), calls);
     assert!(calls_to(stack, &id, "/cancellations").await.is_empty());
     let types = assert_gapless(&events(&acme, &id).await);
     assert_eq!(types.last().unwrap(), "CANCELLATION_ACCEPTED");
+    maybe_record_history(stack, "acme", &id, "cancel_consumer_path").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -127,8 +130,8 @@ async fn supplier_accepts_at_once_and_the_running_step_is_cancelled() {
     let types = assert_gapless(&events(&acme, &id).await);
     let tail: Vec<_> = types.iter().rev().take(2).rev().cloned().collect();
     assert_eq!(tail, ["CANCELLATION_PENDING", "CANCELLATION_ACCEPTED"]);
-    // The step in flight was abandoned: no second step is ever called.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // The step in flight was abandoned and the workflow closed: no second step can be called.
+    wait_closed(stack, "acme", &id, T).await;
     assert!(calls_to(stack, &id, "/steps/step-2").await.is_empty());
     assert_eq!(
         acme.get(&format!("/v1/orders/{id}")).await.unwrap().body["state"],

@@ -172,15 +172,18 @@ async fn an_unsolicited_cease_is_visible_never_amendable_and_cancellable_with_a_
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["cancellation"]["path"], "SUPPLIER");
     assert_eq!(r.body["order"]["state"], "CANCELLED");
+    maybe_record_history(stack, "acme", &id, "unsolicited_cease_cancelled").await;
 
-    // The same cease raised again changes nothing.
-    sim_admin(
-        stack,
-        "/admin/unsolicited-cease",
-        json!({ "tenant_id": "acme", "order_id": id, "order_ref": "CEASE-REF-1" }),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The same cease raised again changes nothing: answered with the order as it stands.
+    let (status, answer) = stack
+        .supplier_callback(&json!({ "type": "UNSOLICITED_CEASE", "tenant_id": "acme",
+            "order_id": id, "order_ref": "CEASE-REF-1" }))
+        .await;
+    assert_eq!(
+        (status, &answer["order"]["state"]),
+        (200, &json!("CANCELLED")),
+        "{answer}"
+    );
     assert_eq!(
         acme.get(&format!("/v1/orders/{id}")).await.unwrap().body["state"],
         "CANCELLED"
@@ -213,6 +216,7 @@ async fn the_supplier_holds_resumes_and_cancels_on_its_own() {
     assert_eq!(o["state_reason"], "out of stock");
     let types = assert_gapless(&events(&acme, &id).await);
     assert_eq!(types.last().unwrap(), "ORDER_CANCELLED_BY_SUPPLIER");
+    maybe_record_history(stack, "acme", &id, "supplier_hold_resume_cancel").await;
     // The order ended: the tenant's cancel is refused, nothing is left running.
     let r = cancel(&acme, &id, json!({ "reason": "x" })).await;
     assert_eq!((r.status.as_u16(), code(&r)), (409, "NOT_CANCELLABLE"));

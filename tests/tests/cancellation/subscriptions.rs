@@ -212,7 +212,7 @@ async fn long_lived_subscriptions_continue_as_new_without_losing_schedules() {
     let r = reactivate(&acme, &id, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["order"]["state"], "ACTIVE");
-    maybe_record_history(stack, "acme", &id, "subscription_continued_as_new").await;
+    maybe_record_every_run(stack, "acme", &id, "subscription_continued_as_new").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
