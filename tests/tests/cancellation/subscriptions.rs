@@ -175,13 +175,25 @@ async fn long_lived_subscriptions_continue_as_new_without_losing_schedules() {
     let stack = stack().await;
     let acme = stack.acme();
     let id = active_subscription(&acme, "sub-can").await;
-    let r = cancel(
-        &acme,
-        &id,
-        json!({ "reason": "term ends", "effective_at": in_secs(20) }),
-    )
-    .await;
+    // Under an Idempotency-Key, which must still name this cancellation in later runs.
+    let key = format!("term-ends-{id}");
+    let keyed = |path: &str, body: Value| {
+        let (acme, path, key) = (acme.clone(), format!("/v1/orders/{id}/{path}"), key.clone());
+        async move {
+            acme.send_with_headers(
+                reqwest::Method::POST,
+                &path,
+                Some(&body),
+                &[("Idempotency-Key", key)],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let term_ends = json!({ "reason": "term ends", "effective_at": in_secs(20) });
+    let r = keyed("cancel", term_ends.clone()).await;
     assert_eq!(r.status, 202, "{}", r.body);
+    let cancellation_id = r.body["cancellation"]["cancellation_id"].clone();
     // The supplier keeps amending the order: the history grows past the test threshold (100
     // events) and the workflow continues as new, carrying its schedule along.
     let mut n = 0;
@@ -199,6 +211,19 @@ async fn long_lived_subscriptions_continue_as_new_without_losing_schedules() {
     let o = wait_for(&acme, &id, T, |o| o["notes"] == format!("note {n}")).await;
     assert_eq!(o["state"], "ACTIVE");
     assert!(!o["scheduled_cancellation"].is_null(), "{o}");
+    // The continued run knows the first run's key: the same request answers with the same
+    // cancellation, and the key cannot name another kind of request.
+    let again = keyed("cancel", term_ends.clone()).await;
+    assert!(again.status.is_success(), "{}", again.body);
+    assert_eq!(
+        again.body["cancellation"]["cancellation_id"],
+        cancellation_id
+    );
+    assert_error(
+        &keyed("reactivate", json!({})).await,
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
     // The schedule made in the first run fires in a later one.
     let o = wait_state(&acme, &id, "INACTIVE", T).await;
     assert_eq!(o["scheduled_cancellation"], Value::Null);
