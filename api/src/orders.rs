@@ -189,26 +189,26 @@ pub async fn create_order(
     let place = body.place.unwrap_or(true);
     let digest = request_digest(&body)?;
     let mut order = body.into_document(&state, tenant_id)?;
-    let mut follows = false;
-    if let Some(key) = &key {
-        match keyed_order(&state, &order, key, &digest).await? {
-            Keyed::Repeat(view) => return Ok(created(StatusCode::OK, *view)),
-            Keyed::Go(order_id) => order.order_id = order_id,
-            Keyed::Follow(order_id) => {
-                order.order_id = order_id;
-                follows = true;
-            }
-        }
-    }
-    if let Some(existing) = state
+    let taken = state
         .store
         .get_order(&order.tenant_id, &order.order_id)
         .await?
-    {
-        // The key's first request has just written it: this is a repeat of that request.
-        if follows {
+        .is_some();
+    if let Some(key) = &key {
+        match keyed_order(&state, &order, key, &digest, taken).await? {
+            Keyed::Repeat(view) => return Ok(created(StatusCode::OK, *view)),
+            Keyed::Place(order_id) => order.order_id = order_id,
+        }
+        // The id was free when the key was claimed, so an order under it now is the key's
+        // order, written by a concurrent request with the same key: this is a repeat.
+        if let Some(existing) = state
+            .store
+            .get_order(&order.tenant_id, &order.order_id)
+            .await?
+        {
             return Ok(created(StatusCode::OK, existing));
         }
+    } else if taken {
         return Err(ApiError::duplicate_order(&order.order_id));
     }
     let mut view = OrderView::received(order, now());
@@ -246,12 +246,9 @@ fn created(status: StatusCode, view: OrderView) -> Response {
 enum Keyed {
     /// The key already made this order: answer with it.
     Repeat(Box<OrderView>),
-    /// Create the order under this id: the key is new.
-    Go(OrderId),
-    /// The key's first request chose this id and has not written the order yet: place it
-    /// under that id (the workflow id makes it one order whoever starts it), and answer with
-    /// the order if the first request writes it first.
-    Follow(OrderId),
+    /// Place the order under this id: the key is new, or its first request chose the id and
+    /// has not written the order yet (the workflow id makes it one order whoever starts it).
+    Place(OrderId),
 }
 
 /// The digest a repeat must match: the request as parsed, so that whitespace does not count.
@@ -267,20 +264,30 @@ async fn keyed_order(
     order: &OrderDocument,
     key: &str,
     digest: &str,
+    taken: bool,
 ) -> Result<Keyed, ApiError> {
     let claim = state
         .store
         .claim_order_key(&order.tenant_id, key, digest, &order.order_id, &now())
         .await?;
     match claim {
-        KeyClaim::New => Ok(Keyed::Go(order.order_id.clone())),
+        // The key is new but the order id the request asked for belongs to an order made
+        // without it: the key must not come to name that order.
+        KeyClaim::New if taken => {
+            state
+                .store
+                .release_order_key(&order.tenant_id, key, &order.order_id)
+                .await?;
+            Err(ApiError::duplicate_order(&order.order_id))
+        }
+        KeyClaim::New => Ok(Keyed::Place(order.order_id.clone())),
         KeyClaim::Used {
             order_id,
             request_sha256,
         } if request_sha256 == digest => {
             match state.store.get_order(&order.tenant_id, &order_id).await? {
                 Some(view) => Ok(Keyed::Repeat(Box::new(view))),
-                None => Ok(Keyed::Follow(OrderId::unchecked(order_id))),
+                None => Ok(Keyed::Place(OrderId::unchecked(order_id))),
             }
         }
         KeyClaim::Used { order_id, .. } => Err(ApiError::unprocessable(

@@ -70,6 +70,25 @@ impl Store {
         })
     }
 
+    /// Gives back a key claimed by a request that could not make its order (the order id it
+    /// asked for was taken), so that the key stays free for a request that can.
+    pub async fn release_order_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        order_id: &str,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "DELETE FROM order_keys WHERE tenant_id = $1 AND idempotency_key = $2 AND order_id = $3",
+        )
+        .bind(tenant_id)
+        .bind(key)
+        .bind(order_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Claims callback `callback_id` of `supplier_id` for handling, or says how it went.
     pub async fn claim_callback(
         &self,
@@ -182,6 +201,9 @@ mod tests {
                 .unwrap(),
             KeyClaim::New
         );
+        // A released key is new again.
+        store.release_order_key("acme", "k1", "o-1").await.unwrap();
+        assert_eq!(claim("k1", "d2", "o-2").await, KeyClaim::New);
 
         assert_eq!(
             store.claim_callback("sim", "c1", "t").await.unwrap(),

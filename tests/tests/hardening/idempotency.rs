@@ -142,3 +142,22 @@ async fn an_order_key_makes_one_order_whatever_the_retries() {
         .unwrap();
     assert_eq!(r.status, 201, "{}", r.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_cannot_adopt_an_order_made_without_it() {
+    let stack = stack().await;
+    let id = format!("taken-{}", uuid::Uuid::now_v7());
+    let body = order(&id, &[("sim.steps", "1")]);
+    let r = stack.acme().post("/v1/orders", &body).await.unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A keyed request for the same id is a duplicate, not a repeat of that order …
+    let key = format!("adopt-{}", uuid::Uuid::now_v7());
+    let r = send_keyed(stack, reqwest::Method::POST, "/v1/orders", &body, &key).await;
+    assert_error(&r, 409, "DUPLICATE_ORDER");
+    // … and the key stays free for a request that can make its order.
+    let mut fresh = body.clone();
+    fresh.as_object_mut().unwrap().remove("order_id");
+    let r = send_keyed(stack, reqwest::Method::POST, "/v1/orders", &fresh, &key).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_ne!(r.body["order_id"], json!(id));
+}
