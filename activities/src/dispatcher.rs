@@ -20,7 +20,7 @@
 //! [`failure_category`], never a library's text; the detail goes to the log.
 
 use crate::egress::{AddressRefused, DnsFailed, EgressPolicy, caused_by, guarded_client};
-use crate::signing::signature_header;
+use crate::signing::{signature_header, standard_signature_header};
 use orderflow_config::Settings;
 use orderflow_store::outbox::{LeasedDelivery, Outcome, now_ms};
 use orderflow_store::{SecretBox, Store};
@@ -274,6 +274,13 @@ impl Dispatcher {
             .header(
                 "orderflow-signature",
                 signature_header(&secret, timestamp, d.body.as_bytes()),
+            )
+            // Standard Webhooks: the same event id, so a resend is recognisable as one.
+            .header("webhook-id", &d.event_uuid)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header(
+                "webhook-signature",
+                standard_signature_header(&secret, &d.event_uuid, timestamp, d.body.as_bytes()),
             )
             .body(d.body.clone())
             .send()

@@ -1,5 +1,6 @@
-//! A webhook receiver inside the test: it checks every delivery's signature with the
-//! subscribed secret and records what it got, so tests assert what a tenant's endpoint sees.
+//! A webhook receiver inside the test: it checks both signatures of every delivery (orderflow's
+//! own and Standard Webhooks') with the subscribed secret and records what it got, so tests
+//! assert what a tenant's endpoint sees.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -43,7 +44,17 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
         orderflow_supplier_sim::sign(&r.secret, timestamp, &body)
     );
     let fresh = (chrono::Utc::now().timestamp() - timestamp).abs() < 300;
+    // Standard Webhooks, verified by the specification's own Rust library: a `whsec_` secret
+    // is base64, any other is its bytes.
+    let standard = match r.secret.strip_prefix("whsec_") {
+        Some(_) => standardwebhooks::Webhook::new(&r.secret),
+        None => standardwebhooks::Webhook::from_bytes(r.secret.as_bytes().to_vec()),
+    };
+    let standard_ok = standard.is_ok_and(|w| w.verify(&body, &headers).is_ok())
+        && header("webhook-id") == header("orderflow-event-id")
+        && header("webhook-timestamp") == header("orderflow-timestamp");
     let signature_ok = fresh
+        && standard_ok
         && header("orderflow-signature") == expected
         && header("content-type") == "application/json";
     let failing = r

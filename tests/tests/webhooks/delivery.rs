@@ -8,7 +8,8 @@ async fn events_arrive_signed_in_order_for_the_subscribed_topics_and_tenant_only
     let stack = stack().await;
     let (acme, globex) = (stack.acme(), stack.globex());
     let all = receiver("acme-secret-for-all-events", 0).await;
-    let steps = receiver("acme-secret-for-step-events", 0).await;
+    // A secret in the Standard Webhooks format (whsec_ + base64 key) is signed with its key.
+    let steps = receiver("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", 0).await;
     let other = receiver("globex-secret-for-its-events", 0).await;
     let all_hook = subscribe(&acme, &all, &["*"]).await;
     subscribe(&acme, &steps, &["PLAN_STEP_COMPLETED"]).await;
@@ -24,6 +25,7 @@ async fn events_arrive_signed_in_order_for_the_subscribed_topics_and_tenant_only
             .any(|w| w["webhook_id"] == all_hook["webhook_id"])
     );
     assert!(!listed.body.to_string().contains("acme-secret"));
+    assert!(!listed.body.to_string().contains("whsec_"));
     let theirs = globex.get("/v1/webhooks").await.unwrap();
     assert!(
         !theirs.body["webhooks"]
