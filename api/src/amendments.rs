@@ -65,7 +65,8 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
 pub(crate) struct IdempotencyKey {
-    /// 1-200 visible characters; a repeated request answers with the first one's outcome.
+    /// 1-200 printable ASCII characters, no space at either end; a repeated request answers
+    /// with the first one's outcome.
     #[param(
         rename = "Idempotency-Key",
         min_length = 1,
@@ -76,16 +77,25 @@ pub(crate) struct IdempotencyKey {
     key: Option<String>,
 }
 
+/// The key exactly as [`IdempotencyKey`] documents it: 1-200 printable ASCII characters, no
+/// space at either end (a tab or a control character is refused, never trimmed away, so two
+/// keys that differ are never taken for one).
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => match v.to_str() {
-            Ok(k) if !k.trim().is_empty() && k.len() <= 200 => Ok(Some(k.trim().to_string())),
-            _ => Err(ApiError::bad_request(
-                "INVALID_HEADER",
-                "Idempotency-Key must be 1-200 visible characters",
-            )),
-        },
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    let printable = bytes.iter().all(|b| (0x20..=0x7e).contains(b));
+    let padded = bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ');
+    match std::str::from_utf8(bytes) {
+        Ok(key) if printable && !padded && (1..=200).contains(&bytes.len()) => {
+            Ok(Some(key.to_string()))
+        }
+        _ => Err(ApiError::bad_request(
+            "INVALID_HEADER",
+            "Idempotency-Key must be 1-200 printable ASCII characters, without a space at \
+             either end",
+        )),
     }
 }
 
@@ -292,4 +302,35 @@ pub async fn capabilities(
         reactivate_reason: reactivatable.err().map(|e| e.message),
         revision: view.revision,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn key(value: &[u8]) -> Result<Option<String>, ApiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("idempotency-key", HeaderValue::from_bytes(value).unwrap());
+        idempotency_key(&headers)
+    }
+
+    /// The rule is the documented pattern's: what the OpenAPI document refuses, the API refuses.
+    #[test]
+    fn a_key_is_what_the_document_says_or_refused() {
+        assert_eq!(idempotency_key(&HeaderMap::new()).unwrap(), None);
+        for good in [&b"k"[..], b"order 1/retry~2", &[b'x'; 200]] {
+            assert_eq!(key(good).unwrap().unwrap().as_bytes(), good);
+        }
+        for bad in [
+            &b"a\tb"[..],
+            b"\t",
+            b"a ",
+            b" a",
+            b"caf\xc3\xa9",
+            &[b'x'; 201],
+        ] {
+            assert!(key(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
 }

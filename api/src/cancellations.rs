@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use orderflow_config::Caller;
 use orderflow_domain::cancellation::{self, OrderRequest};
-use orderflow_domain::cancellation::{Cancellation, Reactivation};
+use orderflow_domain::cancellation::{CancelMethod, Cancellation, Reactivation};
 use orderflow_domain::commands::{CancelRequest, ReactivateRequest};
 use orderflow_domain::model::{OrderView, RequestState};
 use orderflow_domain::requests::PendingKind;
@@ -92,6 +92,21 @@ pub async fn cancel_order(
 ) -> Result<(StatusCode, Json<CancellationAnswer>), ApiError> {
     let tenant_id = tenant(caller)?;
     let key = idempotency_key(&headers)?;
+    let (status, answer) = cancel(&state, &tenant_id, &order_id, key, body, None).await?;
+    Ok((status, Json(answer)))
+}
+
+/// A tenant's cancellation of its order, from any interface: `method` is the cancellation a
+/// dialect asked for by name (none lets the rules pick the path). The answer's status is 200
+/// when decided, 202 while PENDING or SCHEDULED.
+pub async fn cancel(
+    state: &AppState,
+    tenant_id: &str,
+    order_id: &str,
+    key: Option<String>,
+    body: CancelBody,
+    method: Option<CancelMethod>,
+) -> Result<(StatusCode, CancellationAnswer), ApiError> {
     ApiError::check_limits(
         "the cancellation",
         [
@@ -107,7 +122,7 @@ pub async fn cancel_order(
             "a cancellation needs a non-empty 'reason'",
         ));
     }
-    let current = load(&state, &tenant_id, &order_id).await?;
+    let current = load(state, tenant_id, order_id).await?;
     let effective_at = effective(
         body.effective_date.as_deref(),
         body.effective_at.as_deref(),
@@ -120,15 +135,15 @@ pub async fn cancel_order(
     );
     let kind = PendingKind::Cancellation;
     if let Some(OrderRequest::Cancellation(c)) =
-        repeated(&state, &current, key.as_deref(), kind, &content).await?
+        repeated(state, &current, key.as_deref(), kind, &content).await?
     {
         return Ok((
             status(c.state),
-            Json(CancellationAnswer {
+            CancellationAnswer {
                 event_uuid: c.event_uuid.clone(),
                 cancellation: c,
                 order: current,
-            }),
+            },
         ));
     }
     if !rules::has_running_workflow(current.state) {
@@ -143,8 +158,8 @@ pub async fn cancel_order(
     let outcome = state
         .engine
         .cancel(
-            &tenant_id,
-            &order_id,
+            tenant_id,
+            order_id,
             CancelRequest {
                 cancellation_id: uuid::Uuid::now_v7().to_string(),
                 reason: body.reason,
@@ -152,16 +167,17 @@ pub async fn cancel_order(
                 effective_at,
                 idempotency_key: key,
                 requested_at: now(),
+                method,
             },
         )
         .await?;
     Ok((
         status(outcome.cancellation.state),
-        Json(CancellationAnswer {
+        CancellationAnswer {
             cancellation: outcome.cancellation,
             event_uuid: outcome.event_uuid,
             order: outcome.order,
-        }),
+        },
     ))
 }
 
@@ -186,6 +202,19 @@ pub async fn reactivate_order(
 ) -> Result<(StatusCode, Json<ReactivationAnswer>), ApiError> {
     let tenant_id = tenant(caller)?;
     let key = idempotency_key(&headers)?;
+    let (status, answer) = reactivate(&state, &tenant_id, &order_id, key, body).await?;
+    Ok((status, Json(answer)))
+}
+
+/// A tenant's reactivation of its subscription, from any interface: 200 when ACTIVE again (or
+/// its scheduled cancellation removed), 202 while SCHEDULED.
+pub async fn reactivate(
+    state: &AppState,
+    tenant_id: &str,
+    order_id: &str,
+    key: Option<String>,
+    body: ReactivateBody,
+) -> Result<(StatusCode, ReactivationAnswer), ApiError> {
     ApiError::check_limits(
         "the reactivation",
         [body
@@ -193,7 +222,7 @@ pub async fn reactivate_order(
             .as_deref()
             .and_then(|r| limits::check_reason("reason", r))],
     )?;
-    let current = load(&state, &tenant_id, &order_id).await?;
+    let current = load(state, tenant_id, order_id).await?;
     let effective_at = effective(
         body.effective_date.as_deref(),
         body.effective_at.as_deref(),
@@ -202,15 +231,15 @@ pub async fn reactivate_order(
     let content = repeats::reactivate_content(body.reason.as_deref(), effective_at.as_deref());
     let kind = PendingKind::Reactivation;
     if let Some(OrderRequest::Reactivation(r)) =
-        repeated(&state, &current, key.as_deref(), kind, &content).await?
+        repeated(state, &current, key.as_deref(), kind, &content).await?
     {
         return Ok((
             status(r.state),
-            Json(ReactivationAnswer {
+            ReactivationAnswer {
                 event_uuid: r.event_uuid.clone(),
                 reactivation: r,
                 order: current,
-            }),
+            },
         ));
     }
     if !rules::has_running_workflow(current.state) {
@@ -219,8 +248,8 @@ pub async fn reactivate_order(
     let outcome = state
         .engine
         .reactivate(
-            &tenant_id,
-            &order_id,
+            tenant_id,
+            order_id,
             ReactivateRequest {
                 reactivation_id: uuid::Uuid::now_v7().to_string(),
                 reason: body.reason,
@@ -232,11 +261,11 @@ pub async fn reactivate_order(
         .await?;
     Ok((
         status(outcome.reactivation.state),
-        Json(ReactivationAnswer {
+        ReactivationAnswer {
             reactivation: outcome.reactivation,
             event_uuid: outcome.event_uuid,
             order: outcome.order,
-        }),
+        },
     ))
 }
 

@@ -5,6 +5,7 @@ pub mod amendments;
 pub mod answers;
 pub mod callbacks;
 pub mod cancellations;
+pub mod dialects;
 pub mod drafts;
 pub mod engine;
 pub mod error;
@@ -72,6 +73,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(callbacks::supplier_callback))
+        .merge(dialects::routes())
 }
 
 /// The routes and their OpenAPI document.

@@ -26,6 +26,9 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
         (name = "operators", description = "Operator commands (operator token only)"),
         (name = "suppliers", description = "Supplier callbacks, HMAC-signed"),
         (name = "health", description = "Readiness"),
+        (name = "marketplace", description = "Seed 002's interface: marketplace states, `cancel_by_consumer` and `request_cancelation`, deleting a draft"),
+        (name = "peppol", description = "Seed 003's interface: Order Cancellations, their UBL OrderCancellation and OrderResponse documents, webhooks on Peppol topics"),
+        (name = "subscriptions", description = "Seed 004's interface: cancel and reactivate a subscription at an `effective_date`"),
     )
 )]
 pub struct ApiDoc;

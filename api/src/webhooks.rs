@@ -17,6 +17,8 @@ use axum::http::StatusCode;
 use orderflow_activities::egress::{EgressPolicy, Refusal};
 use orderflow_config::Caller;
 use orderflow_domain::model::EventType;
+use orderflow_domain::peppol;
+use orderflow_domain::webhooks::WebhookDialect;
 use orderflow_store::SecretBox;
 use orderflow_store::{Delivery, Webhook};
 use serde::Deserialize;
@@ -48,34 +50,57 @@ fn invalid(field: &str, message: &str) -> ApiError {
 
 /// Checks a subscription: an http(s) URL, known topics (or `*`), a 16–256 character secret.
 pub fn validate(body: &WebhookBody) -> Result<(), ApiError> {
-    match url::Url::parse(&body.url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-        _ => {
-            return Err(invalid(
-                "url",
-                "must be an absolute http:// or https:// URL",
-            ));
-        }
+    check_url("url", &body.url)?;
+    check_topics("topics", &body.topics, WebhookDialect::Core)?;
+    check_secret("secret", &body.secret)
+}
+
+/// `field` holds an absolute http(s) URL (the egress policy decides later whether it may be
+/// called).
+pub fn check_url(field: &str, url: &str) -> Result<(), ApiError> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+        _ => Err(invalid(
+            field,
+            "must be an absolute http:// or https:// URL",
+        )),
     }
-    if body.topics.is_empty() {
+}
+
+/// At least one topic, each one the dialect knows: an event type or `*` for a core webhook,
+/// a Peppol topic for a Peppol one.
+pub fn check_topics(
+    field: &str,
+    topics: &[String],
+    dialect: WebhookDialect,
+) -> Result<(), ApiError> {
+    let (known, expected): (fn(&str) -> bool, &str) = match dialect {
+        WebhookDialect::Core => (
+            |t| t == "*" || serde_json::from_value::<EventType>(Value::String(t.into())).is_ok(),
+            "an event type (or \"*\")",
+        ),
+        WebhookDialect::Peppol => (
+            |t| serde_json::from_value::<peppol::Topic>(Value::String(t.into())).is_ok(),
+            "a Peppol topic (OrderCancellationSent, OrderResponseReceived)",
+        ),
+    };
+    if topics.is_empty() {
         return Err(invalid(
-            "topics",
-            "must name at least one event type, or \"*\"",
+            field,
+            &format!("must name at least one topic: {expected}"),
         ));
     }
-    for topic in &body.topics {
-        let known = topic == "*"
-            || serde_json::from_value::<EventType>(Value::String(topic.clone())).is_ok();
-        if !known {
-            return Err(invalid(
-                "topics",
-                &format!("'{topic}' is not an event type (or \"*\")"),
-            ));
-        }
+    if let Some(topic) = topics.iter().find(|t| !known(t)) {
+        return Err(invalid(field, &format!("'{topic}' is not {expected}")));
     }
-    let len = body.secret.chars().count();
+    Ok(())
+}
+
+/// 16–256 characters: long enough to sign with, short enough to store.
+pub fn check_secret(field: &str, secret: &str) -> Result<(), ApiError> {
+    let len = secret.chars().count();
     if !(16..=256).contains(&len) {
-        return Err(invalid("secret", "must be 16 to 256 characters"));
+        return Err(invalid(field, "must be 16 to 256 characters"));
     }
     Ok(())
 }
@@ -129,27 +154,50 @@ pub async fn create_webhook(
 ) -> Result<(StatusCode, Json<Webhook>), ApiError> {
     let tenant_id = tenant_only(caller, WHAT)?;
     validate(&body)?;
-    let keys = keys(&state)?;
+    let webhook = register(
+        &state,
+        &tenant_id,
+        body.url,
+        body.topics,
+        &body.secret,
+        WebhookDialect::Core,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(webhook)))
+}
+
+/// Stores a checked subscription for any interface: the URL against the egress policy, the
+/// secret sealed, within the tenant's `max_webhooks_per_tenant`.
+pub async fn register(
+    state: &AppState,
+    tenant_id: &str,
+    url: String,
+    topics: Vec<String>,
+    secret: &str,
+    dialect: WebhookDialect,
+) -> Result<Webhook, ApiError> {
+    let keys = keys(state)?;
     EgressPolicy::from_settings(&state.settings)
-        .check(&body.url)
+        .check(&url)
         .await
         .map_err(url_not_allowed)?;
     let webhook = Webhook {
         webhook_id: uuid::Uuid::now_v7().to_string(),
-        url: body.url,
-        topics: body.topics,
+        url,
+        topics,
+        dialect,
         created_at: crate::orders::now(),
     };
-    let sealed = keys.seal(&webhook.webhook_id, &body.secret)?;
+    let sealed = keys.seal(&webhook.webhook_id, secret)?;
     let max = state.settings.max_webhooks_per_tenant;
     let stored = state
         .store
-        .create_webhook_within(&tenant_id, &webhook, &sealed, max)
+        .create_webhook_within(tenant_id, &webhook, &sealed, max)
         .await?;
     if !stored {
         return Err(limit_reached(max));
     }
-    Ok((StatusCode::CREATED, Json(webhook)))
+    Ok(webhook)
 }
 
 /// `GET /v1/webhooks`: the caller's subscriptions.

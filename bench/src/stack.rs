@@ -146,6 +146,7 @@ impl Stack {
                 base_url: sim_url,
                 secret: credentials.sim_secret.as_str().into(),
                 concurrent_amendments: false,
+                peppol: None,
             }],
             // The benchmark is one tenant at full speed: no rate limit in the way.
             api: orderflow_config::ApiLimits {

@@ -5,7 +5,7 @@
 //! tenants must never accept them: [`Settings::refuse_dev_credentials`] runs at the start of
 //! `orderflow serve` and `orderflow-worker`.
 
-use crate::{Secret, Settings, SupplierSettings, TenantKey, sha256_hex};
+use crate::{PeppolParty, Secret, Settings, SupplierSettings, TenantKey, sha256_hex};
 
 pub const DEV_SIM_SECRET: &str = "dev-sim-secret";
 
@@ -27,6 +27,7 @@ impl Settings {
                 base_url: "http://127.0.0.1:8090".into(),
                 secret: DEV_SIM_SECRET.into(),
                 concurrent_amendments: false,
+                peppol: Some(PeppolParty::dev_sim()),
             }],
             tenants: DEV_TENANT_KEYS
                 .iter()
@@ -34,6 +35,7 @@ impl Settings {
                     tenant_id: (*tenant).into(),
                     key_sha256: sha256_hex(key),
                     unsolicited_cease_from: vec!["sim".into()],
+                    peppol_participant_id: Some(format!("9915:{tenant}")),
                 })
                 .collect(),
             operator_token_sha256: sha256_hex(DEV_OPERATOR_TOKEN),
@@ -135,6 +137,7 @@ mod tests {
                 tenant_id: "acme".into(),
                 key_sha256: sha256_hex("a-real-key"),
                 unsolicited_cease_from: Vec::new(),
+                peppol_participant_id: None,
             }],
             operator_token_sha256: sha256_hex("a-real-token"),
             suppliers: vec![SupplierSettings {
@@ -142,6 +145,7 @@ mod tests {
                 base_url: "https://s1.example".into(),
                 secret: "a-real-secret".into(),
                 concurrent_amendments: false,
+                peppol: None,
             }],
             webhook_key: Secret::new("00".repeat(32)),
             ..Settings::default()

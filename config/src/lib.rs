@@ -39,6 +39,30 @@ pub struct SupplierSettings {
     /// 001). Orders keep the value they were placed under.
     #[serde(default)]
     pub concurrent_amendments: bool,
+    /// The supplier as a Peppol party, which the Peppol dialect's UBL documents name as the
+    /// seller. None: orders with it have no Peppol documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peppol: Option<PeppolParty>,
+}
+
+/// A party of Peppol's UBL documents.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeppolParty {
+    /// `scheme:value`, e.g. `0088:7300010000001` (the scheme is an ISO 6523 ICD code).
+    pub participant_id: String,
+    /// ISO 3166-1 alpha-2 country code, e.g. `NL`.
+    pub country: String,
+}
+
+impl PeppolParty {
+    /// The simulator of `orderflow dev` and the tests.
+    pub fn dev_sim() -> PeppolParty {
+        PeppolParty {
+            participant_id: "9915:sim".into(),
+            country: "NL".into(),
+        }
+    }
 }
 
 /// A tenant's API key, stored as the hex SHA-256 of the key, never the key itself.
@@ -50,6 +74,10 @@ pub struct TenantKey {
     /// this tenant's services. None unless listed.
     #[serde(default)]
     pub unsolicited_cease_from: Vec<String>,
+    /// The tenant's Peppol participant id (`scheme:value`, e.g. `9915:acme`): the `partyId`
+    /// of the Peppol dialect's paths. None: the tenant has no Peppol interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peppol_participant_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -237,6 +265,14 @@ impl Settings {
         self.tenants.iter().any(|t| {
             t.tenant_id == tenant_id && t.unsolicited_cease_from.iter().any(|s| s == supplier_id)
         })
+    }
+
+    /// The Peppol participant id of `tenant_id`, if it has one.
+    pub fn peppol_participant_id(&self, tenant_id: &str) -> Option<&str> {
+        self.tenants
+            .iter()
+            .find(|t| t.tenant_id == tenant_id)
+            .and_then(|t| t.peppol_participant_id.as_deref())
     }
 
     pub fn supplier(&self, id: &str) -> Option<&SupplierSettings> {

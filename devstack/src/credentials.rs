@@ -40,6 +40,7 @@ impl StackCredentials {
                     tenant_id: tenant.into(),
                     key_sha256: sha256_hex(key),
                     unsolicited_cease_from: vec!["sim".into()],
+                    peppol_participant_id: Some(format!("9915:{tenant}")),
                 })
                 .collect(),
             operator_token_sha256: sha256_hex(&self.operator_token),

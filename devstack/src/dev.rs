@@ -77,6 +77,7 @@ pub async fn run(options: DevOptions) -> anyhow::Result<()> {
         base_url: format!("http://127.0.0.1:{}", options.sim_port),
         secret: DEV_SIM_SECRET.into(),
         concurrent_amendments: false,
+        peppol: Some(orderflow_config::PeppolParty::dev_sim()),
     }];
     let settings = settings.with_overrides(&options.overrides)?;
 

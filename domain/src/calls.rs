@@ -6,6 +6,21 @@ use crate::model::{Amendment, OrderDocument, OrderEvent, OrderView};
 use crate::requests::{AmendDecision, OrderRequest, ResponseCode};
 use serde::{Deserialize, Serialize};
 
+/// The order's own supplier calls, whose names key them. A plan step's id is chosen by the
+/// supplier and keys its call the same way, so a plan may not use these names
+/// ([`crate::limits::check_plan`]): two calls under one key would be one call to the supplier.
+pub const STAGE_CALLS: [&str; 4] = ["validate", "transfer", "feasibility", "plan"];
+
+/// What a supplier call is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallFor<'a> {
+    /// One of the order's own calls: a [`STAGE_CALLS`] name, or a request's (`amend/a-1`,
+    /// `cancel/c-1`, `deactivate/c-2`).
+    Stage(&'a str),
+    /// A step of the supplier's plan, by the id the supplier gave it.
+    PlanStep(&'a str),
+}
+
 /// Input of every supplier call: who to call, the key that makes retries safe, which order
 /// (the supplier's id of it, its `order_ref` and the revision it stands at) and, only for the
 /// calls that hand the supplier the order (validation and transfer), the document itself. The

@@ -12,7 +12,9 @@ use crate::rule_code::{RuleCode, RuleError};
 use crate::rules::FieldError;
 
 use crate::requests::PendingKind;
-pub use crate::requests::{CancelPath, Cancellation, OrderRequest, Reactivation, Request};
+pub use crate::requests::{
+    CancelMethod, CancelPath, Cancellation, OrderRequest, Reactivation, Request,
+};
 
 /// Reason codes that may cancel an unsolicited cease when configuration names none.
 pub const DEFAULT_UNSOLICITED_REASON_CODES: [&str; 2] = ["CUSTOMER_RETAINED", "RAISED_IN_ERROR"];
@@ -78,6 +80,36 @@ pub fn cancel_path(
         Active | Inactive => Ok(CancelPath::Subscription),
         _ if !view.transferred => Ok(CancelPath::Consumer),
         _ => Ok(CancelPath::Supplier),
+    }
+}
+
+/// Does the cancellation asked for by name (`method`) match the path the rules picked? A
+/// consumer cancellation needs an order the supplier never received; a supplier one, an order
+/// it has (a subscription's deactivation included, as the supplier holds the subscription).
+pub fn check_method(
+    view: &OrderView,
+    path: CancelPath,
+    method: Option<CancelMethod>,
+) -> Result<(), RuleError> {
+    let id = &view.document.order_id;
+    match (method, path) {
+        (Some(CancelMethod::Consumer), CancelPath::Supplier | CancelPath::Subscription) => {
+            Err(RuleError::new(
+                RuleCode::UseRequestCancelation,
+                format!(
+                    "order {id} has been transferred to the supplier, so only the supplier can \
+                     cancel it: request a cancelation instead"
+                ),
+            ))
+        }
+        (Some(CancelMethod::Supplier), CancelPath::Consumer) => Err(RuleError::new(
+            RuleCode::UseCancelByConsumer,
+            format!(
+                "order {id} has not been transferred to the supplier, so there is nothing to \
+                 ask of it: cancel it by consumer instead"
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::actor::Holder;
 use crate::model::OrderView;
-use crate::requests::{Amendment, Cancellation, Reactivation};
+use crate::requests::{Amendment, CancelMethod, Cancellation, Reactivation};
 use crate::rules::OperatorAction;
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,10 @@ pub struct CancelRequest {
     pub effective_at: Option<String>,
     pub idempotency_key: Option<String>,
     pub requested_at: String,
+    /// The cancellation asked for by name, refused if the rules pick another path; none lets
+    /// the rules pick. Absent from requests recorded before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<CancelMethod>,
 }
 
 /// The answer to a cancellation request.

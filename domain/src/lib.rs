@@ -14,14 +14,17 @@ pub mod commands;
 pub mod gateway;
 pub mod ids;
 pub mod limits;
+pub mod marketplace;
 pub mod model;
 pub mod money;
 pub mod order;
+pub mod peppol;
 pub mod repeats;
 pub mod requests;
 pub mod rule_code;
 pub mod rules;
 pub mod settings;
+pub mod webhooks;
 
 pub use ids::{OrderId, ParseError, Price, SupplierId, TenantId};
 pub use order::{Change, Checked, EventDetail, Lapse, Order};

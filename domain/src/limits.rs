@@ -166,6 +166,12 @@ pub fn check_plan(plan: &crate::calls::PlanProposal) -> Result<(), String> {
                 "step {i}'s id is not 1-128 characters of A-Z a-z 0-9 . _ -"
             ));
         }
+        if crate::calls::STAGE_CALLS.contains(&step.step_id.as_str()) {
+            return Err(format!(
+                "step id '{}' is the name of one of the order's own calls; use another",
+                step.step_id
+            ));
+        }
         if !seen.insert(step.step_id.as_str()) {
             return Err(format!("step id '{}' appears twice", step.step_id));
         }
@@ -219,6 +225,12 @@ mod tests {
     #[test]
     fn plans_are_bounded_and_their_step_ids_checked() {
         assert_eq!(check_plan(&plan(&["step-1", "step-2"])), Ok(()));
+        // Any id the supplier likes, but not a name of the order's own calls.
+        assert_eq!(check_plan(&plan(&["reserve", "ship.1"])), Ok(()));
+        for reserved in crate::calls::STAGE_CALLS {
+            let e = check_plan(&plan(&["step-1", reserved])).unwrap_err();
+            assert!(e.contains(reserved), "{e}");
+        }
         assert!(check_plan(&plan(&[])).is_err());
         assert!(
             check_plan(&plan(&["step-1", "step-1"]))

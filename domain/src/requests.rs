@@ -115,6 +115,17 @@ pub enum CancelPath {
     Subscription,
 }
 
+/// The cancellation a caller asked for by name, where its interface names one (seed 002's
+/// `cancel_by_consumer` and `request_cancelation`); the core API lets the rules pick the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CancelMethod {
+    /// Without the supplier: only while the supplier has not received the order.
+    Consumer,
+    /// Asked of the supplier: only once it has the order (a subscription's included).
+    Supplier,
+}
+
 /// Which kind of request is open on the order. Only one amendment may be active at a time,
 /// and none may start while a cancellation is open.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -56,10 +56,16 @@ pub enum RuleCode {
     HeldByOperator,
     /// An operator's resume of an order only the supplier holds.
     HeldBySupplier,
+    /// A cancellation asked for without the supplier (seed 002's `cancel_by_consumer`) of an
+    /// order the supplier has received: only the supplier can cancel it now.
+    UseRequestCancelation,
+    /// A cancellation asked of the supplier (seed 002's `request_cancelation`) of an order it
+    /// never received: cancel it without the supplier.
+    UseCancelByConsumer,
 }
 
 impl RuleCode {
-    pub const ALL: [RuleCode; 24] = [
+    pub const ALL: [RuleCode; 26] = [
         RuleCode::NotAmendable,
         RuleCode::RequestInProgress,
         RuleCode::OrderRefMismatch,
@@ -84,6 +90,8 @@ impl RuleCode {
         RuleCode::RequestClosed,
         RuleCode::HeldByOperator,
         RuleCode::HeldBySupplier,
+        RuleCode::UseRequestCancelation,
+        RuleCode::UseCancelByConsumer,
     ];
 
     /// The wire name, e.g. `NOT_AMENDABLE`.
@@ -114,6 +122,8 @@ impl RuleCode {
             RequestClosed => "REQUEST_CLOSED",
             HeldByOperator => "HELD_BY_OPERATOR",
             HeldBySupplier => "HELD_BY_SUPPLIER",
+            UseRequestCancelation => "USE_REQUEST_CANCELATION",
+            UseCancelByConsumer => "USE_CANCEL_BY_CONSUMER",
         }
     }
 
@@ -125,9 +135,21 @@ impl RuleCode {
             IdempotencyKeyReused | ScheduleNotAllowed | ReasonRequired | OrderRefMismatch
             | LineCancelNotAllowed | FieldNotAmendable | ImmutableField | UnknownField
             | InvalidChanges | ValidationFailed => 422,
-            NotAmendable | RequestInProgress | NotSuspendable | NotSuspended | NotRetryable
-            | NotWithdrawable | NotCancellable | NotReactivatable | ReasonCodeNotAllowed
-            | Rejected | RequestClosed | HeldByOperator | HeldBySupplier => 409,
+            NotAmendable
+            | RequestInProgress
+            | NotSuspendable
+            | NotSuspended
+            | NotRetryable
+            | NotWithdrawable
+            | NotCancellable
+            | NotReactivatable
+            | ReasonCodeNotAllowed
+            | Rejected
+            | RequestClosed
+            | HeldByOperator
+            | HeldBySupplier
+            | UseRequestCancelation
+            | UseCancelByConsumer => 409,
         }
     }
 }

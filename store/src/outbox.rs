@@ -10,6 +10,7 @@
 
 use crate::{Backend, Store};
 use orderflow_domain::model::OrderEvent;
+use orderflow_domain::webhooks::{WebhookDialect, body_for};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -23,6 +24,8 @@ pub struct Webhook {
     pub webhook_id: String,
     pub url: String,
     pub topics: Vec<String>,
+    /// The interface it was registered through: what its topics name and what it is sent.
+    pub dialect: WebhookDialect,
     pub created_at: String,
 }
 
@@ -72,7 +75,7 @@ pub(crate) async fn enqueue(
     body: &str,
 ) -> anyhow::Result<u64> {
     let webhooks = sqlx::query(&format!(
-        "SELECT webhook_id, topics FROM webhooks WHERE tenant_id = $1 ORDER BY webhook_id{}",
+        "SELECT webhook_id, topics, dialect FROM webhooks WHERE tenant_id = $1 ORDER BY webhook_id{}",
         backend.for_update()
     ))
     .bind(event.tenant_id.as_str())
@@ -82,9 +85,10 @@ pub(crate) async fn enqueue(
     let mut written = 0;
     for w in webhooks {
         let topics: Vec<String> = serde_json::from_str(w.get::<&str, _>("topics"))?;
-        if !topics.iter().any(|t| t == "*" || t == event_type) {
+        let dialect = WebhookDialect::from_stored(w.get::<&str, _>("dialect"));
+        let Some(body) = body_for(dialect, &topics, event, event_type, body) else {
             continue;
-        }
+        };
         written += sqlx::query(
             "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
                                              body, status, attempts, created_at, next_attempt_at,
@@ -97,7 +101,7 @@ pub(crate) async fn enqueue(
         .bind(event.order_id.as_str())
         .bind(&event.event_uuid)
         .bind(event_type)
-        .bind(body)
+        .bind(&body)
         .bind(now)
         .bind(orderflow_telemetry::propagation::current_traceparent())
         .execute(&mut *tx)
@@ -140,8 +144,8 @@ impl Store {
                 .await?;
         }
         let stored = sqlx::query(
-            "INSERT INTO webhooks (webhook_id, tenant_id, url, topics, secret_enc, created_at)
-             SELECT $1, $2, $3, $4, $5, $6
+            "INSERT INTO webhooks (webhook_id, tenant_id, url, topics, secret_enc, created_at, dialect)
+             SELECT $1, $2, $3, $4, $5, $6, $8
              WHERE (SELECT COUNT(*) FROM webhooks WHERE tenant_id = $2) < $7",
         )
         .bind(&webhook.webhook_id)
@@ -151,6 +155,7 @@ impl Store {
         .bind(secret_enc)
         .bind(&webhook.created_at)
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .bind(webhook.dialect.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -161,7 +166,7 @@ impl Store {
     /// The tenant's webhooks, oldest first.
     pub async fn list_webhooks(&self, tenant_id: &str) -> anyhow::Result<Vec<Webhook>> {
         let rows = sqlx::query(
-            "SELECT webhook_id, url, topics, created_at FROM webhooks WHERE tenant_id = $1
+            "SELECT webhook_id, url, topics, dialect, created_at FROM webhooks WHERE tenant_id = $1
              ORDER BY created_at, webhook_id",
         )
         .bind(tenant_id)
@@ -176,7 +181,7 @@ impl Store {
         webhook_id: &str,
     ) -> anyhow::Result<Option<Webhook>> {
         let row = sqlx::query(
-            "SELECT webhook_id, url, topics, created_at FROM webhooks
+            "SELECT webhook_id, url, topics, dialect, created_at FROM webhooks
              WHERE tenant_id = $1 AND webhook_id = $2",
         )
         .bind(tenant_id)
@@ -427,6 +432,7 @@ fn webhook_row(r: &sqlx::any::AnyRow) -> anyhow::Result<Webhook> {
         webhook_id: r.get("webhook_id"),
         url: r.get("url"),
         topics: serde_json::from_str(r.get::<&str, _>("topics"))?,
+        dialect: WebhookDialect::from_stored(r.get::<&str, _>("dialect")),
         created_at: r.get("created_at"),
     })
 }

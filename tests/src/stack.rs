@@ -184,6 +184,7 @@ impl Stack {
                 base_url: sim_url.clone(),
                 secret: credentials.sim_secret.as_str().into(),
                 concurrent_amendments: false,
+                peppol: Some(orderflow_config::PeppolParty::dev_sim()),
             }],
             workflow: options.workflow.clone(),
             telemetry: options.telemetry.clone(),

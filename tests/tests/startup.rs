@@ -88,6 +88,7 @@ fn one_dev_secret_among_real_credentials_is_enough_to_refuse() {
             base_url: "https://s1.example".into(),
             secret: orderflow_config::DEV_SIM_SECRET.into(),
             concurrent_amendments: false,
+            peppol: None,
         }],
         ..Settings::default()
     });

@@ -41,6 +41,7 @@ async fn call(base_url: &str) -> String {
             base_url: base_url.into(),
             secret: "s".into(),
             concurrent_amendments: false,
+            peppol: None,
         }],
         Duration::from_secs(5),
     )

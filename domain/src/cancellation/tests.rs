@@ -248,3 +248,30 @@ fn the_point_of_no_return_passes_when_its_step_starts() {
         "step 2 failed after starting"
     );
 }
+
+#[test]
+fn a_cancellation_asked_for_by_name_must_be_the_path_the_rules_pick() {
+    let v = view(OrderState::Submitted, false);
+    let all = [
+        CancelPath::Consumer,
+        CancelPath::Supplier,
+        CancelPath::Subscription,
+    ];
+    for path in all {
+        // Without a name, any path goes.
+        assert_eq!(check_method(&v, path, None), Ok(()));
+        let consumer = check_method(&v, path, Some(CancelMethod::Consumer)).map_err(|e| e.code);
+        let supplier = check_method(&v, path, Some(CancelMethod::Supplier)).map_err(|e| e.code);
+        let (want_consumer, want_supplier) = match path {
+            CancelPath::Consumer => (Ok(()), Err(RuleCode::UseCancelByConsumer)),
+            CancelPath::Supplier | CancelPath::Subscription => {
+                (Err(RuleCode::UseRequestCancelation), Ok(()))
+            }
+        };
+        assert_eq!(consumer, want_consumer, "{path:?}");
+        assert_eq!(supplier, want_supplier, "{path:?}");
+    }
+    let e = check_method(&v, CancelPath::Supplier, Some(CancelMethod::Consumer)).unwrap_err();
+    assert!(e.message.contains("request a cancelation"), "{}", e.message);
+    assert_eq!(e.code.http_status(), 409);
+}

@@ -53,6 +53,7 @@ impl Order {
             request.reason_code.as_deref(),
             allowed_codes,
         )?;
+        cancellation::check_method(&self.view, path, request.method)?;
         if request.effective_at.is_some() {
             cancellation::check_schedule(path, &self.view)?;
         }

@@ -20,7 +20,7 @@ pub use decide::Lapse;
 pub use notice::{NoticeKind, SupplierNotice};
 
 use crate::actor::{Actor, ActorType};
-use crate::calls::{RecordInput, SupplierCall};
+use crate::calls::{CallFor, RecordInput, SupplierCall};
 use crate::model::{EventType, OrderDocument, OrderEvent, OrderState, OrderView};
 use crate::requests::{
     Amendment, Cancellation, OrderRequest, PendingRequest, Reactivation, Request, RequestState,
@@ -222,12 +222,15 @@ impl Order {
             .min_by(|a, b| a.1.cmp(&b.1))
     }
 
-    /// The input of a supplier call for `step` (`validate`, `step-2`, `amend/a-1`, …), keyed
-    /// so that activity retries repeat it and an operator retry does not. Only `validate` and
-    /// `transfer` carry the document (the supplier gets the order then); the other calls carry
-    /// the order's ids.
-    pub fn call(&self, workflow_id: &str, step: &str) -> SupplierCall {
+    /// The input of a supplier call, keyed so that activity retries repeat it and an operator
+    /// retry does not. Only `validate` and `transfer` carry the document (the supplier gets
+    /// the order then); the other calls carry the order's ids, and a plan step its id.
+    pub fn call(&self, workflow_id: &str, what: CallFor) -> SupplierCall {
         let d = &self.view.document;
+        let (step, step_id) = match what {
+            CallFor::Stage(name) => (name, None),
+            CallFor::PlanStep(id) => (id, Some(id.to_string())),
+        };
         SupplierCall {
             supplier_id: d.supplier_id.to_string(),
             idempotency_key: rules::idempotency_key(
@@ -239,8 +242,8 @@ impl Order {
             target: d.supplier_order_id(),
             order_ref: d.order_ref.clone(),
             revision: self.view.revision,
-            order: matches!(step, "validate" | "transfer").then(|| d.clone()),
-            step_id: step.starts_with("step-").then(|| step.to_string()),
+            order: matches!(what, CallFor::Stage("validate" | "transfer")).then(|| d.clone()),
+            step_id,
         }
     }
 

@@ -40,6 +40,8 @@ fn every_code_has_its_http_status() {
         (RequestClosed, 409),
         (HeldByOperator, 409),
         (HeldBySupplier, 409),
+        (UseRequestCancelation, 409),
+        (UseCancelByConsumer, 409),
     ];
     assert_eq!(table.len(), RuleCode::ALL.len());
     for (code, status) in table {

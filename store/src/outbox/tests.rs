@@ -15,7 +15,51 @@ on_both_backends!(
     due_deliveries_skip_the_tenants_a_dispatcher_has_no_room_for,
     a_finished_delivery_can_be_sent_again_and_a_pending_one_cannot,
     another_event_under_a_known_seq_is_refused_and_changes_nothing,
+    a_peppol_webhook_is_sent_peppol_notifications_of_its_topics_only,
 );
+
+/// A Peppol webhook hears of a supplier-path cancellation in Peppol's words; a core webhook
+/// of the same tenant gets the same events as recorded.
+async fn a_peppol_webhook_is_sent_peppol_notifications_of_its_topics_only(store: Store) {
+    subscribe(&store, "acme", "core", &["*"]).await;
+    subscribe_as(
+        &store,
+        "acme",
+        "peppol",
+        &["OrderCancellationSent"],
+        WebhookDialect::Peppol,
+    )
+    .await;
+    let listed = store.list_webhooks("acme").await.unwrap();
+    let dialects: Vec<_> = listed.iter().map(|w| w.dialect).collect();
+    assert_eq!(dialects, [WebhookDialect::Core, WebhookDialect::Peppol]);
+
+    store
+        .record(&record("acme", 1, EventType::StateChanged))
+        .await
+        .unwrap();
+    let mut pending = record("acme", 2, EventType::CancellationPending);
+    pending.event.detail = serde_json::json!({
+        "cancellation_id": "c-1", "path": "SUPPLIER", "response_code": null
+    });
+    store.record(&pending).await.unwrap();
+    let mut answered = record("acme", 3, EventType::CancellationRejected);
+    answered.event.detail = serde_json::json!({
+        "cancellation_id": "c-1", "path": "SUPPLIER", "response_code": "RE"
+    });
+    store.record(&answered).await.unwrap();
+
+    assert_eq!(store.list_deliveries("core", 10).await.unwrap().len(), 3);
+    let peppol = store.list_deliveries("peppol", 10).await.unwrap();
+    assert_eq!(peppol.len(), 1, "{peppol:?}");
+    assert_eq!(peppol[0].event_uuid, "acme-o1-e2");
+    let sent = lease(&store, now_ms() + 1).await;
+    let body = sent.iter().find(|d| d.webhook_id == "peppol").unwrap();
+    let body: serde_json::Value = serde_json::from_str(&body.body).unwrap();
+    assert_eq!(body["topic"], "OrderCancellationSent");
+    assert_eq!(body["documentId"], "o1");
+    assert_eq!(body["cancellationId"], "c-1");
+}
 
 /// A retried record of the same event is fine; another event under its `seq` (a diverged
 /// replay) is refused, and neither the event, the order row nor the outbox changes.
@@ -146,11 +190,22 @@ fn record_for(tenant: &str, order_id: &str, seq: u64, event_type: EventType) -> 
 }
 
 async fn subscribe(store: &Store, tenant: &str, id: &str, topics: &[&str]) {
+    subscribe_as(store, tenant, id, topics, WebhookDialect::Core).await;
+}
+
+async fn subscribe_as(
+    store: &Store,
+    tenant: &str,
+    id: &str,
+    topics: &[&str],
+    dialect: WebhookDialect,
+) {
     let keys = SecretBox::from_hex(DEV_WEBHOOK_KEY).unwrap();
     let webhook = Webhook {
         webhook_id: id.into(),
         url: "http://127.0.0.1:9/none".into(),
         topics: topics.iter().map(|t| t.to_string()).collect(),
+        dialect,
         created_at: "2026-01-01T00:00:00.000Z".into(),
     };
     let sealed = keys.seal(id, "0123456789abcdef").unwrap();
@@ -258,6 +313,7 @@ async fn the_webhook_cap_holds_under_concurrent_creations(store: Store) {
                 webhook_id: format!("{tenant}-{i}"),
                 url: "http://127.0.0.1:9/none".into(),
                 topics: vec!["*".into()],
+                dialect: WebhookDialect::Core,
                 created_at: "2026-01-01T00:00:00.000Z".into(),
             };
             let sealed = keys.seal(&webhook.webhook_id, "0123456789abcdef").unwrap();

@@ -8,7 +8,18 @@ use super::*;
 
 /// A request body the operation accepts, so a refusal is about the tenant, not the input.
 fn body_for(method: &Method, path: &str, order_ref: &str) -> Option<Value> {
+    let later = json!({ "effective_date": "2099-01-01" });
     match (method.as_str(), path) {
+        // The dialects' bodies (the seeds' shapes).
+        ("PATCH", p) if p.starts_with("/compat/marketplace/") => {
+            Some(json!({ "order": { "state_event": "request_cancelation" } }))
+        }
+        (_, p) if p.starts_with("/compat/subscriptions/") && p.ends_with("/cancel") => {
+            Some(json!({ "order": later }))
+        }
+        (_, p) if p.starts_with("/compat/subscriptions/") && p.ends_with("/reactivate") => {
+            Some(json!({ "account": later }))
+        }
         ("PATCH", _) => Some(json!({ "order_ref": order_ref, "changes": { "notes": "x" } })),
         (_, p) if p.ends_with("amendments:preview") => {
             Some(json!({ "order_ref": order_ref, "changes": { "notes": "x" } }))
@@ -35,7 +46,12 @@ struct Owned {
     reactivation_id: String,
     webhook_id: String,
     delivery_id: String,
+    /// An order with a cancellation the supplier answered (RE): the Peppol documents' order.
+    peppol_order_id: String,
 }
+
+/// acme's Peppol participant id (`orderflow dev` and the test stacks).
+const ACME_PARTY: &str = "9915:acme";
 
 impl Owned {
     /// The path of `template` with acme's ids, and the body to send: requests
@@ -54,6 +70,12 @@ impl Owned {
         } else {
             (&self.order_id, &self.order_ref, &self.amendment_id)
         };
+        if template.contains("{documentId}") {
+            let path = template
+                .replace("{partyId}", ACME_PARTY)
+                .replace("{documentId}", &self.peppol_order_id);
+            return (path, body_for(method, template, ""));
+        }
         let id = if template.starts_with("/v1/webhooks") {
             &self.webhook_id
         } else {
@@ -113,6 +135,32 @@ async fn acme_resources(stack: &Stack) -> Owned {
     assert_eq!(r.body["reactivation"]["state"], "SCHEDULED");
     let reactivation_id = r.body["reactivation"]["reactivation_id"].as_str().unwrap();
 
+    // An Order Cancellation through the Peppol dialect, refused by the supplier.
+    let peppol_order_id = new_id("secret-peppol");
+    let knobs = [("sim.step_ms", "60000"), ("sim.cancel", "re")];
+    submit(&acme, &order(&peppol_order_id, &knobs)).await;
+    wait_state(
+        &acme,
+        &peppol_order_id,
+        "EXECUTION",
+        Duration::from_secs(60),
+    )
+    .await;
+    let base = format!("/compat/peppol/api/v1/{ACME_PARTY}/purchaseOrder/{peppol_order_id}");
+    let r = acme
+        .post(&format!("{base}/cancel"), &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 202, "{}", r.body);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while acme.get(&format!("{base}/response")).await.unwrap().status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no Order Response for {base}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     let deliveries = format!("/v1/webhooks/{webhook_id}/deliveries");
     let listed = acme.get(&deliveries).await.unwrap();
     assert_eq!(listed.status, 200, "{}", listed.body);
@@ -129,6 +177,7 @@ async fn acme_resources(stack: &Stack) -> Owned {
         reactivation_id: reactivation_id.to_string(),
         webhook_id,
         delivery_id,
+        peppol_order_id,
     }
 }
 

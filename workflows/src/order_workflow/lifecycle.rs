@@ -16,7 +16,7 @@ use super::{Halt, OrderWorkflow, Place, Stage, WorkflowSettings};
 use crate::activities::OrderActivities;
 use orderflow_domain::Change;
 use orderflow_domain::actor::ActorType;
-use orderflow_domain::calls::{PlanProposal, StepOutcome, SupplierCall, Verdict};
+use orderflow_domain::calls::{CallFor, PlanProposal, StepOutcome, SupplierCall, Verdict};
 use orderflow_domain::model::{OrderState, PqfCause, StepStatus};
 use std::time::Duration;
 use temporalio_common::{ActivityDefinition, RetryPolicy};
@@ -105,7 +105,7 @@ async fn lifecycle(
                     ctx,
                     g,
                     || OrderActivities::transfer,
-                    "transfer",
+                    CallFor::Stage("transfer"),
                     &format!("Transfer order {label}"),
                     (&stage, retry),
                 ));
@@ -143,7 +143,7 @@ async fn lifecycle(
                     ctx,
                     g,
                     || OrderActivities::plan,
-                    "plan",
+                    CallFor::Stage("plan"),
                     &format!("Develop plan for order {label}"),
                     (&stage, retry),
                 ));
@@ -217,6 +217,7 @@ where
         PqfCause::Validation => "validate",
         PqfCause::Feasibility => "feasibility",
     };
+    let step = CallFor::Stage(step);
     let verdict = proceed!(supplier_call(ctx, generation, activity, step, summary, at));
     if verdict.passed {
         return Ok(Ok(next));
@@ -320,7 +321,7 @@ async fn supplier_call<AD>(
     ctx: &WorkflowContext<OrderWorkflow>,
     generation: u32,
     activity: impl Fn() -> AD,
-    step: &str,
+    step: CallFor<'_>,
     summary: &str,
     at: (&Stage, bool),
 ) -> WorkflowResult<Result<AD::Output, Halt>>
@@ -403,7 +404,7 @@ async fn run_step(
                 ctx,
                 generation,
                 || OrderActivities::step,
-                step_id,
+                CallFor::PlanStep(step_id),
                 &summary,
                 (&stage, false),
             ))

@@ -16,7 +16,7 @@ use super::lifecycle::supplier_options;
 use super::wait::{before_timer, unless};
 use super::{Decision, OrderWorkflow};
 use crate::activities::OrderActivities;
-use orderflow_domain::calls::{AmendAnswer, AmendCall, CancelAnswer, CancelCall};
+use orderflow_domain::calls::{AmendAnswer, AmendCall, CallFor, CancelAnswer, CancelCall};
 use orderflow_domain::requests::{AmendDecision, AmendPath, Amendment, Cancellation, ResponseCode};
 use orderflow_domain::{Change, Lapse};
 use std::time::Duration;
@@ -85,7 +85,9 @@ pub(super) async fn send_amendment(
     let id = pending.amendment_id.clone();
     let (input, settings) = ctx.state(|s| {
         let call = AmendCall {
-            call: s.order.call(&workflow_id, &format!("amend/{id}")),
+            call: s
+                .order
+                .call(&workflow_id, CallFor::Stage(&format!("amend/{id}"))),
             amendment_id: id.clone(),
             changes: pending.changes.clone(),
         };
@@ -182,7 +184,9 @@ async fn negotiate_cancellation(
     let id = pending.cancellation_id.clone();
     let (input, settings) = ctx.state(|s| {
         let call = CancelCall {
-            call: s.order.call(&workflow_id, &format!("cancel/{id}")),
+            call: s
+                .order
+                .call(&workflow_id, CallFor::Stage(&format!("cancel/{id}"))),
             cancellation_id: id.clone(),
             reason: pending.reason.clone(),
             reason_code: pending.reason_code.clone(),

@@ -12,6 +12,7 @@ use super::failure::call_failure;
 use super::lifecycle::supplier_options;
 use super::negotiation::idle;
 use crate::activities::{NoticeCall, OrderActivities};
+use orderflow_domain::calls::CallFor;
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 pub(super) async fn tell_supplier(ctx: &WorkflowContext<OrderWorkflow>) -> WorkflowResult<()> {
@@ -25,7 +26,7 @@ pub(super) async fn tell_supplier(ctx: &WorkflowContext<OrderWorkflow>) -> Workf
         idle(ctx, |s| &mut s.notices_idle, wait).await?;
         let Some((notice, call, settings)) = ctx.state(|s| {
             let notice = s.order.next_notice()?.clone();
-            let call = s.order.call(&workflow_id, &notice.step());
+            let call = s.order.call(&workflow_id, CallFor::Stage(&notice.step()));
             Some((notice, call, s.settings.clone()))
         }) else {
             return Ok(());

@@ -8,6 +8,7 @@ mod subscriptions;
 
 use super::*;
 use crate::actor::Holder;
+use crate::calls::CallFor::{PlanStep, Stage};
 use crate::calls::{PlanProposal, PlannedStep};
 use crate::commands::{AmendRequest, CancelRequest, ReactivateRequest};
 use crate::model::{EventType, OrderType, PlanStatus, StepStatus};
@@ -60,6 +61,7 @@ pub(super) fn cancel(id: &str, effective_at: Option<&str>) -> CancelRequest {
         effective_at: effective_at.map(String::from),
         idempotency_key: None,
         requested_at: AT.into(),
+        method: None,
     }
 }
 
@@ -156,7 +158,7 @@ fn suspend_and_resume_return_to_where_the_order_was() {
 fn a_failed_call_parks_the_order_and_a_retry_gets_a_fresh_key() {
     let mut o = order();
     to(&mut o, OrderState::PlanDevelopment);
-    let key = o.call("order/acme/o-1", "plan").idempotency_key;
+    let key = o.call("order/acme/o-1", Stage("plan")).idempotency_key;
     let parked = o.call_failed("supplier down".into());
     assert_eq!(parked.to, Some(OrderState::ErrorHandler));
     apply(&mut o, parked);
@@ -165,9 +167,12 @@ fn a_failed_call_parks_the_order_and_a_retry_gets_a_fresh_key() {
         .unwrap();
     assert_eq!(retry.to, Some(OrderState::PlanDevelopment));
     apply(&mut o, retry);
-    assert_ne!(o.call("order/acme/o-1", "plan").idempotency_key, key);
-    assert_eq!(o.call("w", "step-2").step_id.as_deref(), Some("step-2"));
-    assert_eq!(o.call("w", "plan").step_id, None);
+    assert_ne!(o.call("order/acme/o-1", Stage("plan")).idempotency_key, key);
+    // A plan step's call names it, whatever id the supplier chose.
+    for id in ["step-2", "reserve", "ship.1"] {
+        assert_eq!(o.call("w", PlanStep(id)).step_id.as_deref(), Some(id));
+    }
+    assert_eq!(o.call("w", Stage("plan")).step_id, None);
 }
 
 #[test]
@@ -377,17 +382,22 @@ fn a_carried_order_keeps_the_changes_of_its_latest_settled_amendments_only() {
 fn only_validation_and_transfer_carry_the_document() {
     let o = order();
     for step in ["validate", "transfer"] {
-        assert_eq!(o.call("w", step).order.as_ref(), Some(o.document()));
+        assert_eq!(o.call("w", Stage(step)).order.as_ref(), Some(o.document()));
     }
-    for step in ["feasibility", "plan", "step-1", "amend/a-1", "cancel/c-1"] {
-        let call = o.call("w", step);
+    let others = ["feasibility", "plan", "amend/a-1", "cancel/c-1"].map(Stage);
+    for what in others
+        .into_iter()
+        .chain([PlanStep("step-1"), PlanStep("validate-it")])
+    {
+        let call = o.call("w", what);
+        let step = format!("{what:?}");
         assert_eq!(call.order, None, "{step}");
         assert_eq!(call.supplier_order_id(), "acme:o-1");
         assert_eq!(call.order_json()["order_ref"], "PO-1");
         assert_eq!(call.order_json()["order_id"], "o-1");
     }
     // A call scheduled before (the whole document, no ids) still names its order.
-    let mut old = serde_json::to_value(o.call("w", "validate")).unwrap();
+    let mut old = serde_json::to_value(o.call("w", Stage("validate"))).unwrap();
     old.as_object_mut().unwrap().remove("supplier_order_id");
     let old: SupplierCall = serde_json::from_value(old).unwrap();
     assert_eq!(old.supplier_order_id(), "acme:o-1");
