@@ -1,12 +1,12 @@
 //! The order workflow's activities (contract in `orderflow_workflows::activities`).
 
-use crate::supplier::{SupplierClient, permanent, required};
+use crate::supplier::SupplierClient;
+use crate::supplier::wire::{self, Request};
 use orderflow_store::Store;
 use orderflow_workflows::activities::{
     AmendAnswer, AmendCall, CancelAnswer, CancelCall, NoticeCall, PlanProposal, RecordInput,
     StepOutcome, SupplierCall, Verdict, defs,
 };
-use serde_json::{Value, json};
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -39,50 +39,18 @@ async fn heartbeating<T>(ctx: &ActivityContext, call: impl Future<Output = T>) -
 /// Well inside the workflow's heartbeat timeout.
 const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-fn order_path(call: &SupplierCall, suffix: &str) -> String {
-    format!("/orders/{}{suffix}", call.supplier_order_id())
-}
-
-fn decode<T: serde::de::DeserializeOwned>(body: Value, path: &str) -> Result<T, ActivityError> {
-    serde_json::from_value(body.clone()).map_err(|e| {
-        // The detail goes to the log: a failure message ends up in the order's events.
-        tracing::warn!(%path, error = %e, %body, "supplier answer not understood");
-        permanent(
-            "SupplierProtocolError",
-            format!("supplier answer to POST {path} is not understood"),
-        )
-    })
-}
-
-fn verdict(
-    body: &Value,
-    field: &str,
-    pass: impl Fn(&Value) -> bool,
-    path: &str,
-) -> Result<Verdict, ActivityError> {
-    let value = required(body, field, path)?;
-    Ok(Verdict {
-        passed: pass(value),
-        reason: body
-            .get("reason")
-            .and_then(Value::as_str)
-            .map(orderflow_domain::limits::clip),
-    })
-}
-
 impl OrderActivitiesImpl {
-    /// POSTs the call's order (the document for validation and transfer, else its ids) to
-    /// `path` of the call's supplier, heartbeating meanwhile.
-    async fn call(
+    /// Sends `request` to the call's supplier, heartbeating meanwhile.
+    async fn send(
         &self,
         ctx: &ActivityContext,
         call: &SupplierCall,
-        path: &str,
+        request: &Request,
     ) -> Result<crate::supplier::Answer, ActivityError> {
         heartbeating(
             ctx,
             self.suppliers
-                .post(call, path, json!({ "order": call.order_json() })),
+                .post(call, &request.path, request.body.clone()),
         )
         .await
     }
@@ -96,9 +64,9 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<Verdict, ActivityError> {
-        let path = order_path(&call, "/validate");
-        let answer = self.call(&ctx, &call, &path).await?;
-        verdict(&answer.body, "result", |v| v == "PASS", &path)
+        let request = wire::validate(&call);
+        let answer = self.send(&ctx, &call, &request).await?;
+        wire::read_validation(&answer.body, &request.path)
     }
 
     #[activity(definition = defs::Transfer)]
@@ -107,7 +75,7 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<(), ActivityError> {
-        self.call(&ctx, &call, "/orders").await?;
+        self.send(&ctx, &call, &wire::transfer(&call)).await?;
         Ok(())
     }
 
@@ -117,9 +85,9 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<Verdict, ActivityError> {
-        let path = order_path(&call, "/feasibility");
-        let answer = self.call(&ctx, &call, &path).await?;
-        verdict(&answer.body, "feasible", |v| v == &Value::Bool(true), &path)
+        let request = wire::feasibility(&call);
+        let answer = self.send(&ctx, &call, &request).await?;
+        wire::read_feasibility(&answer.body, &request.path)
     }
 
     #[activity(definition = defs::Plan)]
@@ -128,16 +96,9 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<PlanProposal, ActivityError> {
-        let path = order_path(&call, "/plan");
-        let answer = self.call(&ctx, &call, &path).await?;
-        let plan: PlanProposal = decode(answer.body, &path)?;
-        if let Err(problem) = orderflow_domain::limits::check_plan(&plan) {
-            return Err(permanent(
-                "SupplierProtocolError",
-                format!("the supplier proposed a plan orderflow cannot take: {problem}"),
-            ));
-        }
-        Ok(plan)
+        let request = wire::plan(&call);
+        let answer = self.send(&ctx, &call, &request).await?;
+        wire::read_plan(answer.body, &request.path)
     }
 
     #[activity(definition = defs::Step)]
@@ -146,20 +107,9 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         call: SupplierCall,
     ) -> Result<StepOutcome, ActivityError> {
-        let step_id = call.step_id.clone().unwrap_or_default();
-        let path = order_path(&call, &format!("/steps/{step_id}"));
-        let answer = self.call(&ctx, &call, &path).await?;
-        match required(&answer.body, "status", &path)?.as_str() {
-            Some("DONE") => Ok(StepOutcome::Done),
-            Some("ACCEPTED") => Ok(StepOutcome::Accepted),
-            _ => {
-                tracing::warn!(%path, body = %answer.body, "unexpected step status");
-                Err(permanent(
-                    "SupplierProtocolError",
-                    format!("unexpected step status from supplier on POST {path}"),
-                ))
-            }
-        }
+        let request = wire::step(&call);
+        let answer = self.send(&ctx, &call, &request).await?;
+        wire::read_step(&answer.body, &request.path)
     }
 
     /// Sends an amendment to the supplier: `ACCEPT`, `REJECT` or `PENDING` (decided later
@@ -170,15 +120,9 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         input: AmendCall,
     ) -> Result<AmendAnswer, ActivityError> {
-        let path = order_path(&input.call, "/amendments");
-        let body = json!({
-            "amendment_id": input.amendment_id,
-            "changes": input.changes,
-            "order": input.call.order_json(),
-        });
-        let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
-        // An unknown decision does not decode: a permanent protocol error.
-        decode(answer.body, &path)
+        let request = wire::amend(&input);
+        let answer = self.send(&ctx, &input.call, &request).await?;
+        wire::read_amend(answer.body, &request.path)
     }
 
     /// Sends a cancellation to the supplier: `AP`, `RE` or `PENDING` (answered later by
@@ -189,16 +133,9 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         input: CancelCall,
     ) -> Result<CancelAnswer, ActivityError> {
-        let path = order_path(&input.call, "/cancellations");
-        let body = json!({
-            "cancellation_id": input.cancellation_id,
-            "reason": input.reason,
-            "reason_code": input.reason_code,
-            "order": input.call.order_json(),
-        });
-        let answer = heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
-        // An unknown response code does not decode: a permanent protocol error.
-        decode(answer.body, &path)
+        let request = wire::cancel(&input);
+        let answer = self.send(&ctx, &input.call, &request).await?;
+        wire::read_cancel(answer.body, &request.path)
     }
 
     /// Tells the supplier that a subscription was deactivated or reactivated, when and why.
@@ -209,14 +146,7 @@ impl OrderActivitiesImpl {
         ctx: ActivityContext,
         input: NoticeCall,
     ) -> Result<(), ActivityError> {
-        let n = &input.notice;
-        let path = order_path(&input.call, &format!("/{}", n.kind.as_str()));
-        let body = json!({
-            "request_id": n.request_id,
-            "effective_at": n.effective_at,
-            "reason": n.reason,
-        });
-        heartbeating(&ctx, self.suppliers.post(&input.call, &path, body)).await?;
+        self.send(&ctx, &input.call, &wire::notify(&input)).await?;
         Ok(())
     }
 

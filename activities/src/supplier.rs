@@ -23,6 +23,8 @@ use std::time::Duration;
 use temporalio_common::error::ApplicationFailure;
 use temporalio_sdk::activities::ActivityError;
 
+pub mod wire;
+
 /// The largest supplier answer read; larger is a protocol error.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The most of a supplier's refusal reason a failure message keeps.
@@ -204,5 +206,7 @@ pub fn required<'a>(body: &'a Value, field: &str, path: &str) -> Result<&'a Valu
     })
 }
 
+#[cfg(test)]
+mod contract_tests;
 #[cfg(test)]
 mod tests;

@@ -7,7 +7,7 @@ use orderflow_domain::calls::SupplierCall;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves `answer` (a whole HTTP response) to every connection; returns the base URL.
-async fn server(answer: Vec<u8>) -> String {
+pub(super) async fn server(answer: Vec<u8>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -24,7 +24,7 @@ async fn server(answer: Vec<u8>) -> String {
     url
 }
 
-fn response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+pub(super) fn response(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     let mut out = format!(
         "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n{headers}\r\n",
         body.len()
