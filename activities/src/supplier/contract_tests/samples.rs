@@ -27,7 +27,9 @@ pub(super) fn call(order_id: &str, step: &str, document: Option<OrderDocument>) 
         order_ref: format!("PO-{order_id}"),
         revision: 2,
         order: document,
-        step_id: step.starts_with("step-").then(|| step.to_string()),
+        // As `Order::call`: a plan step (not a stage call, nor a request's `kind/id`) names itself.
+        step_id: (!step.contains('/') && !orderflow_domain::calls::STAGE_CALLS.contains(&step))
+            .then(|| step.to_string()),
     }
 }
 
@@ -94,6 +96,7 @@ pub(super) fn client(base_url: &str) -> crate::supplier::SupplierClient {
         base_url: base_url.into(),
         secret: super::sim::SECRET.into(),
         concurrent_amendments: false,
+        peppol: None,
     };
     crate::supplier::SupplierClient::new(vec![supplier], std::time::Duration::from_secs(10))
         .unwrap()
