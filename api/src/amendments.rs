@@ -43,7 +43,7 @@ pub(crate) fn tenant(caller: Caller) -> Result<String, ApiError> {
 }
 
 /// `If-Match: 3` or `If-Match: "3"`.
-fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<u32>, ApiError> {
     let Some(value) = headers.get(axum::http::header::IF_MATCH) else {
         return Ok(None);
     };
@@ -121,6 +121,26 @@ pub async fn amend_order(
     let tenant_id = tenant(caller)?;
     let expected_revision = if_match(&headers)?;
     let idempotency_key = idempotency_key(&headers)?;
+    let (status, answer) = amend(
+        &state,
+        &tenant_id,
+        &order_id,
+        (expected_revision, idempotency_key),
+        body,
+    )
+    .await?;
+    Ok((status, Json(answer)))
+}
+
+/// A tenant's amendment of its order, from any interface, with the request's `If-Match`
+/// revision and `Idempotency-Key`: 200 when decided, 202 while PENDING.
+pub async fn amend(
+    state: &AppState,
+    tenant_id: &str,
+    order_id: &str,
+    (expected_revision, idempotency_key): (Option<u32>, Option<String>),
+    body: AmendBody,
+) -> Result<(StatusCode, AmendmentAnswer), ApiError> {
     let changes = Value::Object(body.changes);
     ApiError::check_limits(
         "the amendment",
@@ -129,7 +149,7 @@ pub async fn amend_order(
             limits::check_object("changes", &changes),
         ],
     )?;
-    let current = load(&state, &tenant_id, &order_id).await?;
+    let current = load(state, tenant_id, order_id).await?;
     // A draft or an ended order has no running workflow to ask: answer from the rules.
     if !rules::has_running_workflow(current.state) {
         amendment::check_amendment(&current, current.pending_kind(), &body.order_ref, &changes)
@@ -138,8 +158,8 @@ pub async fn amend_order(
     let outcome = state
         .engine
         .amend(
-            &tenant_id,
-            &order_id,
+            tenant_id,
+            order_id,
             AmendRequest {
                 amendment_id: uuid::Uuid::now_v7().to_string(),
                 order_ref: body.order_ref,
@@ -157,10 +177,10 @@ pub async fn amend_order(
     };
     Ok((
         status,
-        Json(AmendmentAnswer {
+        AmendmentAnswer {
             amendment: outcome.amendment,
             order: outcome.order,
-        }),
+        },
     ))
 }
 

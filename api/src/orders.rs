@@ -186,17 +186,29 @@ pub async fn create_order(
 ) -> Result<Response, ApiError> {
     let tenant_id = crate::extract::tenant_only(caller, "orders are placed")?;
     let key = idempotency_key(&headers)?;
+    let (status, view) = place_order(&state, tenant_id, key, body).await?;
+    Ok(created(status, view))
+}
+
+/// A tenant's new order, from any interface: 201 with the order placed (or saved as a
+/// draft), 200 with the order an `Idempotency-Key` already made.
+pub async fn place_order(
+    state: &AppState,
+    tenant_id: String,
+    key: Option<String>,
+    body: NewOrder,
+) -> Result<(StatusCode, OrderView), ApiError> {
     let place = body.place.unwrap_or(true);
     let digest = request_digest(&body)?;
-    let mut order = body.into_document(&state, tenant_id)?;
+    let mut order = body.into_document(state, tenant_id)?;
     let taken = state
         .store
         .get_order(&order.tenant_id, &order.order_id)
         .await?
         .is_some();
     if let Some(key) = &key {
-        match keyed_order(&state, &order, key, &digest, taken).await? {
-            Keyed::Repeat(view) => return Ok(created(StatusCode::OK, *view)),
+        match keyed_order(state, &order, key, &digest, taken).await? {
+            Keyed::Repeat(view) => return Ok((StatusCode::OK, *view)),
             Keyed::Place(order_id) => order.order_id = order_id,
         }
         // The id was free when the key was claimed, so an order under it now is the key's
@@ -206,20 +218,20 @@ pub async fn create_order(
             .get_order(&order.tenant_id, &order.order_id)
             .await?
         {
-            return Ok(created(StatusCode::OK, existing));
+            return Ok((StatusCode::OK, existing));
         }
     } else if taken {
         return Err(ApiError::duplicate_order(&order.order_id));
     }
     let mut view = OrderView::received(order, now());
     let view = if place {
-        if let Err(e) = start_workflow(&state, &mut view).await {
+        if let Err(e) = start_workflow(state, &mut view).await {
             // Another request with the same key started it a moment ago: answer with that
             // order.
             if key.is_some() && e.code == "DUPLICATE_ORDER" {
                 let order_id = &view.document.order_id;
-                let repeat = wait_for_order(&state, &view.document.tenant_id, order_id).await?;
-                return Ok(created(StatusCode::OK, repeat));
+                let repeat = wait_for_order(state, &view.document.tenant_id, order_id).await?;
+                return Ok((StatusCode::OK, repeat));
             }
             return Err(e);
         }
@@ -227,9 +239,9 @@ pub async fn create_order(
         state.store.insert_received(&view).await?;
         view
     } else {
-        drafts::insert(&state, view).await?
+        drafts::insert(state, view).await?
     };
-    Ok(created(StatusCode::CREATED, view))
+    Ok((StatusCode::CREATED, view))
 }
 
 /// An order answer with its `Location`.

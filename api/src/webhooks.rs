@@ -79,6 +79,12 @@ pub fn check_topics(
             |t| t == "*" || serde_json::from_value::<EventType>(Value::String(t.into())).is_ok(),
             "an event type (or \"*\")",
         ),
+        WebhookDialect::Tmf622 => (
+            |t| orderflow_domain::tmf622::EVENT_TYPES.contains(&t),
+            "a TMF622 event type (ProductOrderCreateEvent, ProductOrderStateChangeEvent, \
+             ProductOrderAttributeValueChangeEvent, CancelProductOrderCreateEvent, \
+             CancelProductOrderStateChangeEvent)",
+        ),
         WebhookDialect::Peppol => (
             |t| serde_json::from_value::<peppol::Topic>(Value::String(t.into())).is_ok(),
             "a Peppol topic (OrderCancellationSent, OrderResponseReceived)",

@@ -36,6 +36,7 @@ impl Settings {
                     key_sha256: sha256_hex(key),
                     unsolicited_cease_from: vec!["sim".into()],
                     peppol_participant_id: Some(format!("9915:{tenant}")),
+                    default_supplier: Some("sim".into()),
                 })
                 .collect(),
             operator_token_sha256: sha256_hex(DEV_OPERATOR_TOKEN),
@@ -138,6 +139,7 @@ mod tests {
                 key_sha256: sha256_hex("a-real-key"),
                 unsolicited_cease_from: Vec::new(),
                 peppol_participant_id: None,
+                default_supplier: None,
             }],
             operator_token_sha256: sha256_hex("a-real-token"),
             suppliers: vec![SupplierSettings {

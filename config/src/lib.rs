@@ -78,6 +78,9 @@ pub struct TenantKey {
     /// of the Peppol dialect's paths. None: the tenant has no Peppol interface.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peppol_participant_id: Option<String>,
+    /// The supplier of an order that names none (TMF622's `relatedParty` may leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_supplier: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -265,6 +268,14 @@ impl Settings {
         self.tenants.iter().any(|t| {
             t.tenant_id == tenant_id && t.unsolicited_cease_from.iter().any(|s| s == supplier_id)
         })
+    }
+
+    /// The supplier of `tenant_id`'s orders that name none, if it has one.
+    pub fn default_supplier(&self, tenant_id: &str) -> Option<&str> {
+        self.tenants
+            .iter()
+            .find(|t| t.tenant_id == tenant_id)
+            .and_then(|t| t.default_supplier.as_deref())
     }
 
     /// The Peppol participant id of `tenant_id`, if it has one.

@@ -41,6 +41,7 @@ impl StackCredentials {
                     key_sha256: sha256_hex(key),
                     unsolicited_cease_from: vec!["sim".into()],
                     peppol_participant_id: Some(format!("9915:{tenant}")),
+                    default_supplier: Some("sim".into()),
                 })
                 .collect(),
             operator_token_sha256: sha256_hex(&self.operator_token),

@@ -24,6 +24,7 @@ pub mod requests;
 pub mod rule_code;
 pub mod rules;
 pub mod settings;
+pub mod tmf622;
 pub mod webhooks;
 
 pub use ids::{OrderId, ParseError, Price, SupplierId, TenantId};

@@ -1,10 +1,11 @@
 //! What a webhook is sent, by the interface it was registered through: a core webhook
 //! subscribes to event types and receives each event as recorded; a Peppol webhook subscribes
-//! to Peppol topics and receives Peppol notifications. One outbox and one dispatcher serve
+//! to Peppol topics and receives Peppol notifications; a TMF622 hub subscribes to TMF622
+//! event types and receives TMF event envelopes. One outbox and one dispatcher serve
 //! both, so every dialect's deliveries are durable, ordered, retried and signed alike.
 
-use crate::model::OrderEvent;
-use crate::peppol;
+use crate::model::{OrderEvent, OrderView};
+use crate::{peppol, tmf622};
 use serde::{Deserialize, Serialize};
 
 /// The interface a webhook was registered through.
@@ -17,6 +18,9 @@ pub enum WebhookDialect {
     Core,
     /// `POST /compat/peppol/api/v1/webhooks`: topics are [`peppol::Topic`]s.
     Peppol,
+    /// `POST /tmf-api/productOrderingManagement/v5/hub`: topics are TMF622 event types
+    /// ([`tmf622::EVENT_TYPES`]).
+    Tmf622,
 }
 
 impl WebhookDialect {
@@ -24,6 +28,7 @@ impl WebhookDialect {
         match self {
             WebhookDialect::Core => "core",
             WebhookDialect::Peppol => "peppol",
+            WebhookDialect::Tmf622 => "tmf622",
         }
     }
 
@@ -31,33 +36,43 @@ impl WebhookDialect {
     pub fn from_stored(name: &str) -> WebhookDialect {
         match name {
             "peppol" => WebhookDialect::Peppol,
+            "tmf622" => WebhookDialect::Tmf622,
             _ => WebhookDialect::Core,
         }
     }
 }
 
-/// The body a webhook of `dialect` subscribed to `topics` is sent for `event`, or `None` if
-/// it did not subscribe to it. `event_json` is the event as recorded, the core body.
+/// What a webhook of `dialect` subscribed to `topics` is sent for `event` (the order `view`
+/// after it): each delivery's id and body, none if it did not subscribe to the event.
+/// `event_json` is the event as recorded, the core body; a delivery id is the event's
+/// `event_uuid`, with `:<n>` after the first when one event makes several notifications.
 pub fn body_for(
     dialect: WebhookDialect,
     topics: &[String],
     event: &OrderEvent,
+    view: &OrderView,
     event_type: &str,
     event_json: &str,
-) -> Option<String> {
+) -> Vec<(String, String)> {
+    let subscribed = |topic: &str| topics.iter().any(|t| t == topic);
     match dialect {
-        WebhookDialect::Core => topics
-            .iter()
-            .any(|t| t == "*" || t == event_type)
-            .then(|| event_json.to_string()),
-        WebhookDialect::Peppol => {
-            let n = peppol::notification(event)?;
-            let topic = serde_json::to_value(n.topic).ok()?;
-            topics
-                .iter()
-                .any(|t| topic == t.as_str())
-                .then(|| serde_json::to_string(&n).ok())?
-        }
+        WebhookDialect::Core => (subscribed("*") || subscribed(event_type))
+            .then(|| (event.event_uuid.clone(), event_json.to_string()))
+            .into_iter()
+            .collect(),
+        WebhookDialect::Peppol => peppol::notification(event)
+            .filter(|n| {
+                serde_json::to_value(n.topic).is_ok_and(|t| t.as_str().is_some_and(subscribed))
+            })
+            .and_then(|n| serde_json::to_string(&n).ok())
+            .map(|body| (event.event_uuid.clone(), body))
+            .into_iter()
+            .collect(),
+        WebhookDialect::Tmf622 => tmf622::notifications(event, view)
+            .into_iter()
+            .filter(|n| subscribed(n.event_type))
+            .map(|n| (n.id, n.body.to_string()))
+            .collect(),
     }
 }
 
@@ -65,7 +80,8 @@ pub fn body_for(
 mod tests {
     use super::*;
     use crate::gateway::GatewayState;
-    use crate::model::{EventType, OrderState};
+    use crate::model::{EventType, OrderDocument, OrderState, OrderType, RequestState};
+    use crate::requests::PendingRequest;
     use serde_json::json;
 
     fn pending() -> OrderEvent {
@@ -81,62 +97,53 @@ mod tests {
             request_id: Some("c-1".into()),
             revision: 1,
             occurred_at: "2026-12-03T10:00:00Z".into(),
-            detail: json!({ "cancellation_id": "c-1", "path": "SUPPLIER", "response_code": null }),
+            detail: json!({ "cancellation_id": "c-1", "path": "SUPPLIER", "state": "PENDING",
+                            "response_code": null, "reason": "r", "effective_at": null }),
             actor: None,
         }
     }
 
-    fn topics(names: &[&str]) -> Vec<String> {
-        names.iter().map(|n| n.to_string()).collect()
+    /// The order after `pending()`: a cancellation at the supplier.
+    fn assessing() -> OrderView {
+        let doc = OrderDocument::for_test("acme", "po-1", "PO-1", "sim", OrderType::Provide);
+        let mut v = OrderView::received(doc, "2026-12-03T10:00:00Z".into());
+        v.state = OrderState::Execution;
+        v.pending_request = Some(PendingRequest::Cancellation {
+            cancellation_id: "c-1".into(),
+            requested_at: "2026-12-03T10:00:00Z".into(),
+            state: RequestState::Pending,
+        });
+        v
+    }
+
+    fn sent(dialect: WebhookDialect, topics: &[&str]) -> Vec<(String, String)> {
+        let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        body_for(
+            dialect,
+            &topics,
+            &pending(),
+            &assessing(),
+            "CANCELLATION_PENDING",
+            "{}",
+        )
     }
 
     #[test]
     fn a_core_webhook_gets_the_events_it_names_as_recorded() {
-        let e = pending();
-        let all = body_for(
-            WebhookDialect::Core,
-            &topics(&["*"]),
-            &e,
-            "CANCELLATION_PENDING",
-            "{}",
+        let as_recorded = [("e-1".to_string(), "{}".to_string())];
+        assert_eq!(sent(WebhookDialect::Core, &["*"]), as_recorded);
+        assert_eq!(
+            sent(WebhookDialect::Core, &["CANCELLATION_PENDING"]),
+            as_recorded
         );
-        assert_eq!(all.as_deref(), Some("{}"));
-        let named = topics(&["CANCELLATION_PENDING"]);
-        assert!(
-            body_for(
-                WebhookDialect::Core,
-                &named,
-                &e,
-                "CANCELLATION_PENDING",
-                "{}"
-            )
-            .is_some()
-        );
-        let other = topics(&["STATE_CHANGED"]);
-        assert!(
-            body_for(
-                WebhookDialect::Core,
-                &other,
-                &e,
-                "CANCELLATION_PENDING",
-                "{}"
-            )
-            .is_none()
-        );
+        assert!(sent(WebhookDialect::Core, &["STATE_CHANGED"]).is_empty());
     }
 
     #[test]
     fn a_peppol_webhook_gets_its_topics_as_peppol_notifications() {
-        let e = pending();
-        let sent = topics(&["OrderCancellationSent"]);
-        let body = body_for(
-            WebhookDialect::Peppol,
-            &sent,
-            &e,
-            "CANCELLATION_PENDING",
-            "{}",
-        );
-        let body: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
+        let got = sent(WebhookDialect::Peppol, &["OrderCancellationSent"]);
+        assert_eq!(got.len(), 1);
+        let body: serde_json::Value = serde_json::from_str(&got[0].1).unwrap();
         assert_eq!(body["topic"], "OrderCancellationSent");
         assert_eq!(body["documentId"], "po-1");
         // Neither `*` nor an event type means anything to a Peppol webhook.
@@ -145,18 +152,31 @@ mod tests {
             &["*"],
             &["CANCELLATION_PENDING"],
         ] {
-            let t = topics(names);
-            assert!(
-                body_for(WebhookDialect::Peppol, &t, &e, "CANCELLATION_PENDING", "{}").is_none()
-            );
+            assert!(sent(WebhookDialect::Peppol, names).is_empty());
         }
     }
 
     #[test]
+    fn a_tmf622_hub_gets_each_notification_it_subscribed_to_under_its_own_id() {
+        let all = sent(WebhookDialect::Tmf622, &tmf622::EVENT_TYPES);
+        let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["e-1", "e-1:1"]);
+        let only = sent(WebhookDialect::Tmf622, &["ProductOrderStateChangeEvent"]);
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].0, "e-1:1");
+        assert!(only[0].1.contains("assessingCancellation"), "{}", only[0].1);
+        assert!(sent(WebhookDialect::Tmf622, &["*"]).is_empty());
+    }
+
+    #[test]
     fn stored_names_round_trip() {
-        for d in [WebhookDialect::Core, WebhookDialect::Peppol] {
+        for d in [
+            WebhookDialect::Core,
+            WebhookDialect::Peppol,
+            WebhookDialect::Tmf622,
+        ] {
             assert_eq!(WebhookDialect::from_stored(d.as_str()), d);
         }
-        assert_eq!(WebhookDialect::from_stored("tmf"), WebhookDialect::Core);
+        assert_eq!(WebhookDialect::from_stored("graphql"), WebhookDialect::Core);
     }
 }

@@ -9,7 +9,7 @@
 //! recorded.
 
 use crate::{Backend, Store};
-use orderflow_domain::model::OrderEvent;
+use orderflow_domain::model::{OrderEvent, OrderView};
 use orderflow_domain::webhooks::{WebhookDialect, body_for};
 use serde::Serialize;
 use sqlx::Row;
@@ -71,6 +71,7 @@ pub(crate) async fn enqueue(
     tx: &mut sqlx::AnyConnection,
     backend: Backend,
     event: &OrderEvent,
+    view: &OrderView,
     event_type: &str,
     body: &str,
 ) -> anyhow::Result<u64> {
@@ -86,27 +87,26 @@ pub(crate) async fn enqueue(
     for w in webhooks {
         let topics: Vec<String> = serde_json::from_str(w.get::<&str, _>("topics"))?;
         let dialect = WebhookDialect::from_stored(w.get::<&str, _>("dialect"));
-        let Some(body) = body_for(dialect, &topics, event, event_type, body) else {
-            continue;
-        };
-        written += sqlx::query(
-            "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
-                                             body, status, attempts, created_at, next_attempt_at,
-                                             traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7, $8)
-             ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
-        )
-        .bind(w.get::<&str, _>("webhook_id"))
-        .bind(event.tenant_id.as_str())
-        .bind(event.order_id.as_str())
-        .bind(&event.event_uuid)
-        .bind(event_type)
-        .bind(&body)
-        .bind(now)
-        .bind(orderflow_telemetry::propagation::current_traceparent())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        for (delivery_uuid, body) in body_for(dialect, &topics, event, view, event_type, body) {
+            written += sqlx::query(
+                "INSERT INTO webhook_deliveries (webhook_id, tenant_id, order_id, event_uuid, event_type,
+                                                 body, status, attempts, created_at, next_attempt_at,
+                                                 traceparent)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'PENDING', 0, $7, $7, $8)
+                 ON CONFLICT (webhook_id, event_uuid) DO NOTHING",
+            )
+            .bind(w.get::<&str, _>("webhook_id"))
+            .bind(event.tenant_id.as_str())
+            .bind(event.order_id.as_str())
+            .bind(&delivery_uuid)
+            .bind(event_type)
+            .bind(&body)
+            .bind(now)
+            .bind(orderflow_telemetry::propagation::current_traceparent())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
     }
     Ok(written)
 }

@@ -35,7 +35,8 @@ impl Store {
         // The webhook outbox, in the same transaction: only for an event this call
         // inserted, so a retried or replayed record never enqueues twice.
         if inserted == 1 {
-            crate::outbox::enqueue(&mut tx, self.backend, e, event_type, &body).await?;
+            crate::outbox::enqueue(&mut tx, self.backend, e, &input.view, event_type, &body)
+                .await?;
         } else {
             refuse_other_content(&mut tx, e, event_type).await?;
         }

@@ -6,6 +6,7 @@
 pub mod marketplace;
 pub mod peppol;
 pub mod subscriptions;
+pub mod tmf622;
 
 use crate::AppState;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -24,4 +25,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(peppol::create_webhook))
         .routes(routes!(subscriptions::cancel_order))
         .routes(routes!(subscriptions::reactivate_order))
+        .routes(routes!(
+            tmf622::orders::create_product_order,
+            tmf622::orders::list_product_orders
+        ))
+        .routes(routes!(
+            tmf622::orders::get_product_order,
+            tmf622::orders::patch_product_order
+        ))
+        .routes(routes!(tmf622::cancel::create_cancel))
+        .routes(routes!(tmf622::cancel::get_cancel))
+        .routes(routes!(tmf622::hub::create_hub))
+        .routes(routes!(tmf622::hub::delete_hub))
 }
