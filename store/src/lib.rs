@@ -269,6 +269,7 @@ mod tests {
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
                 (6, "91fbe2405098c37cb68f784eefed1861eafbcfb956db63ec5e7e6b030cf9c54d26c67882fe7d0fa28ed998a49f1c7e7f"),
                 (7, "dc4cf79ebfd67b2b95920c79e127e3bc83fef405a026812d808e445606e613cdcf72b6f3f76036ca2a15324b32f5ae7a"),
+                (8, "af86299363eea60c42f067b15ca654eefd724ea75ce8efb2c2ae8827a4c3546d17d6087ef560826aaf56b691b76a0066"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );
@@ -282,6 +283,7 @@ mod tests {
                 (5, "02fdb41741b45ed5cb42aee8add48c1104e94c5c5c91b362bc4b6832750cb6de897d37a0be2e87ad9dc06c7226c73232"),
                 (6, "cd7a926fffc4126ac870b0d1de9088f23dd45b7ee32c9296a951d007675e647d3dd9c787cfca69d2a6236aec8cf7b44c"),
                 (7, "bb1416b7013e965d1af3e4027c76de21405d0e4df870461a4c064ec6f9b735e9c45ec661db51299cced4888010bd8e30"),
+                (8, "af86299363eea60c42f067b15ca654eefd724ea75ce8efb2c2ae8827a4c3546d17d6087ef560826aaf56b691b76a0066"),
             ]
             .map(|(v, c)| (v, c.to_string()))
         );

@@ -19,7 +19,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use orderflow_config::Caller;
+use orderflow_config::{Caller, Settings};
 use orderflow_domain::cancellation::{Cancellation, OrderRequest};
 use orderflow_domain::model::{OrderView, RequestState};
 use orderflow_domain::requests::{PendingKind, ResponseCode};
@@ -155,12 +155,12 @@ async fn latest(
 /// The buyer (the tenant) and the seller (the order's supplier) as Peppol parties; 409
 /// `PEPPOL_NOT_CONFIGURED` if the supplier has none.
 fn parties<'a>(
-    state: &'a AppState,
+    settings: &'a Settings,
     order: &'a OrderView,
     party_id: &'a str,
 ) -> Result<(ubl::Party<'a>, ubl::Party<'a>), ApiError> {
     let d = &order.document;
-    let supplier = state.settings.supplier(d.supplier_id.as_str());
+    let supplier = settings.supplier(d.supplier_id.as_str());
     let Some(seller) = supplier.and_then(|s| s.peppol.as_ref()) else {
         return Err(ApiError::conflict(
             "PEPPOL_NOT_CONFIGURED",
@@ -217,7 +217,7 @@ pub async fn get_cancellation(
     Path((party_id, document_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (order, c) = latest(&state, caller, &party_id, &document_id).await?;
-    let (buyer, seller) = parties(&state, &order, &party_id)?;
+    let (buyer, seller) = parties(&state.settings, &order, &party_id)?;
     xml(ubl::OrderCancellation {
         id: &c.cancellation_id,
         issue_date: day(&c.requested_at),
@@ -260,7 +260,7 @@ pub async fn get_response(
             ));
         }
     };
-    let (buyer, seller) = parties(&state, &order, &party_id)?;
+    let (buyer, seller) = parties(&state.settings, &order, &party_id)?;
     let id = format!("{}-response", c.cancellation_id);
     xml(ubl::OrderResponse {
         id: &id,
@@ -320,4 +320,47 @@ pub async fn create_webhook(
             topics: w.topics,
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
+    use orderflow_domain::model::{OrderDocument, OrderType};
+
+    fn order() -> OrderView {
+        let mut d = OrderDocument::new(
+            TenantId::parse("acme").unwrap(),
+            OrderId::parse("po-1").unwrap(),
+            "PO-1",
+            SupplierId::parse("sim").unwrap(),
+            OrderType::Provide,
+        );
+        d.customer = Some(serde_json::json!({ "name": "Acme Ltd" }));
+        OrderView::received(d, "2026-12-03T10:00:00Z".into())
+    }
+
+    #[test]
+    fn the_parties_are_the_tenant_and_the_orders_supplier_if_it_has_a_peppol_party() {
+        let settings = Settings::dev();
+        let order = order();
+        let (buyer, seller) = parties(&settings, &order, "9915:acme").unwrap();
+        assert_eq!(
+            (buyer.participant_id, buyer.name),
+            ("9915:acme", "Acme Ltd")
+        );
+        assert_eq!(
+            (seller.participant_id, seller.country),
+            ("9915:sim", Some("NL"))
+        );
+
+        let mut bare = Settings::dev();
+        bare.suppliers[0].peppol = None;
+        let e = parties(&bare, &order, "9915:acme").err().unwrap();
+        assert_eq!(
+            (e.status, e.code.as_str()),
+            (StatusCode::CONFLICT, "PEPPOL_NOT_CONFIGURED")
+        );
+        assert!(e.message.contains("suppliers[].peppol"), "{}", e.message);
+    }
 }

@@ -49,7 +49,7 @@ async fn if_match_and_idempotency_key_reach_the_engine_as_given() {
     let patch = || Some(json!({ "order_ref": "PO-o1", "changes": { "notes": "x" } }));
     for headers in [
         vec![("if-match", "3")],
-        vec![("if-match", "\"4\""), ("idempotency-key", " k-1 ")],
+        vec![("if-match", "\"4\""), ("idempotency-key", "k-1")],
         vec![("if-match", "W/\"5\"")],
         vec![],
     ] {
