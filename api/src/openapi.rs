@@ -29,6 +29,7 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr};
         (name = "marketplace", description = "Seed 002's interface: marketplace states, `cancel_by_consumer` and `request_cancelation`, deleting a draft"),
         (name = "peppol", description = "Seed 003's interface: Order Cancellations, their UBL OrderCancellation and OrderResponse documents, webhooks on Peppol topics"),
         (name = "subscriptions", description = "Seed 004's interface: cancel and reactivate a subscription at an `effective_date`"),
+        (name = "tmf622", description = "Seed 000's interface, TM Forum TMF622 Product Ordering v5: productOrder, cancelProductOrder, the notification hub"),
     )
 )]
 pub struct ApiDoc;

@@ -48,6 +48,8 @@ struct Owned {
     delivery_id: String,
     /// An order with a cancellation the supplier answered (RE): the Peppol documents' order.
     peppol_order_id: String,
+    /// A TMF622 hub (a webhook of its own dialect).
+    hub_id: String,
 }
 
 /// acme's Peppol participant id (`orderflow dev` and the test stacks).
@@ -75,6 +77,14 @@ impl Owned {
                 .replace("{partyId}", ACME_PARTY)
                 .replace("{documentId}", &self.peppol_order_id);
             return (path, body_for(method, template, ""));
+        }
+        // TMF622: a cancellation task names its order and cancellation; a hub is its own.
+        if template.ends_with("/cancelProductOrder/{id}") {
+            let task = format!("{}~{}", self.subscription_id, self.cancellation_id);
+            return (template.replace("{id}", &task), None);
+        }
+        if template.ends_with("/hub/{id}") {
+            return (template.replace("{id}", &self.hub_id), None);
         }
         let id = if template.starts_with("/v1/webhooks") {
             &self.webhook_id
@@ -161,6 +171,14 @@ async fn acme_resources(stack: &Stack) -> Owned {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    let hub = json!({ "callback": "http://127.0.0.1:9/tmf" });
+    let r = acme
+        .post("/tmf-api/productOrderingManagement/v5/hub", &hub)
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201, "{}", r.body);
+    let hub_id = r.body["id"].as_str().unwrap().to_string();
+
     let deliveries = format!("/v1/webhooks/{webhook_id}/deliveries");
     let listed = acme.get(&deliveries).await.unwrap();
     assert_eq!(listed.status, 200, "{}", listed.body);
@@ -178,6 +196,7 @@ async fn acme_resources(stack: &Stack) -> Owned {
         webhook_id,
         delivery_id,
         peppol_order_id,
+        hub_id,
     }
 }
 

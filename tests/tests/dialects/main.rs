@@ -10,6 +10,7 @@ use tokio::sync::OnceCell;
 mod marketplace;
 mod peppol;
 mod subscriptions;
+mod tmf622;
 
 static STACK: OnceCell<Stack> = OnceCell::const_new();
 const T: Duration = Duration::from_secs(60);

@@ -103,8 +103,8 @@ fn matches(resource: &Value, path: &[&str], value: &str) -> bool {
 /// this page.
 #[utoipa::path(get, path = "/tmf-api/productOrderingManagement/v5/productOrder", tag = "tmf622",
     params(Fields,
-        ("offset" = Option<u32>, Query, description = "Matches to skip (default 0)"),
-        ("limit" = Option<u32>, Query, description = "At most this many (default 100, at most 1000)"),
+        ("offset" = Option<i32>, Query, minimum = 0, description = "Matches to skip (default 0)"),
+        ("limit" = Option<i32>, Query, minimum = 1, maximum = 1000, description = "At most this many (default 100)"),
         ("state" = Option<String>, Query, description = "Only ProductOrders in this TMF622 state")),
     responses((status = 200, description = "ProductOrders", body = [Object],
         headers(("X-Total-Count" = u64, description = "Every match"), ("X-Result-Count" = u64, description = "This page")))))]
@@ -117,12 +117,17 @@ pub async fn list_product_orders(
     let number = |name: &str, default: usize| -> Result<usize, ApiError> {
         match query.get(name) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| {
-                ApiError::bad_request(
-                    "INVALID_QUERY",
-                    format!("{name} must be a whole number, not '{v}'"),
-                )
-            }),
+            // The documented type, an int32 of 0 or more: anything else is refused, not clipped.
+            Some(v) => v
+                .parse::<i32>()
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "INVALID_QUERY",
+                        format!("{name} must be a whole number from 0 to 2147483647, not '{v}'"),
+                    )
+                }),
         }
     };
     let offset = number("offset", 0)?;
