@@ -251,6 +251,30 @@ async fn bad_product_orders_are_refused_and_make_nothing() {
     }
     let none = get(stack, &format!("/productOrder?externalId.id={external}")).await;
     assert_eq!(none.body, json!([]));
+    // A retry under one Idempotency-Key is the same order, also without an externalId.
+    let mut keyless = product_order("unused", &[]);
+    keyless.as_object_mut().unwrap().remove("externalId");
+    let key = new_id("tmf-key");
+    let headers = [("idempotency-key", key.clone())];
+    let path = format!("{BASE}/productOrder");
+    let acme = stack.acme();
+    let first = acme
+        .send_with_headers(reqwest::Method::POST, &path, Some(&keyless), &headers)
+        .await
+        .unwrap();
+    let again = acme
+        .send_with_headers(reqwest::Method::POST, &path, Some(&keyless), &headers)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.status.as_u16(), again.status.as_u16()),
+        (201, 200),
+        "{}",
+        again.body
+    );
+    assert_eq!(first.body["id"], again.body["id"]);
+    assert_eq!(first.body["externalId"], again.body["externalId"]);
+
     // No supplier named: the tenant's default (`sim`).
     let mut unnamed = product_order(&new_id("TMF-default"), &[]);
     unnamed.as_object_mut().unwrap().remove("relatedParty");

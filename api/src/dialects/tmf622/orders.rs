@@ -59,7 +59,8 @@ pub async fn create_product_order(
 ) -> Result<Response, ApiError> {
     let tenant_id = crate::extract::tenant_only(caller, "orders are placed")?;
     let key = idempotency_key(&headers)?;
-    let new = body.into_new_order(state.settings.default_supplier(&tenant_id))?;
+    let supplier = state.settings.default_supplier(&tenant_id);
+    let new = body.into_new_order(supplier, key.as_deref())?;
     let (status, view) = place_order(&state, tenant_id, key, new).await?;
     let body = select(product_order(&view), query.fields.as_deref());
     Ok(located(status, body, view.document.order_id.as_str()))

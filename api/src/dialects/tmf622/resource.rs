@@ -20,7 +20,8 @@ pub struct ProductOrderCreate {
     /// `ProductOrder` (or absent).
     #[serde(rename = "@type")]
     pub type_name: Option<String>,
-    /// The first one's `id` is the order's `order_ref` (default: the new order's id).
+    /// The first one's `id` is the order's `order_ref` (default: one made up, the same for
+    /// every retry under one `Idempotency-Key`).
     #[serde(default)]
     pub external_id: Vec<ExternalIdentifier>,
     /// The party with role `Supplier` is the supplier (default: the tenant's configured one).
@@ -207,7 +208,15 @@ pub fn read_items(items: Vec<ProductOrderItem>) -> Result<Items, ApiError> {
 impl ProductOrderCreate {
     /// The core order this ProductOrder asks for. `supplier` is the tenant's default, used
     /// when no related party has the role `Supplier`.
-    pub fn into_new_order(self, supplier: Option<&str>) -> Result<NewOrder, ApiError> {
+    ///
+    /// The order id is left to the core (which makes one after it has compared a retry with the
+    /// request its `key` first came with), so nothing here differs between two tries of one
+    /// request.
+    pub fn into_new_order(
+        self,
+        supplier: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<NewOrder, ApiError> {
         if self
             .type_name
             .as_deref()
@@ -215,10 +224,10 @@ impl ProductOrderCreate {
         {
             return Err(invalid("@type", "must be 'ProductOrder'"));
         }
-        let order_id = uuid::Uuid::now_v7().to_string();
-        let order_ref = match self.external_id.first() {
-            Some(e) => e.id.clone(),
-            None => order_id.clone(),
+        let order_ref = match (self.external_id.first(), key) {
+            (Some(e), _) => e.id.clone(),
+            (None, Some(key)) => format!("TMF-{}", &orderflow_config::sha256_hex(key)[..16]),
+            (None, None) => format!("TMF-{}", uuid::Uuid::now_v7().simple()),
         };
         let named = self.related_party.iter().find(|p| {
             p.role
@@ -257,7 +266,7 @@ impl ProductOrderCreate {
         };
         let notes: Vec<&str> = self.note.iter().map(|n| n.text.as_str()).collect();
         Ok(NewOrder {
-            order_id: Some(order_id),
+            order_id: None,
             order_ref,
             supplier_id,
             order_type,
