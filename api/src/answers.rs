@@ -9,6 +9,23 @@ use orderflow_store::{Delivery, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// A JSON answer with a `Location` header: where a created resource (an order, a TMF622
+/// ProductOrder or task) is read from.
+pub fn located(
+    status: axum::http::StatusCode,
+    body: impl Serialize,
+    location: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(location) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, value);
+    }
+    response
+}
+
 /// Every error: `{"error": {"code", "message", "details"}}`.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {

@@ -117,6 +117,13 @@ impl ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// 422 `INVALID_FIELD` naming `field`, with the field in `details.fields` as
+    /// `VALIDATION_FAILED` lists them.
+    pub fn invalid_field(field: &str, message: &str) -> ApiError {
+        ApiError::unprocessable("INVALID_FIELD", format!("{field}: {message}"))
+            .with_details(json!({ "fields": [{ "field": field, "message": message }] }))
+    }
+
     pub fn conflict(code: &str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::CONFLICT, code, message)
     }

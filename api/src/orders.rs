@@ -9,8 +9,8 @@ use crate::error::ApiError;
 use crate::extract::{OptionalJson, StrictJson, StrictQuery};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use orderflow_config::Caller;
 use orderflow_domain::actor::Holder;
 use orderflow_domain::commands::OperatorRequest;
@@ -247,11 +247,7 @@ pub async fn place_order(
 /// An order answer with its `Location`.
 fn created(status: StatusCode, view: OrderView) -> Response {
     let location = format!("/v1/orders/{}", view.document.order_id);
-    let mut response = (status, Json(view)).into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
+    crate::answers::located(status, view, &location)
 }
 
 /// What an `Idempotency-Key` on `POST /v1/orders` decides.

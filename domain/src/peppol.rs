@@ -18,6 +18,18 @@ pub enum Topic {
     OrderResponseReceived,
 }
 
+impl Topic {
+    /// The wire name, as subscribed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::OrderCancellationSent => "OrderCancellationSent",
+            Topic::OrderResponseReceived => "OrderResponseReceived",
+        }
+    }
+
+    pub const ALL: [Topic; 2] = [Topic::OrderCancellationSent, Topic::OrderResponseReceived];
+}
+
 /// What a Peppol webhook receives, as JSON.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -61,9 +61,7 @@ pub fn body_for(
             .into_iter()
             .collect(),
         WebhookDialect::Peppol => peppol::notification(event)
-            .filter(|n| {
-                serde_json::to_value(n.topic).is_ok_and(|t| t.as_str().is_some_and(subscribed))
-            })
+            .filter(|n| subscribed(n.topic.as_str()))
             .and_then(|n| serde_json::to_string(&n).ok())
             .map(|body| (event.event_uuid.clone(), body))
             .into_iter()

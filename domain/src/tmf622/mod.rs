@@ -34,12 +34,6 @@ pub fn state(view: &OrderView) -> &'static str {
     }
 }
 
-/// The TMF622 `state` of one of its items. orderflow fulfils an order as one plan, so each
-/// item is where the order is.
-pub fn item_state(view: &OrderView) -> &'static str {
-    state(view)
-}
-
 /// The TMF622 action of a line.
 pub fn action(action: LineAction) -> &'static str {
     match action {
@@ -125,7 +119,6 @@ mod tests {
             state: RequestState::Pending,
         });
         assert_eq!(state(&v), "assessingCancellation");
-        assert_eq!(item_state(&v), "assessingCancellation");
         v.pending_request = Some(PendingRequest::Amendment {
             amendment_id: "a-1".into(),
             requested_at: "2026-01-01T00:00:00Z".into(),

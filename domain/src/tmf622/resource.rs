@@ -1,7 +1,7 @@
 //! A ProductOrder and a CancelProductOrder as TMF622 v5 JSON, from orderflow's order view
 //! and cancellation. One rendering serves the dialect's answers and its notifications.
 
-use super::{BASE, action, cancel_state, item_state, state};
+use super::{BASE, action, cancel_state, state};
 use crate::model::{OrderView, RequestState};
 use crate::requests::Cancellation;
 use serde_json::{Map, Value, json};
@@ -41,7 +41,8 @@ pub fn product_order(view: &OrderView) -> Value {
                 "id": l.line_id.as_str(),
                 "quantity": l.quantity,
                 "action": action(l.action),
-                "state": item_state(view),
+                // orderflow fulfils an order as one plan: each item is where the order is.
+                "state": state,
                 "product": {
                     "productSpecification": { "id": l.product_code, "@type": "ProductSpecificationRef" },
                     "productCharacteristic": characteristics,

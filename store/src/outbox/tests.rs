@@ -4,7 +4,9 @@ use crate::test_support::on_both_backends;
 use orderflow_config::DEV_WEBHOOK_KEY;
 use orderflow_domain::calls::RecordInput;
 use orderflow_domain::ids::{OrderId, SupplierId, TenantId};
-use orderflow_domain::model::{EventType, OrderDocument, OrderState, OrderType, OrderView};
+use orderflow_domain::model::{
+    EventType, OrderDocument, OrderEvent, OrderState, OrderType, OrderView,
+};
 
 on_both_backends!(
     events_enqueue_once_per_matching_webhook_of_their_tenant,

@@ -10,8 +10,8 @@ use crate::extract::StrictJson;
 use crate::orders::load;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use orderflow_config::Caller;
 use orderflow_domain::cancellation::OrderRequest;
 use orderflow_domain::tmf622::{cancel_task as task, task_href, task_id};
@@ -66,12 +66,12 @@ pub async fn create_cancel(
     let (_, answer) =
         cancellations::cancel(&state, &tenant_id, &order_id, key, cancel, None).await?;
     let t = task(&order_id, &answer.cancellation);
-    let mut response = (StatusCode::CREATED, Json(t)).into_response();
     let id = task_id(&order_id, &answer.cancellation.cancellation_id);
-    if let Ok(value) = HeaderValue::from_str(&task_href(&id)) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    Ok(response)
+    Ok(crate::answers::located(
+        StatusCode::CREATED,
+        t,
+        &task_href(&id),
+    ))
 }
 
 /// A requested date later than now (an unreadable one is passed on, for the core API to

@@ -10,7 +10,7 @@ use crate::extract::StrictJson;
 use crate::orders::{load, place_order};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use orderflow_config::Caller;
 use orderflow_domain::tmf622::{href, product_order, select};
@@ -36,14 +36,6 @@ fn json_answer(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn located(status: StatusCode, body: Value, id: &str) -> Response {
-    let mut response = json_answer(status, body);
-    if let Ok(value) = HeaderValue::from_str(&href(id)) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-}
-
 /// `POST /productOrder`: 201 with the ProductOrder, in state `acknowledged`.
 #[utoipa::path(post, path = "/tmf-api/productOrderingManagement/v5/productOrder", tag = "tmf622",
     request_body = ProductOrderCreate,
@@ -63,7 +55,8 @@ pub async fn create_product_order(
     let new = body.into_new_order(supplier, key.as_deref())?;
     let (status, view) = place_order(&state, tenant_id, key, new).await?;
     let body = select(product_order(&view), query.fields.as_deref());
-    Ok(located(status, body, view.document.order_id.as_str()))
+    let location = href(view.document.order_id.as_str());
+    Ok(crate::answers::located(status, body, &location))
 }
 
 /// `GET /productOrder/{id}`.
@@ -220,7 +213,7 @@ pub async fn patch_product_order(
 
 /// The core changes of one patched TMF attribute (`null` removes it).
 fn core_changes(field: &str, value: Value) -> Result<Vec<(&'static str, Value)>, ApiError> {
-    let invalid = |e: serde_json::Error| resource::invalid(field, &e.to_string());
+    let invalid = |e: serde_json::Error| ApiError::invalid_field(field, &e.to_string());
     Ok(match field {
         "requestedCompletionDate" => match &value {
             Value::Null => vec![("requested_date", Value::Null)],
@@ -228,7 +221,7 @@ fn core_changes(field: &str, value: Value) -> Result<Vec<(&'static str, Value)>,
                 "requested_date",
                 json!(at.chars().take(10).collect::<String>()),
             )],
-            _ => return Err(resource::invalid(field, "must be a date-time string")),
+            _ => return Err(ApiError::invalid_field(field, "must be a date-time string")),
         },
         "note" => {
             let notes: Vec<resource::Note> = serde_json::from_value(value).map_err(invalid)?;

@@ -116,11 +116,6 @@ pub struct Characteristic {
     pub value: Value,
 }
 
-pub(super) fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::unprocessable("INVALID_FIELD", format!("{field}: {message}"))
-        .with_details(json!({ "fields": [{ "field": field, "message": message }] }))
-}
-
 /// The text of a characteristic's value: a string as it is, anything else as JSON.
 fn text_of(value: &Value) -> String {
     match value {
@@ -141,7 +136,7 @@ pub struct Items {
 /// The order lines of TMF622 items, each checked by the core types.
 pub fn read_items(items: Vec<ProductOrderItem>) -> Result<Items, ApiError> {
     if items.is_empty() {
-        return Err(invalid(
+        return Err(ApiError::invalid_field(
             "productOrderItem",
             "an order has at least one item",
         ));
@@ -152,16 +147,19 @@ pub fn read_items(items: Vec<ProductOrderItem>) -> Result<Items, ApiError> {
     for (i, item) in items.into_iter().enumerate() {
         let field = format!("productOrderItem[{i}]");
         let action = tmf622::line_action(&item.action).ok_or_else(|| {
-            invalid(
+            ApiError::invalid_field(
                 &format!("{field}.action"),
                 "must be add, modify, delete or noChange",
             )
         })?;
         let Some(product) = item.product else {
-            return Err(invalid(&format!("{field}.product"), "is required"));
+            return Err(ApiError::invalid_field(
+                &format!("{field}.product"),
+                "is required",
+            ));
         };
         let Some(spec) = product.product_specification else {
-            return Err(invalid(
+            return Err(ApiError::invalid_field(
                 &format!("{field}.product.productSpecification.id"),
                 "is required",
             ));
@@ -178,7 +176,7 @@ pub fn read_items(items: Vec<ProductOrderItem>) -> Result<Items, ApiError> {
             Some(m) => {
                 if let Some(unit) = m.unit {
                     if currency.as_ref().is_some_and(|c| *c != unit) {
-                        return Err(invalid(
+                        return Err(ApiError::invalid_field(
                             &format!("{field}.itemPrice"),
                             "every price must be in one currency",
                         ));
@@ -194,8 +192,8 @@ pub fn read_items(items: Vec<ProductOrderItem>) -> Result<Items, ApiError> {
             "unit_price": unit_price, "action": action,
         });
         // The core types check every value (ids, amounts) with their own messages.
-        let line: OrderLine =
-            serde_json::from_value(line).map_err(|e| invalid(&field, &e.to_string()))?;
+        let line: OrderLine = serde_json::from_value(line)
+            .map_err(|e| ApiError::invalid_field(&field, &e.to_string()))?;
         lines.push(line);
     }
     Ok(Items {
@@ -222,7 +220,7 @@ impl ProductOrderCreate {
             .as_deref()
             .is_some_and(|t| t != "ProductOrder")
         {
-            return Err(invalid("@type", "must be 'ProductOrder'"));
+            return Err(ApiError::invalid_field("@type", "must be 'ProductOrder'"));
         }
         let order_ref = match (self.external_id.first(), key) {
             (Some(e), _) => e.id.clone(),
@@ -238,7 +236,7 @@ impl ProductOrderCreate {
             (Some(p), _) => match &p.party_or_party_role {
                 Some(party) => party.id.clone(),
                 None => {
-                    return Err(invalid(
+                    return Err(ApiError::invalid_field(
                         "relatedParty",
                         "the Supplier party has no partyOrPartyRole.id",
                     ));
@@ -246,7 +244,7 @@ impl ProductOrderCreate {
             },
             (None, Some(default)) => default.to_string(),
             (None, None) => {
-                return Err(invalid(
+                return Err(ApiError::invalid_field(
                     "relatedParty",
                     "name the supplier (a party with role 'Supplier'): this tenant has no default",
                 ));
