@@ -160,6 +160,8 @@ pub async fn start_workflow(state: &AppState, view: &mut OrderView) -> Result<()
             settings,
             carried: None,
             resume: None,
+            // Told, not asked for: no patch markers in a new order's history.
+            patches: orderflow_workflows::order_workflow::patches::all(),
         })
         .await
 }

@@ -4,8 +4,9 @@
 //! that record one call `maybe_record_history`), then add them to [`HISTORIES`].
 //!
 //! `*.sa-changes.json` were recorded before `search-attributes-only-changes` (and every later
-//! patch), so they keep the oldest paths replaying; the others were recorded with the patches
-//! of their day.
+//! patch), so they keep the oldest paths replaying; `*.markers.json` asked for each patch
+//! (before runs were told their patches in the input), `*.before-patches.json` come from
+//! before the first patch; the others were recorded with the patches of their day.
 
 use orderflow_workflows::OrderWorkflow;
 use std::collections::BTreeSet;
@@ -15,8 +16,15 @@ use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOption
 
 /// Every recorded history, and the path of the workflow it covers. The directory must hold
 /// exactly these: a fixture lost or added without a line here fails the test.
-const HISTORIES: [(&str, &str); 30] = [
-    ("happy_path", "three synchronous steps to COMPLETE"),
+const HISTORIES: [(&str, &str); 33] = [
+    (
+        "happy_path",
+        "three synchronous steps to COMPLETE, patches told in the input",
+    ),
+    (
+        "happy_path.before-patches",
+        "the same, recorded before the workflow had patches",
+    ),
     ("happy_path.sa-changes", "the same, before any patch"),
     ("async_steps", "steps finished by the supplier's callbacks"),
     ("async_steps.sa-changes", "the same, before any patch"),
@@ -24,7 +32,11 @@ const HISTORIES: [(&str, &str); 30] = [
     ("amend_restart.sa-changes", "the same, before any patch"),
     (
         "amend_patch_accept",
-        "a PATCH amendment the supplier accepts",
+        "a PATCH amendment the supplier accepts, patches told in the input",
+    ),
+    (
+        "amend_patch_accept.before-patches",
+        "the same, recorded before the workflow had patches",
     ),
     (
         "amend_patch_accept.sa-changes",
@@ -44,7 +56,11 @@ const HISTORIES: [(&str, &str); 30] = [
     ),
     (
         "cancel_right_after_submit",
-        "a cancellation in START, the run closing in its own task",
+        "a cancellation in START, the run closing in its own task (it answered an Update)",
+    ),
+    (
+        "cancel_right_after_submit.markers",
+        "the same, each patch asked for (a marker each, and TemporalChangeVersion)",
     ),
     (
         "error_handler_retry_withdraw",
@@ -176,4 +192,63 @@ async fn an_altered_history_is_refused() {
         .await
         .expect_err("a history with another activity must not replay");
     assert!(e.to_lowercase().contains("nondetermin"), "{e}");
+}
+
+/// The attribute names of a recorded history's events, in order (`MarkerRecorded`, …).
+fn event_types(json: &serde_json::Value) -> Vec<String> {
+    let events = json["events"].as_array().unwrap().iter();
+    events
+        .filter_map(|e| e["attributes"].as_object()?.keys().next().cloned())
+        .map(|k| k.trim_end_matches("EventAttributes").to_string())
+        .collect()
+}
+
+/// A run told its patches in its input records no patch marker and no
+/// `TemporalChangeVersion` upsert. It closes in the task that records COMPLETE unless it
+/// answered an Update; one that did (a cancellation that ends the order) starts the 1 ms
+/// timer that closes it in a task of its own.
+#[test]
+fn told_patches_cost_no_markers_and_a_run_without_updates_closes_at_once() {
+    for name in [
+        "happy_path",
+        "amend_patch_accept",
+        "cancel_right_after_submit",
+    ] {
+        let json = history(name);
+        let markers: Vec<&str> = json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| {
+                e["attributes"]["MarkerRecordedEventAttributes"]["marker_name"].as_str()
+            })
+            .collect();
+        assert!(
+            markers.iter().all(|m| *m == "core_local_activity"),
+            "{name}: {markers:?}"
+        );
+        assert!(
+            !json.to_string().contains("TemporalChangeVersion"),
+            "{name}"
+        );
+    }
+    let happy = event_types(&history("happy_path"));
+    assert_eq!(
+        happy.last().map(String::as_str),
+        Some("WorkflowExecutionCompleted")
+    );
+    assert!(!happy.iter().any(|t| t == "TimerStarted"), "{happy:?}");
+    let cancelled = event_types(&history("cancel_right_after_submit"));
+    let answered = cancelled
+        .iter()
+        .position(|t| t == "WorkflowExecutionUpdateCompleted")
+        .expect("the cancellation answered");
+    assert!(
+        cancelled[answered..].iter().any(|t| t == "TimerStarted"),
+        "{cancelled:?}"
+    );
+    // Runs from before the list asked for each patch.
+    let asked = history("amend_rejected").to_string();
+    assert_eq!(asked.matches("core_patch").count(), 6);
+    assert!(asked.contains("TemporalChangeVersion"));
 }

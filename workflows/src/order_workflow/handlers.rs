@@ -8,8 +8,9 @@ use super::continuation::run_or_continue;
 use super::emit::{emit, is_future, now};
 use super::negotiation::supersede_pending;
 use super::patches::{
-    PATCH_CLOSE_IN_OWN_TASK, PATCH_CONCURRENT_AMENDMENTS, PATCH_CONTINUE_AS_NEW_ANY_PHASE,
-    PATCH_NO_INVENTED_ANSWERS, PATCH_SA_ONLY_CHANGES, PATCH_TELL_SUPPLIER,
+    PATCH_CLOSE_APART_AFTER_UPDATES, PATCH_CLOSE_IN_OWN_TASK, PATCH_CONCURRENT_AMENDMENTS,
+    PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_NO_INVENTED_ANSWERS, PATCH_SA_ONLY_CHANGES,
+    PATCH_TELL_SUPPLIER,
 };
 use super::search_attributes::upsert_identity;
 use super::wait::before_timer;
@@ -59,6 +60,9 @@ impl OrderWorkflow {
             truthful: false,
             tells_supplier: false,
             side_by_side: false,
+            listed_patches: input.patches,
+            close_apart_after_updates: false,
+            answered_update: false,
             parked: None,
             amendments_idle: false,
             cancellations_idle: false,
@@ -68,18 +72,23 @@ impl OrderWorkflow {
 
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<OrderView> {
-        let only_changes = ctx.patched(PATCH_SA_ONLY_CHANGES);
+        // Listed in the input, or else asked for (see `patches`), in this order.
+        let applies = |id: &str| ctx.state(|s| s.listed_patches.iter().any(|p| p == id));
+        let patched = |id: &str| applies(id) || ctx.patched(id);
+        let only_changes = patched(PATCH_SA_ONLY_CHANGES);
         ctx.state_mut(|s| s.sa_only_changes = only_changes);
-        let any_phase = ctx.patched(PATCH_CONTINUE_AS_NEW_ANY_PHASE);
+        let any_phase = patched(PATCH_CONTINUE_AS_NEW_ANY_PHASE);
         ctx.state_mut(|s| s.any_phase = any_phase);
-        let close_apart = ctx.patched(PATCH_CLOSE_IN_OWN_TASK);
+        let close_apart = patched(PATCH_CLOSE_IN_OWN_TASK);
         ctx.state_mut(|s| s.close_apart = close_apart);
-        let truthful = ctx.patched(PATCH_NO_INVENTED_ANSWERS);
+        let truthful = patched(PATCH_NO_INVENTED_ANSWERS);
         ctx.state_mut(|s| s.truthful = truthful);
-        let tells_supplier = ctx.patched(PATCH_TELL_SUPPLIER);
+        let tells_supplier = patched(PATCH_TELL_SUPPLIER);
         ctx.state_mut(|s| s.tells_supplier = tells_supplier);
-        let side_by_side = ctx.patched(PATCH_CONCURRENT_AMENDMENTS);
+        let side_by_side = patched(PATCH_CONCURRENT_AMENDMENTS);
         ctx.state_mut(|s| s.side_by_side = side_by_side);
+        let after_updates = applies(PATCH_CLOSE_APART_AFTER_UPDATES);
+        ctx.state_mut(|s| s.close_apart_after_updates = after_updates);
         upsert_identity(ctx);
         if !ctx.state(|s| s.resumed) {
             emit(ctx, Order::acknowledged()).await?;
@@ -92,7 +101,7 @@ impl OrderWorkflow {
             .await?;
         // Close in a workflow task of its own, never in the one that answers an Update (see
         // the patch).
-        if ctx.state(|s| s.close_apart) {
+        if ctx.state(|s| s.close_apart && (s.answered_update || !s.close_apart_after_updates)) {
             ctx.timer(Duration::from_millis(1)).await;
         }
         Ok(ctx.state(|s| s.order.view().clone()))
@@ -314,6 +323,7 @@ impl OrderWorkflow {
         ctx: &mut WorkflowContext<Self>,
         request: OperatorRequest,
     ) -> Result<OrderView, UpdateError> {
+        ctx.state_mut(|s| s.answered_update = true);
         let at = now(ctx);
         let change = ctx
             .state_mut(|s| {
@@ -358,6 +368,7 @@ async fn update<P>(
     check: impl Fn(&OrderWorkflow) -> Result<Checked<P>, RuleError>,
     open: impl FnOnce(&mut Order, P, bool, &str) -> (Change, Option<Decided>),
 ) -> Result<String, UpdateError> {
+    ctx.state_mut(|s| s.answered_update = true);
     ctx.wait_condition(|s| !being_recorded(&s.order))
         .await
         .map_err(|e| format!("{e:?}"))?;

@@ -31,6 +31,12 @@ pub struct OrderWorkflowInput {
     /// [`PATCH_CONTINUE_AS_NEW_ANY_PHASE`]: super::patches::PATCH_CONTINUE_AS_NEW_ANY_PHASE
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Box<Resume>>,
+    /// The patches this run applies without asking `ctx.patched` ([`patches::all`] from the
+    /// API and continue-as-new); empty in runs started before the list, which ask.
+    ///
+    /// [`patches::all`]: super::patches::all
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patches: Vec<String>,
 }
 
 /// Where a run stopped to continue as new, and what the next run needs to go on from exactly

@@ -2,6 +2,14 @@
 //! before a change replaying: the workflow asks `ctx.patched(id)` once at the start of a run
 //! and takes the old path when the history was written without it. Remove a patch only once
 //! no running order and no kept history can still take its old path.
+//!
+//! A run started by this code's API (or continued as new by it) is told the patches in its
+//! input instead ([`ALL`] in `OrderWorkflowInput::patches`): asking costs a marker event per
+//! patch and an upsert of `TemporalChangeVersion`, a visibility write on the server for every
+//! order, to answer a question whose answer is known when the run starts. The workflow asks
+//! only for the [`MARKED`] patches its input does not list, so histories recorded before the
+//! list replay as they did. A patch that only new runs take ([`INPUT_ONLY`]) needs no marker
+//! at all: a run without the list takes the old path.
 
 /// Search attributes are upserted only when a value changes. Each upsert is a history event
 /// and a visibility write on the server; most transitions (an acknowledgement, a step
@@ -44,8 +52,16 @@ pub const PATCH_TELL_SUPPLIER: &str = "tell-supplier";
 /// before the patch send one amendment and wait for its answer before anything else.
 pub const PATCH_CONCURRENT_AMENDMENTS: &str = "concurrent-amendments";
 
-/// Every patch id, for tests and operators.
-pub const ALL: [&str; 6] = [
+/// The run closes in a task of its own only if it handled an Update: the task that answers
+/// an Update is the one that must never be refused (see [`PATCH_CLOSE_IN_OWN_TASK`]). A run
+/// that answered none closes in the task that records its end, one workflow task and a
+/// timer fewer per order; if the server refuses that task because an event came meanwhile,
+/// the worker runs the next one and closes then, losing nothing. Input only.
+pub const PATCH_CLOSE_APART_AFTER_UPDATES: &str = "close-apart-after-updates";
+
+/// The patches a run without the list in its input asks `ctx.patched` for (their markers are
+/// in the histories recorded before the list).
+pub const MARKED: [&str; 6] = [
     PATCH_SA_ONLY_CHANGES,
     PATCH_CONTINUE_AS_NEW_ANY_PHASE,
     PATCH_CLOSE_IN_OWN_TASK,
@@ -53,3 +69,15 @@ pub const ALL: [&str; 6] = [
     PATCH_TELL_SUPPLIER,
     PATCH_CONCURRENT_AMENDMENTS,
 ];
+
+/// The patches only a run that lists them takes; no run asks `ctx.patched` for them.
+pub const INPUT_ONLY: [&str; 1] = [PATCH_CLOSE_APART_AFTER_UPDATES];
+
+/// Every patch id: what a new run is told applies (the API's start, continue-as-new).
+pub fn all() -> Vec<String> {
+    MARKED
+        .iter()
+        .chain(&INPUT_ONLY)
+        .map(|id| id.to_string())
+        .collect()
+}

@@ -96,5 +96,7 @@ pub(super) fn carry(s: &OrderWorkflow) -> OrderWorkflowInput {
             s.order.clone()
         })),
         resume: s.any_phase.then(|| Box::new(s.resume())),
+        // The next run is a new run of this code: every patch applies.
+        patches: super::patches::all(),
     }
 }
