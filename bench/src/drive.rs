@@ -1,8 +1,9 @@
-//! Drives work through the two systems under test the same way: orderflow through its HTTP
-//! API (as a tenant would), the baseline through the Temporal client. Completion is awaited
-//! the same way for both: a long poll on the workflow's close event.
+//! Drives work through the systems under test the same way: orderflow through its HTTP API
+//! (as a tenant would), the two baselines through the Temporal client. Completion is awaited
+//! the same way for all: a long poll on the workflow's close event.
 
 use crate::baseline::{BASELINE_QUEUE, BaselineInput, BaselineWorkflow};
+use crate::go_baseline::GO_BASELINE_QUEUE;
 use anyhow::{Context, bail};
 use orderflow_client::api_client::ApiClient;
 use orderflow_domain::model::workflow_id;
@@ -21,17 +22,34 @@ pub const TENANT: &str = "acme";
 
 /// Which system a figure is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum System {
     Orderflow,
+    /// The Rust SDK baseline (`baseline.rs`).
     Baseline,
+    /// The same workflow on the Go SDK (`bench/go-baseline`), started with the same typed
+    /// call: it is registered under the Rust workflow's type name.
+    GoBaseline,
 }
 
 impl System {
+    /// Every system, in the order figures are reported.
+    pub const ALL: [System; 3] = [System::Orderflow, System::Baseline, System::GoBaseline];
+
     pub fn name(self) -> &'static str {
         match self {
             System::Orderflow => "orderflow",
             System::Baseline => "baseline",
+            System::GoBaseline => "go-baseline",
+        }
+    }
+
+    /// The task queue its workflows run on.
+    pub fn task_queue(self) -> &'static str {
+        match self {
+            System::Orderflow => orderflow_config::TASK_QUEUE,
+            System::Baseline => BASELINE_QUEUE,
+            System::GoBaseline => GO_BASELINE_QUEUE,
         }
     }
 }
@@ -135,13 +153,13 @@ impl Driver {
                     }
                 }
             }
-            System::Baseline => {
+            System::Baseline | System::GoBaseline => {
                 let handle = self
                     .temporal
                     .start_workflow(
                         BaselineWorkflow::run,
                         BaselineInput { steps, park },
-                        WorkflowStartOptions::new(BASELINE_QUEUE, id).build(),
+                        WorkflowStartOptions::new(system.task_queue(), id).build(),
                     )
                     .await
                     .with_context(|| format!("starting baseline {id}"))?;
@@ -164,20 +182,18 @@ impl Driver {
     /// or run could still show as parked for a while, and a count of them taken before
     /// parking could not be subtracted from one taken after.
     pub async fn parked(&self, system: System) -> anyhow::Result<usize> {
-        // The ids of the park phases (`park-orderflow`, `park-baseline`; see `Driver::id`).
+        // The ids of the park phases (`park-orderflow`, `park-baseline`, `park-go-baseline`;
+        // see `Driver::id`); the task queue tells the two baselines apart.
         let prefix = format!("{}-park-", self.run);
-        let query = match system {
-            System::Orderflow => format!(
-                "OrderState = 'EXECUTION' AND ExecutionStatus = 'Running' AND TaskQueue = '{}' \
-                 AND WorkflowId STARTS_WITH '{}'",
-                orderflow_config::TASK_QUEUE,
-                workflow_id(TENANT, &prefix)
-            ),
-            System::Baseline => format!(
-                "OrderState = 'PARKED' AND ExecutionStatus = 'Running' AND TaskQueue = '{BASELINE_QUEUE}' \
-                 AND WorkflowId STARTS_WITH '{prefix}'"
-            ),
+        let (state, prefix) = match system {
+            System::Orderflow => ("EXECUTION", workflow_id(TENANT, &prefix)),
+            System::Baseline | System::GoBaseline => ("PARKED", prefix),
         };
+        let query = format!(
+            "OrderState = '{state}' AND ExecutionStatus = 'Running' AND TaskQueue = '{}' \
+             AND WorkflowId STARTS_WITH '{prefix}'",
+            system.task_queue()
+        );
         let count = self
             .temporal
             .count_workflows(query, Default::default())
@@ -206,7 +222,7 @@ impl Driver {
                     bail!("amend {id}: {} {}", reply.status, reply.body);
                 }
             }
-            System::Baseline => {
+            System::Baseline | System::GoBaseline => {
                 self.baseline_handle(id)
                     .execute_update(
                         BaselineWorkflow::touch,
@@ -227,7 +243,7 @@ impl Driver {
                     .query(OrderWorkflow::status, (), WorkflowQueryOptions::default())
                     .await?;
             }
-            System::Baseline => {
+            System::Baseline | System::GoBaseline => {
                 self.baseline_handle(id)
                     .query(
                         BaselineWorkflow::status,

@@ -1,10 +1,12 @@
 //! `orderflow-bench`: how fast orderflow is, and what it costs, each figure against a baseline
-//! measured in the same run on the same Temporal server (see `baseline.rs` and
-//! docs/BENCHMARKS.md). `--quick` finishes in under 3 minutes and ends with the line
-//! `orders_per_s=X baseline_per_s=Y ratio=R`.
+//! measured in the same run on the same Temporal server (see `baseline.rs`, `go_baseline.rs`
+//! and docs/BENCHMARKS.md). `--quick` finishes in under 3 minutes and ends with the line
+//! `orders_per_s=X baseline_per_s=Y ratio=R go_baseline_per_s=G`.
 
 mod baseline;
 mod drive;
+mod go_baseline;
+mod markdown;
 mod measure;
 mod metrics;
 mod replay;
@@ -15,7 +17,7 @@ mod svg;
 
 use clap::{Parser, Subcommand};
 use drive::{Driver, System};
-use measure::{Segment, latencies, park, segment};
+use measure::{PARK_ORDER, Segment, latencies, park, segment};
 use report::{MemoryPoint, Results, ThroughputPoint};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -40,7 +42,7 @@ struct BenchArgs {
     /// Concurrency levels of the throughput sweep (clients, each with one order in flight).
     #[arg(long, value_delimiter = ',')]
     concurrency: Option<Vec<usize>>,
-    /// Throughput runs per system and concurrency level (they alternate).
+    /// Throughput runs per system and concurrency level (the systems take turns).
     #[arg(long)]
     segments: Option<usize>,
     /// Seconds of each throughput run.
@@ -203,16 +205,16 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_vec_pretty(&results)?)?;
     }
     if let Some(path) = &args.markdown {
-        std::fs::write(path, report::markdown(&results))?;
+        std::fs::write(path, markdown::markdown(&results))?;
     }
     if let Some(dir) = &args.plots {
         report::plots(&results, dir)?;
     }
-    println!("{}", report::markdown(&results));
+    println!("{}", markdown::markdown(&results));
     let h = &results.headline;
     println!(
-        "orders_per_s={:.1} baseline_per_s={:.1} ratio={:.2}",
-        h.orders_per_s, h.baseline_per_s, h.ratio
+        "orders_per_s={:.1} baseline_per_s={:.1} ratio={:.2} go_baseline_per_s={:.1}",
+        h.orders_per_s, h.baseline_per_s, h.ratio, h.go_baseline_per_s
     );
     Ok(())
 }
@@ -237,33 +239,34 @@ async fn bench(
     let mut results = Results::new(args.quick, &stack.settings);
     let log = |what: &str| eprintln!("[{:>5.1}s] {what}", started.elapsed().as_secs_f64());
 
-    // Warm both workers (connections, caches, the JIT-free but lazy parts of the SDK).
+    // Warm every worker (connections, caches, the JIT-free but lazy parts of the SDKs).
     log("warming up");
-    for system in [System::Baseline, System::Orderflow] {
+    for system in PARK_ORDER {
         segment(stack, &driver, system, 8, Duration::from_secs(3), "warm").await?;
     }
 
-    // Throughput, at each level: short runs of each system in turn, B-O-O-B-B-O-O-B…, so that
-    // the load other processes put on the shared machine weighs on both alike. Each run is a
-    // closed loop for `segment` seconds; orders/s counts the orders completed after its first
-    // second (the ramp-up) until its end (the drain of the last orders is not counted).
+    // Throughput, at each level: short runs of each system in turn, B-O-G-G-O-B-B-O-G… (B the
+    // Rust baseline, G the Go one), so that the load other processes put on the shared machine
+    // weighs on all alike and each is as often first as last. Each run is a closed loop for
+    // `segment` seconds; orders/s counts the orders completed after its first second (the
+    // ramp-up) until its end (the drain of the last orders is not counted).
     for &c in &plan.concurrency {
         let mut runs: Vec<Segment> = Vec::new();
         for round in 0..plan.segments {
             let order = if round % 2 == 0 {
-                [System::Baseline, System::Orderflow]
+                [System::Baseline, System::Orderflow, System::GoBaseline]
             } else {
-                [System::Orderflow, System::Baseline]
+                [System::GoBaseline, System::Orderflow, System::Baseline]
             };
             for system in order {
                 let phase = format!("c{c}r{round}");
                 runs.push(segment(stack, &driver, system, c, plan.segment, &phase).await?);
             }
         }
-        for system in [System::Orderflow, System::Baseline] {
+        for system in System::ALL {
             let point = ThroughputPoint::of(system, c, runs.iter().filter(|r| r.system == system));
             log(&format!(
-                "c={c:<3} {:<9} {:>6.1} orders/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
+                "c={c:<3} {:<11} {:>6.1} orders/s  p50 {:>6.1} ms  p99 {:>6.1} ms",
                 system.name(),
                 point.per_s,
                 point.latency.p50_ms,
@@ -280,30 +283,30 @@ async fn bench(
 
     // Parked orders: memory per open order, then latencies on them.
     let mut parked = 0;
-    let rss0 = (stack.worker_rss(), stack.baseline_rss());
+    let rss = || {
+        [
+            stack.worker_rss(),
+            stack.baseline_rss(),
+            stack.go_baseline_rss(),
+        ]
+    };
+    let rss0 = rss();
     for (index, &target) in plan.park.iter().enumerate() {
         log(&format!("parking {target} orders of each system"));
-        for system in [System::Baseline, System::Orderflow] {
+        for system in PARK_ORDER {
             park(&driver, system, parked, target).await?;
         }
         parked = target;
         // Let the last activities and cache inserts settle before reading memory.
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let rss = (stack.worker_rss(), stack.baseline_rss());
-        let per = |after: Option<u64>, before: Option<u64>| {
-            Some(after?.saturating_sub(before?) as f64 / target as f64)
-        };
-        let point = MemoryPoint {
-            parked: target,
-            orderflow_rss_bytes: rss.0,
-            baseline_rss_bytes: rss.1,
-            orderflow_bytes_per_order: per(rss.0, rss0.0),
-            baseline_bytes_per_order: per(rss.1, rss0.1),
-        };
+        let point = MemoryPoint::new(target, rss0, rss());
+        let kib = |b: Option<f64>| b.unwrap_or(0.0) / 1024.0;
         log(&format!(
-            "{target} parked: orderflow {:.1} KiB/order, baseline {:.1} KiB/order",
-            point.orderflow_bytes_per_order.unwrap_or(0.0) / 1024.0,
-            point.baseline_bytes_per_order.unwrap_or(0.0) / 1024.0
+            "{target} parked: orderflow {:.1} KiB/order, baseline {:.1} KiB/order, go-baseline \
+             {:.1} KiB/order",
+            kib(point.orderflow_bytes_per_order),
+            kib(point.baseline_bytes_per_order),
+            kib(point.go_baseline_bytes_per_order)
         ));
         results.memory.push(point);
         if index == 0 {

@@ -90,6 +90,10 @@ pub async fn segment(
 /// The first part of a throughput run, not counted: the loop fills up.
 const RAMP_UP: Duration = Duration::from_secs(1);
 
+/// The order in which the systems park workflows and answer latency samples (the baselines
+/// first, as before the Go baseline was added).
+pub const PARK_ORDER: [System; 3] = [System::Baseline, System::GoBaseline, System::Orderflow];
+
 /// Parks workflows `from..to` of the system and waits until all `to` are parked.
 pub async fn park(driver: &Driver, system: System, from: usize, to: usize) -> anyhow::Result<()> {
     let d = driver.clone();
@@ -134,30 +138,32 @@ pub async fn latencies(
         Ok(out)
     }
     log("amendment round trips");
-    for system in [System::Baseline, System::Orderflow] {
+    for system in PARK_ORDER {
         let s = Summary::of(
             &timed(samples, async |i| {
                 driver.update(system, &id(system, i), i).await
             })
             .await?,
         );
-        match system {
-            System::Orderflow => results.update_orderflow = s,
-            System::Baseline => results.update_baseline = s,
-        }
+        *match system {
+            System::Orderflow => &mut results.update_orderflow,
+            System::Baseline => &mut results.update_baseline,
+            System::GoBaseline => &mut results.update_go_baseline,
+        } = s;
     }
     log("queries");
-    for system in [System::Baseline, System::Orderflow] {
+    for system in PARK_ORDER {
         let s = Summary::of(
             &timed(samples, async |i| {
                 driver.query(system, &id(system, i)).await
             })
             .await?,
         );
-        match system {
-            System::Orderflow => results.query_orderflow = s,
-            System::Baseline => results.query_baseline = s,
-        }
+        *match system {
+            System::Orderflow => &mut results.query_orderflow,
+            System::Baseline => &mut results.query_baseline,
+            System::GoBaseline => &mut results.query_go_baseline,
+        } = s;
     }
     results.api_get = Summary::of(
         &timed(samples, async |i| {

@@ -35,7 +35,7 @@ async fn history(driver: &Driver, system: System, id: &str) -> anyhow::Result<Hi
                 .into_events()
                 .await?
         }
-        System::Baseline => {
+        System::Baseline | System::GoBaseline => {
             driver
                 .temporal
                 .get_workflow_handle::<BaselineWorkflow>(id)
@@ -61,6 +61,10 @@ pub async fn measure(
     target_events: usize,
     replays: usize,
 ) -> anyhow::Result<ReplayFigure> {
+    if system == System::GoBaseline {
+        // Its histories replay only with the Go SDK.
+        anyhow::bail!("the Go baseline's replay is not measured");
+    }
     // Two short runs give the events per plan step, hence the steps for the target.
     let small = record(driver, system, 2).await?.events.len();
     let larger = record(driver, system, 4).await?.events.len();
@@ -71,7 +75,7 @@ pub async fn measure(
         System::Orderflow => WorkflowReplayerOptions::new()
             .register_workflow::<OrderWorkflow>()?
             .build(),
-        System::Baseline => WorkflowReplayerOptions::new()
+        System::Baseline | System::GoBaseline => WorkflowReplayerOptions::new()
             .register_workflow::<BaselineWorkflow>()?
             .build(),
     };

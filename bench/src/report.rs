@@ -1,4 +1,5 @@
-//! Every figure of a run, its ratio to the baseline, and how it is printed and plotted.
+//! Every figure of a run, its ratio to the baselines, and how it is plotted (the tables are
+//! in `markdown.rs`).
 
 use crate::drive::System;
 use crate::replay::ReplayFigure;
@@ -6,7 +7,6 @@ use crate::stats::{Summary, ratio};
 use crate::svg::{Series, line_chart};
 use orderflow_config::Settings;
 use serde::Serialize;
-use std::fmt::Write;
 use std::path::Path;
 
 #[derive(Debug, Serialize)]
@@ -31,10 +31,32 @@ pub struct MemoryPoint {
     pub parked: usize,
     pub orderflow_rss_bytes: Option<u64>,
     pub baseline_rss_bytes: Option<u64>,
+    pub go_baseline_rss_bytes: Option<u64>,
     /// Growth of the worker's resident memory since before the first order was parked,
     /// divided by the orders parked.
     pub orderflow_bytes_per_order: Option<f64>,
     pub baseline_bytes_per_order: Option<f64>,
+    pub go_baseline_bytes_per_order: Option<f64>,
+}
+
+impl MemoryPoint {
+    /// From the workers' resident memory (orderflow, baseline, Go baseline) before the first
+    /// order was parked and with `parked` of each parked.
+    pub fn new(parked: usize, before: [Option<u64>; 3], after: [Option<u64>; 3]) -> MemoryPoint {
+        let per = |i: usize| {
+            let grown = after[i]?.saturating_sub(before[i]?);
+            Some(grown as f64 / parked.max(1) as f64)
+        };
+        MemoryPoint {
+            parked,
+            orderflow_rss_bytes: after[0],
+            baseline_rss_bytes: after[1],
+            go_baseline_rss_bytes: after[2],
+            orderflow_bytes_per_order: per(0),
+            baseline_bytes_per_order: per(1),
+            go_baseline_bytes_per_order: per(2),
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -42,7 +64,11 @@ pub struct Headline {
     pub concurrency: usize,
     pub orders_per_s: f64,
     pub baseline_per_s: f64,
+    /// Orderflow over the Rust baseline: the figure the goal is set on.
     pub ratio: f64,
+    pub go_baseline_per_s: f64,
+    /// Orderflow over the Go baseline.
+    pub go_ratio: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -141,8 +167,10 @@ pub struct Results {
     pub throughput: Vec<ThroughputPoint>,
     pub update_orderflow: Summary,
     pub update_baseline: Summary,
+    pub update_go_baseline: Summary,
     pub query_orderflow: Summary,
     pub query_baseline: Summary,
+    pub query_go_baseline: Summary,
     /// `GET /v1/orders/{id}` (served from the database, no Temporal call).
     pub api_get: Summary,
     pub memory: Vec<MemoryPoint>,
@@ -163,8 +191,10 @@ impl Results {
             throughput: Vec::new(),
             update_orderflow: Summary::default(),
             update_baseline: Summary::default(),
+            update_go_baseline: Summary::default(),
             query_orderflow: Summary::default(),
             query_baseline: Summary::default(),
+            query_go_baseline: Summary::default(),
             api_get: Summary::default(),
             memory: Vec::new(),
             replay_orderflow: None,
@@ -173,7 +203,7 @@ impl Results {
         }
     }
 
-    fn point(&self, system: System, concurrency: usize) -> Option<&ThroughputPoint> {
+    pub fn point(&self, system: System, concurrency: usize) -> Option<&ThroughputPoint> {
         self.throughput
             .iter()
             .find(|p| p.system == system && p.concurrency == concurrency)
@@ -190,188 +220,20 @@ impl Results {
             return;
         };
         let of = |s| self.point(s, c).map_or(0.0, |p| p.per_s);
-        let (o, b) = (of(System::Orderflow), of(System::Baseline));
+        let (o, b, g) = (
+            of(System::Orderflow),
+            of(System::Baseline),
+            of(System::GoBaseline),
+        );
         self.headline = Headline {
             concurrency: c,
             orders_per_s: o,
             baseline_per_s: b,
             ratio: ratio(o, b),
+            go_baseline_per_s: g,
+            go_ratio: ratio(o, g),
         };
     }
-}
-
-fn kib(bytes: Option<f64>) -> String {
-    bytes.map_or("n/a".into(), |b| format!("{:.1} KiB", b / 1024.0))
-}
-
-/// The results table (Markdown), every figure with its baseline and ratio.
-pub fn markdown(r: &Results) -> String {
-    let mut out = String::new();
-    let m = &r.machine;
-    let _ = writeln!(
-        out,
-        "Run: {} mode, {} build, {} CPUs ({}), {:.0} GiB, Linux {}; worker: {} cached workflows, {} workflow-task slots, {} activity slots; {:.0} s.\n",
-        r.mode,
-        m.build,
-        m.cpus,
-        m.cpu_model,
-        m.memory_gib,
-        m.kernel,
-        r.max_cached_workflows,
-        r.max_concurrent_workflow_tasks,
-        r.max_concurrent_activities,
-        r.seconds
-    );
-    let _ = writeln!(out, "| figure | orderflow | baseline | ratio |");
-    let _ = writeln!(out, "| --- | ---: | ---: | ---: |");
-    let h = &r.headline;
-    let _ = writeln!(
-        out,
-        "| orders/s, submit to COMPLETE, 3-step plan, concurrency {} | {:.1} | {:.1} | **{:.2}** |",
-        h.concurrency, h.orders_per_s, h.baseline_per_s, h.ratio
-    );
-    let lat = |out: &mut String, name: &str, o: &Summary, b: &Summary| {
-        for (p, ov, bv) in [("p50", o.p50_ms, b.p50_ms), ("p99", o.p99_ms, b.p99_ms)] {
-            let _ = writeln!(
-                out,
-                "| {name} {p} (n={}) | {ov:.1} ms | {bv:.1} ms | {:.2} |",
-                o.n,
-                ratio(ov, bv)
-            );
-        }
-    };
-    lat(
-        &mut out,
-        "amendment round trip (PATCH → ACCEPTED)",
-        &r.update_orderflow,
-        &r.update_baseline,
-    );
-    lat(
-        &mut out,
-        "`status` query",
-        &r.query_orderflow,
-        &r.query_baseline,
-    );
-    lat(
-        &mut out,
-        "`GET /v1/orders/{id}` (database) vs baseline query",
-        &r.api_get,
-        &r.query_baseline,
-    );
-    for p in &r.memory {
-        let _ = writeln!(
-            out,
-            "| worker RSS per open order, {} parked in EXECUTION | {} | {} | {:.2} |",
-            p.parked,
-            kib(p.orderflow_bytes_per_order),
-            kib(p.baseline_bytes_per_order),
-            ratio(
-                p.orderflow_bytes_per_order.unwrap_or(0.0),
-                p.baseline_bytes_per_order.unwrap_or(0.0)
-            )
-        );
-    }
-    if let (Some(o), Some(b)) = (&r.replay_orderflow, &r.replay_baseline) {
-        let _ = writeln!(
-            out,
-            "| replay of a 1,000-event history (measured: {} and {} events) | {:.1} ms | {:.1} ms | {:.2} |",
-            o.events,
-            b.events,
-            o.per_1000_events_ms,
-            b.per_1000_events_ms,
-            ratio(o.per_1000_events_ms, b.per_1000_events_ms)
-        );
-    }
-    if let Some(h) = r
-        .throughput
-        .iter()
-        .find(|p| p.concurrency == r.headline.concurrency)
-    {
-        let names: Vec<&String> = h.cpu_ms_per_order.keys().collect();
-        let _ = writeln!(
-            out,
-            "\nCPU ms per order at concurrency {} (all processes of the stack, per system's run):\n",
-            h.concurrency
-        );
-        let _ = writeln!(
-            out,
-            "| system | {} | total |",
-            names
-                .iter()
-                .map(|n| n.as_str())
-                .collect::<Vec<_>>()
-                .join(" | ")
-        );
-        let _ = writeln!(out, "| --- |{}", " ---: |".repeat(names.len() + 1));
-        for system in [System::Orderflow, System::Baseline] {
-            if let Some(p) = r.point(system, h.concurrency) {
-                let cells: Vec<String> = names
-                    .iter()
-                    .map(|n| format!("{:.1}", p.cpu_ms_per_order.get(*n).copied().unwrap_or(0.0)))
-                    .collect();
-                let total: f64 = p.cpu_ms_per_order.values().sum();
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {total:.1} |",
-                    system.name(),
-                    cells.join(" | ")
-                );
-            }
-        }
-    }
-    if let (Some(o), Some(b)) = (
-        r.point(System::Orderflow, r.headline.concurrency),
-        r.point(System::Baseline, r.headline.concurrency),
-    ) {
-        let mut keys: Vec<&String> = o
-            .server_ops_per_order
-            .keys()
-            .chain(b.server_ops_per_order.keys())
-            .collect();
-        keys.sort();
-        keys.dedup();
-        if !keys.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nTemporal server database operations per order:\n\n| operation | orderflow | baseline |\n| --- | ---: | ---: |"
-            );
-            let get = |p: &ThroughputPoint, k: &String| {
-                p.server_ops_per_order.get(k).copied().unwrap_or(0.0)
-            };
-            for k in keys {
-                let _ = writeln!(out, "| {k} | {:.2} | {:.2} |", get(o, k), get(b, k));
-            }
-            let total = |p: &ThroughputPoint| p.server_ops_per_order.values().sum::<f64>();
-            let _ = writeln!(out, "| total | {:.2} | {:.2} |", total(o), total(b));
-        }
-    }
-    if r.throughput.len() > 2 {
-        let _ = writeln!(
-            out,
-            "\n| concurrency | orderflow orders/s | baseline /s | ratio | orderflow p50 / p99 ms | baseline p50 / p99 ms |"
-        );
-        let _ = writeln!(out, "| ---: | ---: | ---: | ---: | ---: | ---: |");
-        let mut levels: Vec<usize> = r.throughput.iter().map(|p| p.concurrency).collect();
-        levels.dedup();
-        for c in levels {
-            if let (Some(o), Some(b)) =
-                (r.point(System::Orderflow, c), r.point(System::Baseline, c))
-            {
-                let _ = writeln!(
-                    out,
-                    "| {c} | {:.1} | {:.1} | {:.2} | {:.0} / {:.0} | {:.0} / {:.0} |",
-                    o.per_s,
-                    b.per_s,
-                    ratio(o.per_s, b.per_s),
-                    o.latency.p50_ms,
-                    o.latency.p99_ms,
-                    b.latency.p50_ms,
-                    b.latency.p99_ms
-                );
-            }
-        }
-    }
-    out
 }
 
 /// `throughput.svg` and `latency.svg` against concurrency.
@@ -384,58 +246,42 @@ pub fn plots(r: &Results, dir: &Path) -> anyhow::Result<()> {
             .map(|p| (p.concurrency as f64, f(p)))
             .collect()
     };
-    let (blue, grey, red, orange) = ("#1f77b4", "#7f7f7f", "#d62728", "#ff7f0e");
+    // Each system's line name and colours (throughput or p50, p99); the baselines dashed.
+    let styles = [
+        (System::Orderflow, "orderflow", "#1f77b4", "#d62728"),
+        (System::Baseline, "baseline", "#7f7f7f", "#ff7f0e"),
+        (System::GoBaseline, "Go baseline", "#2ca02c", "#9467bd"),
+    ];
+    let mut per_s = Vec::new();
+    let mut latency = Vec::new();
+    for (system, name, color, p99_color) in styles {
+        let dashed = system != System::Orderflow;
+        let line = |name: String, color, f: &dyn Fn(&ThroughputPoint) -> f64| Series {
+            name,
+            color,
+            dashed,
+            points: series(system, f),
+        };
+        let label = match system {
+            System::Orderflow => name.to_string(),
+            System::Baseline => format!("{name} (no-op workflow, same activities)"),
+            System::GoBaseline => format!("{name} (the same workflow on the Go SDK)"),
+        };
+        per_s.push(line(label, color, &|p| p.per_s));
+        latency.push(line(format!("{name} p50"), color, &|p| p.latency.p50_ms));
+        latency.push(line(format!("{name} p99"), p99_color, &|p| {
+            p.latency.p99_ms
+        }));
+    }
+    let x = "concurrency (clients, one order in flight each)";
     let throughput = line_chart(
         "Orders completed per second (3-step plan, sim.step_ms=0)",
-        "concurrency (clients, one order in flight each)",
+        x,
         "orders/s",
-        &[
-            Series {
-                name: "orderflow".into(),
-                color: blue,
-                dashed: false,
-                points: series(System::Orderflow, &|p| p.per_s),
-            },
-            Series {
-                name: "baseline (no-op workflow, same activities)".into(),
-                color: grey,
-                dashed: true,
-                points: series(System::Baseline, &|p| p.per_s),
-            },
-        ],
+        &per_s,
     );
     std::fs::write(dir.join("throughput.svg"), throughput)?;
-    let latency = line_chart(
-        "Submit-to-COMPLETE latency",
-        "concurrency (clients, one order in flight each)",
-        "ms",
-        &[
-            Series {
-                name: "orderflow p50".into(),
-                color: blue,
-                dashed: false,
-                points: series(System::Orderflow, &|p| p.latency.p50_ms),
-            },
-            Series {
-                name: "orderflow p99".into(),
-                color: red,
-                dashed: false,
-                points: series(System::Orderflow, &|p| p.latency.p99_ms),
-            },
-            Series {
-                name: "baseline p50".into(),
-                color: grey,
-                dashed: true,
-                points: series(System::Baseline, &|p| p.latency.p50_ms),
-            },
-            Series {
-                name: "baseline p99".into(),
-                color: orange,
-                dashed: true,
-                points: series(System::Baseline, &|p| p.latency.p99_ms),
-            },
-        ],
-    );
+    let latency = line_chart("Submit-to-COMPLETE latency", x, "ms", &latency);
     std::fs::write(dir.join("latency.svg"), latency)?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The stack under test, booted like `orderflow dev` but as separate processes, so that each
 //! worker's memory can be read on its own: the Temporal dev server (persisting to a SQLite
 //! file, as `orderflow dev` does), the supplier simulator, the API, the orderflow worker and
-//! the baseline worker. Or an existing stack (`--api-url`/`--temporal-address`), with only
-//! the baseline worker started here.
+//! the two baseline workers (Rust and Go). Or an existing stack (`--api-url`/
+//! `--temporal-address`), with only the baseline workers started here.
 
 use anyhow::{Context, bail};
 use orderflow_config::{Settings, SupplierSettings};
@@ -42,6 +42,7 @@ pub struct Stack {
     pub dir: PathBuf,
     worker_pid: Option<u32>,
     baseline_pid: u32,
+    go_baseline_pid: u32,
     /// Every process of the stack by role, for CPU accounting.
     pids: Vec<(&'static str, u32)>,
     supervisor: Supervisor,
@@ -66,6 +67,8 @@ impl Stack {
     pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
         std::fs::create_dir_all(&options.data_dir)?;
         let dir = options.data_dir.canonicalize()?;
+        // Built before anything is booted: the first build takes a minute or two.
+        let go_worker = tokio::task::spawn_blocking(crate::go_baseline::ensure).await??;
         let supervisor = Supervisor::new();
         let mut stack = match &options.target {
             Some(target) => Stack {
@@ -80,6 +83,7 @@ impl Stack {
                 dir,
                 worker_pid: target.worker_pid,
                 baseline_pid: 0,
+                go_baseline_pid: 0,
                 pids: target
                     .worker_pid
                     .map(|p| ("worker", p))
@@ -91,25 +95,34 @@ impl Stack {
             },
             None => Stack::boot(dir, supervisor, &options).await?,
         };
+        // Both baselines get the orderflow worker's cache and slots (the Rust SDK has one
+        // limit for activities and local activities; the Go flags take it for both).
         let worker = &stack.settings;
-        let baseline = stack.spawn(
-            "baseline-worker",
-            std::env::current_exe()?,
-            vec![
-                "baseline-worker".into(),
-                "--temporal-address".into(),
-                stack.temporal_address.clone(),
-                "--max-cached-workflows".into(),
-                worker.max_cached_workflows.to_string(),
-                "--max-concurrent-workflow-tasks".into(),
-                worker.max_concurrent_workflow_tasks.to_string(),
-                "--max-concurrent-activities".into(),
-                worker.max_concurrent_activities.to_string(),
-            ],
-        )?;
+        let tuning = [
+            "--temporal-address".to_string(),
+            stack.temporal_address.clone(),
+            "--max-cached-workflows".into(),
+            worker.max_cached_workflows.to_string(),
+            "--max-concurrent-workflow-tasks".into(),
+            worker.max_concurrent_workflow_tasks.to_string(),
+            "--max-concurrent-activities".into(),
+            worker.max_concurrent_activities.to_string(),
+        ];
+        let mut args = vec!["baseline-worker".to_string()];
+        args.extend(tuning.iter().cloned());
+        let baseline = stack.spawn("baseline-worker", std::env::current_exe()?, args)?;
         stack.baseline_pid = baseline.id();
         stack.pids.push(("baseline-worker", baseline.id()));
         stack.children.push(baseline);
+        let mut args = tuning.to_vec();
+        args.extend([
+            "--max-concurrent-local-activities".into(),
+            worker.max_concurrent_activities.to_string(),
+        ]);
+        let go_baseline = stack.spawn("go-baseline-worker", go_worker, args)?;
+        stack.go_baseline_pid = go_baseline.id();
+        stack.pids.push(("go-baseline-worker", go_baseline.id()));
+        stack.children.push(go_baseline);
         stack.wait_healthy().await?;
         Ok(stack)
     }
@@ -174,6 +187,7 @@ impl Stack {
             dir,
             worker_pid: None,
             baseline_pid: 0,
+            go_baseline_pid: 0,
             pids: vec![("temporal", server.pid())],
             supervisor,
             children: Vec::new(),
@@ -229,7 +243,7 @@ impl Stack {
         child.with_context(|| format!("spawning {name}"))
     }
 
-    /// Waits for the API to report a polling worker, and for the baseline worker to poll.
+    /// Waits for the API to report a polling worker, and for both baseline workers to poll.
     async fn wait_healthy(&self) -> anyhow::Result<()> {
         let http = reqwest::Client::new();
         let start = Instant::now();
@@ -239,14 +253,19 @@ impl Stack {
                 .send()
                 .await
                 .is_ok_and(|r| r.status().is_success());
-            let baseline_up = std::fs::read_to_string(self.dir.join("baseline-worker.log"))
-                .is_ok_and(|l| l.contains("baseline worker polling"));
-            if ok && baseline_up {
+            let polling = |log: &str, line: &str| {
+                std::fs::read_to_string(self.dir.join(log)).is_ok_and(|l| l.contains(line))
+            };
+            let baseline_up = polling("baseline-worker.log", "baseline worker polling");
+            let go_up = polling("go-baseline-worker.log", crate::go_baseline::POLLING_LINE);
+            if ok && baseline_up && go_up {
                 return Ok(());
             }
             if start.elapsed() > Duration::from_secs(90) {
                 bail!(
-                    "the stack in {} did not become healthy within 90 s",
+                    "the stack in {} did not become healthy within 90 s (API healthy: {ok}, \
+                     baseline worker polling: {baseline_up}, Go baseline worker polling: \
+                     {go_up}; see the .log files there)",
                     self.dir.display()
                 );
             }
@@ -261,6 +280,10 @@ impl Stack {
 
     pub fn baseline_rss(&self) -> Option<u64> {
         rss_bytes(self.baseline_pid)
+    }
+
+    pub fn go_baseline_rss(&self) -> Option<u64> {
+        rss_bytes(self.go_baseline_pid)
     }
 
     /// CPU time (user + system) each process of the stack has used so far.
