@@ -1,6 +1,6 @@
 //! `orderflow-bench`: how fast orderflow is, and what it costs, each figure against a baseline
 //! measured in the same run on the same Temporal server (see `baseline.rs`, `go_baseline.rs`
-//! and docs/BENCHMARKS.md). `--quick` finishes in under 3 minutes and ends with the line
+//! and docs/BENCHMARKS.md). `--quick` takes about 3 minutes and ends with the line
 //! `orders_per_s=X baseline_per_s=Y ratio=R go_baseline_per_s=G`.
 
 mod baseline;
@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// A short run (under 3 minutes): one concurrency level, 1k parked orders.
+    /// A short run (about 3 minutes): one concurrency level, 500 parked orders per system.
     #[arg(long)]
     quick: bool,
     /// Concurrency levels of the throughput sweep (clients, each with one order in flight).
@@ -74,8 +74,14 @@ struct BenchArgs {
     /// Target an existing stack's API instead of booting one (with --temporal-address).
     #[arg(long, requires = "temporal_address")]
     api_url: Option<String>,
+    /// An existing Temporal (`host:port`, e.g. `scripts/temporal-cluster`'s): alone, the
+    /// benchmark boots the rest of the stack on it instead of a dev server; with --api-url,
+    /// the targeted stack's Temporal.
     #[arg(long)]
     temporal_address: Option<String>,
+    /// orderflow workers to boot (the first one's memory is read); they share the database.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    workers: u16,
     /// The existing stack's worker process, to read its memory.
     #[arg(long)]
     worker_pid: Option<u32>,
@@ -122,7 +128,7 @@ struct Plan {
 impl Plan {
     fn from(args: &BenchArgs) -> Plan {
         let (concurrency, segments, secs, park, samples, replays) = if args.quick {
-            (vec![QUICK_CONCURRENCY], 3, 6, vec![1_000], 100, 5)
+            (vec![QUICK_CONCURRENCY], 3, 6, vec![500], 100, 5)
         } else {
             (
                 vec![1, 2, 4, 8, 16, 32, 64],
@@ -191,6 +197,8 @@ async fn main() -> anyhow::Result<()> {
         overrides,
         temporal_args: args.temporal_args.clone(),
         worker_bin: args.worker_bin.clone(),
+        temporal: args.temporal_address.clone(),
+        workers: args.workers.into(),
         target,
     })
     .await?;

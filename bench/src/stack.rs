@@ -1,8 +1,10 @@
 //! The stack under test, booted like `orderflow dev` but as separate processes, so that each
 //! worker's memory can be read on its own: the Temporal dev server (persisting to a SQLite
 //! file, as `orderflow dev` does), the supplier simulator, the API, the orderflow worker and
-//! the two baseline workers (Rust and Go). Or an existing stack (`--api-url`/
-//! `--temporal-address`), with only the baseline workers started here.
+//! the two baseline workers (Rust and Go); or the same on an existing Temporal
+//! (`--temporal-address`, e.g. a cluster), with one or more workers (`--workers`). Or an
+//! existing stack (`--api-url` and `--temporal-address`), with only the baseline workers
+//! started here.
 
 use anyhow::{Context, bail};
 use orderflow_config::{Settings, SupplierSettings};
@@ -20,6 +22,10 @@ pub struct StackOptions {
     pub temporal_args: Vec<String>,
     /// Another `orderflow-worker` binary (to compare builds); default: the one next to this.
     pub worker_bin: Option<PathBuf>,
+    /// An existing Temporal to boot the stack on instead of a dev server.
+    pub temporal: Option<String>,
+    /// orderflow worker processes to boot.
+    pub workers: usize,
     /// An existing stack to target instead of booting one.
     pub target: Option<Target>,
 }
@@ -133,19 +139,29 @@ impl Stack {
         options: &StackOptions,
     ) -> anyhow::Result<Stack> {
         let overrides = &options.overrides;
-        let (temporal_port, metrics_port) = (free_port(), free_port());
-        let (db, log) = (dir.join("temporal.db"), dir.join("temporal.log"));
-        let mut extra_args = vec!["--metrics-port".to_string(), metrics_port.to_string()];
-        extra_args.extend(options.temporal_args.iter().cloned());
-        let server = supervisor.run(move || {
-            DevServer::start(&DevServerOptions {
-                port: temporal_port,
-                db_file: Some(db),
-                log_file: Some(log),
-                extra_args,
-                ..Default::default()
-            })
-        })?;
+        // A dev server of its own, unless the stack runs on an existing Temporal (whose
+        // database counters it cannot read then).
+        let (server, temporal_address, metrics_url) = match &options.temporal {
+            Some(address) => (None, address.clone(), None),
+            None => {
+                let (temporal_port, metrics_port) = (free_port(), free_port());
+                let (db, log) = (dir.join("temporal.db"), dir.join("temporal.log"));
+                let mut extra_args = vec!["--metrics-port".to_string(), metrics_port.to_string()];
+                extra_args.extend(options.temporal_args.iter().cloned());
+                let server = supervisor.run(move || {
+                    DevServer::start(&DevServerOptions {
+                        port: temporal_port,
+                        db_file: Some(db),
+                        log_file: Some(log),
+                        extra_args,
+                        ..Default::default()
+                    })
+                })?;
+                let address = server.address.clone();
+                let metrics = format!("http://127.0.0.1:{metrics_port}/metrics");
+                (Some(server), address, Some(metrics))
+            }
+        };
         let (api_port, sim_port) = (free_port(), free_port());
         let api_url = format!("http://127.0.0.1:{api_port}");
         let sim_url = format!("http://127.0.0.1:{sim_port}");
@@ -153,7 +169,7 @@ impl Stack {
         let credentials = StackCredentials::generate();
         let mut settings = credentials.apply(Settings {
             database_url: format!("sqlite://{}", dir.join("orderflow.db").display()),
-            temporal_address: Some(server.address.clone()),
+            temporal_address: Some(temporal_address.clone()),
             suppliers: vec![SupplierSettings {
                 id: "sim".into(),
                 base_url: sim_url,
@@ -181,17 +197,17 @@ impl Stack {
         let mut stack = Stack {
             api_url,
             acme_key: credentials.acme_key.clone(),
-            temporal_address: server.address.clone(),
-            metrics_url: Some(format!("http://127.0.0.1:{metrics_port}/metrics")),
+            temporal_address,
+            metrics_url,
             settings,
             dir,
             worker_pid: None,
             baseline_pid: 0,
             go_baseline_pid: 0,
-            pids: vec![("temporal", server.pid())],
+            pids: server.iter().map(|s| ("temporal", s.pid())).collect(),
             supervisor,
             children: Vec::new(),
-            server: Some(server),
+            server,
         };
         let orderflow = binary("orderflow")?;
         let sim = stack.spawn(
@@ -218,14 +234,19 @@ impl Stack {
             Some(path) => path.clone(),
             None => binary("orderflow-worker")?,
         };
-        let worker = stack.spawn("worker", worker_bin, vec![])?;
-        stack.worker_pid = Some(worker.id());
-        stack.pids.extend([
-            ("sim", sim.id()),
-            ("api", api.id()),
-            ("worker", worker.id()),
-        ]);
-        stack.children.extend([sim, api, worker]);
+        stack.pids.extend([("sim", sim.id()), ("api", api.id())]);
+        stack.children.extend([sim, api]);
+        for n in 0..options.workers.max(1) {
+            let log = if n == 0 {
+                "worker".into()
+            } else {
+                format!("worker-{n}")
+            };
+            let worker = stack.spawn(&log, worker_bin.clone(), vec![])?;
+            stack.worker_pid.get_or_insert(worker.id());
+            stack.pids.push(("worker", worker.id()));
+            stack.children.push(worker);
+        }
         Ok(stack)
     }
 
@@ -286,13 +307,17 @@ impl Stack {
         rss_bytes(self.go_baseline_pid)
     }
 
-    /// CPU time (user + system) each process of the stack has used so far.
+    /// CPU time (user + system) each role of the stack has used so far (several workers
+    /// add up under one role).
     pub fn cpu(&self) -> Vec<(&'static str, Duration)> {
-        let mut out: Vec<_> = self
-            .pids
-            .iter()
-            .filter_map(|(name, pid)| Some((*name, cpu_time(*pid)?)))
-            .collect();
+        let mut out: Vec<(&'static str, Duration)> = Vec::new();
+        for (name, pid) in &self.pids {
+            let Some(t) = cpu_time(*pid) else { continue };
+            match out.iter_mut().find(|(n, _)| n == name) {
+                Some((_, total)) => *total += t,
+                None => out.push((name, t)),
+            }
+        }
         if let Some(me) = cpu_time(std::process::id()) {
             out.push(("bench-driver", me));
         }
