@@ -8,9 +8,8 @@ use super::continuation::run_or_continue;
 use super::emit::{emit, is_future, now};
 use super::negotiation::supersede_pending;
 use super::patches::{
-    PATCH_CLOSE_APART_AFTER_UPDATES, PATCH_CLOSE_IN_OWN_TASK, PATCH_CONCURRENT_AMENDMENTS,
-    PATCH_CONTINUE_AS_NEW_ANY_PHASE, PATCH_NO_INVENTED_ANSWERS, PATCH_SA_ONLY_CHANGES,
-    PATCH_TELL_SUPPLIER,
+    PATCH_CLOSE_IN_OWN_TASK, PATCH_CONCURRENT_AMENDMENTS, PATCH_CONTINUE_AS_NEW_ANY_PHASE,
+    PATCH_NO_INVENTED_ANSWERS, PATCH_SA_ONLY_CHANGES, PATCH_TELL_SUPPLIER,
 };
 use super::search_attributes::upsert_identity;
 use super::wait::before_timer;
@@ -61,8 +60,6 @@ impl OrderWorkflow {
             tells_supplier: false,
             side_by_side: false,
             listed_patches: input.patches,
-            close_apart_after_updates: false,
-            answered_update: false,
             parked: None,
             amendments_idle: false,
             cancellations_idle: false,
@@ -73,8 +70,8 @@ impl OrderWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<OrderView> {
         // Listed in the input, or else asked for (see `patches`), in this order.
-        let applies = |id: &str| ctx.state(|s| s.listed_patches.iter().any(|p| p == id));
-        let patched = |id: &str| applies(id) || ctx.patched(id);
+        let listed = |id: &str| ctx.state(|s| s.listed_patches.iter().any(|p| p == id));
+        let patched = |id: &str| listed(id) || ctx.patched(id);
         let only_changes = patched(PATCH_SA_ONLY_CHANGES);
         ctx.state_mut(|s| s.sa_only_changes = only_changes);
         let any_phase = patched(PATCH_CONTINUE_AS_NEW_ANY_PHASE);
@@ -87,8 +84,6 @@ impl OrderWorkflow {
         ctx.state_mut(|s| s.tells_supplier = tells_supplier);
         let side_by_side = patched(PATCH_CONCURRENT_AMENDMENTS);
         ctx.state_mut(|s| s.side_by_side = side_by_side);
-        let after_updates = applies(PATCH_CLOSE_APART_AFTER_UPDATES);
-        ctx.state_mut(|s| s.close_apart_after_updates = after_updates);
         upsert_identity(ctx);
         if !ctx.state(|s| s.resumed) {
             emit(ctx, Order::acknowledged()).await?;
@@ -101,7 +96,7 @@ impl OrderWorkflow {
             .await?;
         // Close in a workflow task of its own, never in the one that answers an Update (see
         // the patch).
-        if ctx.state(|s| s.close_apart && (s.answered_update || !s.close_apart_after_updates)) {
+        if ctx.state(|s| s.close_apart) {
             ctx.timer(Duration::from_millis(1)).await;
         }
         Ok(ctx.state(|s| s.order.view().clone()))
@@ -323,7 +318,6 @@ impl OrderWorkflow {
         ctx: &mut WorkflowContext<Self>,
         request: OperatorRequest,
     ) -> Result<OrderView, UpdateError> {
-        ctx.state_mut(|s| s.answered_update = true);
         let at = now(ctx);
         let change = ctx
             .state_mut(|s| {
@@ -368,7 +362,6 @@ async fn update<P>(
     check: impl Fn(&OrderWorkflow) -> Result<Checked<P>, RuleError>,
     open: impl FnOnce(&mut Order, P, bool, &str) -> (Change, Option<Decided>),
 ) -> Result<String, UpdateError> {
-    ctx.state_mut(|s| s.answered_update = true);
     ctx.wait_condition(|s| !being_recorded(&s.order))
         .await
         .map_err(|e| format!("{e:?}"))?;

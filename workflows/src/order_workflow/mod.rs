@@ -74,11 +74,6 @@ pub struct OrderWorkflow {
     side_by_side: bool,
     /// The patches the run's input lists (see [`patches`]); the others are asked for.
     listed_patches: Vec<String>,
-    /// [`PATCH_CLOSE_APART_AFTER_UPDATES`](patches::PATCH_CLOSE_APART_AFTER_UPDATES) applies
-    /// to this run.
-    close_apart_after_updates: bool,
-    /// The run has handled an Update (set when a handler starts), so it closes apart.
-    answered_update: bool,
     /// Where the lifecycle waits right now; `None` while it works (a call, a record).
     parked: Option<Place>,
     /// The amendment and cancellation handlers wait (for a request, or for a PENDING answer

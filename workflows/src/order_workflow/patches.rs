@@ -7,9 +7,8 @@
 //! input instead ([`ALL`] in `OrderWorkflowInput::patches`): asking costs a marker event per
 //! patch and an upsert of `TemporalChangeVersion`, a visibility write on the server for every
 //! order, to answer a question whose answer is known when the run starts. The workflow asks
-//! only for the [`MARKED`] patches its input does not list, so histories recorded before the
-//! list replay as they did. A patch that only new runs take ([`INPUT_ONLY`]) needs no marker
-//! at all: a run without the list takes the old path.
+//! only for the patches its input does not list, so histories recorded before the list replay
+//! as they did.
 
 /// Search attributes are upserted only when a value changes. Each upsert is a history event
 /// and a visibility write on the server; most transitions (an acknowledgement, a step
@@ -32,7 +31,10 @@ pub const PATCH_CONTINUE_AS_NEW_ANY_PHASE: &str = "continue-as-new-any-phase";
 /// an event arrived meanwhile (an activity finishing), the server refused the whole task
 /// (`UnhandledCommand`): the Update was lost and answered 503, while the `store.record` local
 /// activity of that task had already recorded the change, so the database said CANCELLED and
-/// the order went on to COMPLETE. A timer command is never refused that way.
+/// the order went on to COMPLETE. A timer command is never refused that way. Every run
+/// closes apart, not only one that answered an Update: a supplier's signal arriving during
+/// the closing task gets that task refused too, after its `store.record` wrote COMPLETE, and
+/// the next task, seeing the signal, may record another event under the same `seq`.
 pub const PATCH_CLOSE_IN_OWN_TASK: &str = "close-in-own-task";
 
 /// A request the supplier leaves undecided past its answer timeout is EXPIRED, one that cannot
@@ -52,16 +54,9 @@ pub const PATCH_TELL_SUPPLIER: &str = "tell-supplier";
 /// before the patch send one amendment and wait for its answer before anything else.
 pub const PATCH_CONCURRENT_AMENDMENTS: &str = "concurrent-amendments";
 
-/// The run closes in a task of its own only if it handled an Update: the task that answers
-/// an Update is the one that must never be refused (see [`PATCH_CLOSE_IN_OWN_TASK`]). A run
-/// that answered none closes in the task that records its end, one workflow task and a
-/// timer fewer per order; if the server refuses that task because an event came meanwhile,
-/// the worker runs the next one and closes then, losing nothing. Input only.
-pub const PATCH_CLOSE_APART_AFTER_UPDATES: &str = "close-apart-after-updates";
-
-/// The patches a run without the list in its input asks `ctx.patched` for (their markers are
-/// in the histories recorded before the list).
-pub const MARKED: [&str; 6] = [
+/// Every patch id: what a new run is told applies (the API's start, continue-as-new), and
+/// what a run whose input lists none asks `ctx.patched` for.
+pub const ALL: [&str; 6] = [
     PATCH_SA_ONLY_CHANGES,
     PATCH_CONTINUE_AS_NEW_ANY_PHASE,
     PATCH_CLOSE_IN_OWN_TASK,
@@ -70,14 +65,7 @@ pub const MARKED: [&str; 6] = [
     PATCH_CONCURRENT_AMENDMENTS,
 ];
 
-/// The patches only a run that lists them takes; no run asks `ctx.patched` for them.
-pub const INPUT_ONLY: [&str; 1] = [PATCH_CLOSE_APART_AFTER_UPDATES];
-
-/// Every patch id: what a new run is told applies (the API's start, continue-as-new).
+/// [`ALL`], as the input of a new run lists them.
 pub fn all() -> Vec<String> {
-    MARKED
-        .iter()
-        .chain(&INPUT_ONLY)
-        .map(|id| id.to_string())
-        .collect()
+    ALL.iter().map(|id| id.to_string()).collect()
 }
