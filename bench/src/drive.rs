@@ -154,8 +154,7 @@ impl Driver {
                 }
             }
             System::Baseline | System::GoBaseline => {
-                let handle = self
-                    .temporal
+                self.temporal
                     .start_workflow(
                         BaselineWorkflow::run,
                         BaselineInput { steps, park },
@@ -164,6 +163,9 @@ impl Driver {
                     .await
                     .with_context(|| format!("starting baseline {id}"))?;
                 if !park {
+                    // By workflow id alone, as an order's (the API answers no run id): the
+                    // server looks the current run up for both.
+                    let handle = self.baseline_handle(id);
                     tokio::time::timeout(
                         ORDER_DEADLINE,
                         handle.get_result(WorkflowGetResultOptions::default()),
