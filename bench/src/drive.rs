@@ -283,24 +283,72 @@ where
 /// One job's start and end.
 pub type Span = (Instant, Instant);
 
-/// Like [`closed_loop`], for `duration`: no job starts after it, the jobs in flight finish.
-/// Returns every job's span.
+/// What a timed closed loop did: every job's span, and the end of its ramp-up.
+pub struct Timed {
+    pub spans: Vec<Span>,
+    /// When the last client finished its first job. Every client starts at once, so until then
+    /// the system serves a burst rather than the steady loop; the counted window begins here.
+    pub ramp_end: Instant,
+}
+
+/// Like [`closed_loop`], until `window` after its ramp-up ([`Timed::ramp_end`]): no job
+/// starts after that, the jobs in flight finish. A fixed ramp-up would count part of the burst
+/// whenever an order takes longer than it (seconds, at high concurrency), which favours the
+/// system with the shorter latency.
 pub async fn closed_loop_for<F, Fut>(
     concurrency: usize,
-    duration: Duration,
+    window: Duration,
     job: F,
-) -> anyhow::Result<Vec<Span>>
+) -> anyhow::Result<Timed>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
-    run_loop(concurrency, None, Some(Instant::now() + duration), job).await
+    let ramp = Arc::new(Ramp::new(concurrency.max(1), window));
+    let spans = run_loop(concurrency, None, Some(ramp.clone()), job).await?;
+    let ramp_end = ramp.end().unwrap_or_else(Instant::now);
+    Ok(Timed { spans, ramp_end })
+}
+
+/// Counts the clients that finished a first job; the loop's deadline is `window` after the
+/// last of them.
+struct Ramp {
+    clients: usize,
+    window: Duration,
+    first_done: AtomicUsize,
+    end: std::sync::OnceLock<Instant>,
+}
+
+impl Ramp {
+    fn new(clients: usize, window: Duration) -> Self {
+        Self {
+            clients,
+            window,
+            first_done: AtomicUsize::new(0),
+            end: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn first_job_done(&self) {
+        if self.first_done.fetch_add(1, Ordering::SeqCst) + 1 == self.clients {
+            let _ = self.end.set(Instant::now());
+        }
+    }
+
+    fn end(&self) -> Option<Instant> {
+        self.end.get().copied()
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.end()
+            .is_some_and(|end| Instant::now() >= end + self.window)
+    }
 }
 
 async fn run_loop<F, Fut>(
     concurrency: usize,
     total: Option<usize>,
-    deadline: Option<Instant>,
+    ramp: Option<Arc<Ramp>>,
     job: F,
 ) -> anyhow::Result<Vec<Span>>
 where
@@ -311,11 +359,11 @@ where
     let job = Arc::new(job);
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let (next, job) = (next.clone(), job.clone());
+        let (next, job, ramp) = (next.clone(), job.clone(), ramp.clone());
         workers.push(tokio::spawn(async move {
             let mut spans = Vec::new();
             loop {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
+                if ramp.as_ref().is_some_and(|r| r.past_deadline()) {
                     return anyhow::Ok(spans);
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -325,6 +373,11 @@ where
                 let t = Instant::now();
                 job(i).await?;
                 spans.push((t, Instant::now()));
+                if spans.len() == 1
+                    && let Some(r) = &ramp
+                {
+                    r.first_job_done();
+                }
             }
         }));
     }

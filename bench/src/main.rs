@@ -45,7 +45,7 @@ struct BenchArgs {
     /// Throughput runs per system and concurrency level (the systems take turns).
     #[arg(long)]
     segments: Option<usize>,
-    /// Seconds of each throughput run.
+    /// Counted seconds of each throughput run (after its ramp-up: every client's first order).
     #[arg(long)]
     segment_secs: Option<u64>,
     /// Parked-order counts at which the workers' memory is read.
@@ -255,9 +255,10 @@ async fn bench(
 
     // Throughput, at each level: short runs of each system in turn, B-O-G-G-O-B-B-O-G… (B the
     // Rust baseline, G the Go one), so that the load other processes put on the shared machine
-    // weighs on all alike and each is as often first as last. Each run is a closed loop for
-    // `segment` seconds; orders/s counts the orders completed after its first second (the
-    // ramp-up) until its end (the drain of the last orders is not counted).
+    // weighs on all alike and each is as often first as last. Each run is a closed loop;
+    // orders/s counts the orders completed in the `segment` seconds after every client has
+    // finished its first order (the ramp-up), and neither the ramp-up nor the drain of the
+    // orders in flight at the window's end.
     for &c in &plan.concurrency {
         let mut runs: Vec<Segment> = Vec::new();
         for round in 0..plan.segments {

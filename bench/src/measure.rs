@@ -59,9 +59,8 @@ pub async fn segment(
     phase: &str,
 ) -> anyhow::Result<Segment> {
     let before = (stack.cpu(), server_counters(stack).await);
-    let start = Instant::now();
     let (d, phase) = (driver.clone(), format!("{phase}-{}", system.name()));
-    let spans = drive::closed_loop_for(concurrency, length, move |i| {
+    let timed = drive::closed_loop_for(concurrency, length, move |i| {
         let (d, id) = (d.clone(), d.id(&phase, i));
         async move { d.one(system, &id, STEPS, false).await }
     })
@@ -69,9 +68,10 @@ pub async fn segment(
     let cpu = cpu_delta(&before.0, &stack.cpu());
     // The server publishes its counters about once a second.
     tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let spans = timed.spans;
     let orders = spans.len().max(1);
     let server_ops = metrics::per_unit(&before.1, &server_counters(stack).await, orders);
-    let (from, to) = (start + RAMP_UP, start + length);
+    let (from, to) = (timed.ramp_end, timed.ramp_end + length);
     let counted: Vec<&drive::Span> = spans
         .iter()
         .filter(|(_, end)| *end >= from && *end <= to)
@@ -86,9 +86,6 @@ pub async fn segment(
         server_ops,
     })
 }
-
-/// The first part of a throughput run, not counted: the loop fills up.
-const RAMP_UP: Duration = Duration::from_secs(1);
 
 /// The order in which the systems park workflows and answer latency samples (the baselines
 /// first, as before the Go baseline was added).
