@@ -1,6 +1,6 @@
 //! `orderflow-bench`: how fast orderflow is, and what it costs, each figure against a baseline
 //! measured in the same run on the same Temporal server (see `baseline.rs`, `go_baseline.rs`
-//! and docs/BENCHMARKS.md). `--quick` takes about 3 minutes and ends with the line
+//! and docs/BENCHMARKS.md). `--quick` takes about 5 minutes (6 on a debug build) and ends with the line
 //! `orders_per_s=X baseline_per_s=Y ratio=R go_baseline_per_s=G`.
 
 mod baseline;
@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// A short run (about 3 minutes): one concurrency level, 500 parked orders per system.
+    /// A short run (about 5 minutes): one concurrency level, 500 parked orders per system.
     #[arg(long)]
     quick: bool,
     /// Concurrency levels of the throughput sweep (clients, each with one order in flight).
