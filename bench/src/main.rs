@@ -1,6 +1,6 @@
 //! `orderflow-bench`: how fast orderflow is, and what it costs, each figure against a baseline
 //! measured in the same run on the same Temporal server (see `baseline.rs`, `go_baseline.rs`
-//! and docs/BENCHMARKS.md). `--quick` takes about 5 minutes (6 on a debug build) and ends with the line
+//! and docs/BENCHMARKS.md). `--quick` takes about 3 minutes (4 on a debug build) and ends with the line
 //! `orders_per_s=X baseline_per_s=Y ratio=R go_baseline_per_s=G`.
 
 mod baseline;
@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// A short run (about 5 minutes): one concurrency level, 500 parked orders per system.
+    /// A short run (about 3 minutes): one concurrency level, 300 parked orders per system.
     #[arg(long)]
     quick: bool,
     /// Concurrency levels of the throughput sweep (clients, each with one order in flight).
@@ -128,7 +128,7 @@ struct Plan {
 impl Plan {
     fn from(args: &BenchArgs) -> Plan {
         let (concurrency, segments, secs, park, samples, replays) = if args.quick {
-            (vec![QUICK_CONCURRENCY], 3, 6, vec![500], 100, 5)
+            (vec![QUICK_CONCURRENCY], 2, 5, vec![300], 60, 3)
         } else {
             (
                 vec![1, 2, 4, 8, 16, 32, 64],
