@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod extract;
 pub mod listing;
+mod no_nul;
 pub mod openapi;
 pub mod order_engine;
 pub mod orders;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             error::ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint")
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(no_nul::refuse_nul))
         .layer(axum::middleware::from_fn_with_state(
             guard,
             protect::protect,

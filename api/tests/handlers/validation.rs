@@ -43,6 +43,47 @@ async fn malformed_bodies_are_400_and_unknown_fields_422() {
     assert!(app.engine.calls().is_empty());
 }
 
+/// PostgreSQL's text cannot hold a NUL (SQLite's can): a request with one is refused on every
+/// backend alike, before anything is written, wherever it carries it.
+#[tokio::test]
+async fn a_nul_character_anywhere_in_a_request_is_refused_and_makes_nothing() {
+    let app = App::new().await;
+    let mut with_nul = order("o-nul");
+    with_nul["order_ref"] = json!("PO-\u{0}");
+    app.post("/v1/orders", ACME, with_nul)
+        .await
+        .assert_error(400, "INVALID_FIELD");
+    let mut key_with_nul = order("o-nul");
+    key_with_nul["attributes"] = json!({ "a\u{0}": "b" });
+    app.post("/v1/orders", ACME, key_with_nul)
+        .await
+        .assert_error(400, "INVALID_FIELD");
+    let cancel = json!({ "productOrder": { "id": "o-\u{0}" } });
+    app.post(
+        "/tmf-api/productOrderingManagement/v5/cancelProductOrder",
+        ACME,
+        cancel,
+    )
+    .await
+    .assert_error(400, "INVALID_FIELD");
+    app.get("/v1/orders/o-nul%00", ACME)
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    app.get("/v1/orders?order_ref=PO-%00", ACME)
+        .await
+        .assert_error(400, "INVALID_QUERY");
+    assert!(app.engine.calls().is_empty());
+    app.get("/v1/orders/o-nul", ACME)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    // A backslash followed by `u0000` is six characters of text, not a NUL.
+    let mut text = order("o-text");
+    text["notes"] = json!("C:\\u0000");
+    app.create(ACME, text).await;
+    let read = app.get("/v1/orders/o-text", ACME).await;
+    assert_eq!(read.body["notes"], "C:\\u0000", "{}", read.body);
+}
+
 #[tokio::test]
 async fn invalid_orders_are_422_with_what_is_wrong() {
     let app = App::new().await;
