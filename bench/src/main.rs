@@ -1,6 +1,6 @@
 //! `orderflow-bench`: how fast orderflow is, and what it costs, each figure against a baseline
 //! measured in the same run on the same Temporal server (see `baseline.rs`, `go_baseline.rs`
-//! and docs/BENCHMARKS.md). `--quick` takes about 3 minutes (4 on a debug build) and ends with the line
+//! and docs/BENCHMARKS.md). `--quick` takes about 3 minutes (on the debug build too) and ends with the line
 //! `orders_per_s=X baseline_per_s=Y ratio=R go_baseline_per_s=G`.
 
 mod baseline;
