@@ -55,9 +55,7 @@ pub async fn refuse_nul(request: Request, next: Next) -> Response {
 
 /// Does percent-encoded `text` decode to a NUL? (`%2500` decodes to the text `%00`, not NUL.)
 fn has_encoded_nul(text: &str) -> bool {
-    text.as_bytes()
-        .windows(3)
-        .any(|w| w[0] == b'%' && w[1] == b'0' && w[2] == b'0')
+    text.contains("%00")
 }
 
 /// Does JSON `body` hold the escape `\u0000`? Only where its backslash is not itself escaped:
